@@ -1,0 +1,71 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Both create what they need.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Lambda runs python3.12; tests run under the same minor version. pyenv's interpreter is used when
+# python3.12 is not on PATH.
+PYTHON ?= $(shell for p in python3.12 $$(pyenv root 2>/dev/null)/versions/3.12*/bin/python3.12 /usr/bin/python3.12; do \
+	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 12)' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
+VENV := .venv
+SAM_VENV := .venv-sam
+BIN := $(VENV)/bin
+SAM := $(SAM_VENV)/bin/sam
+PIP_QUIET := --quiet --disable-pip-version-check
+REGION ?= eu-west-1
+
+.PHONY: help venv sam-venv lint format typecheck unit template test demo bench clean
+
+help:
+	@echo "make demo   run the scaler on a local AWS (moto) against a cluster under changing YARN load"
+	@echo "make test   ruff, mypy --strict, pytest, sam validate --lint, cfn-lint, sam build"
+	@echo "make bench  print the benchmark tables"
+
+$(BIN)/.installed: requirements/dev.lock pyproject.toml
+	@test -n "$(PYTHON)" || { echo "error: Python 3.12 not found (install it, or pass PYTHON=/path/to/python3.12)" >&2; exit 1; }
+	@echo "--> creating $(VENV) with $(PYTHON)"
+	@rm -rf $(VENV) && $(PYTHON) -m venv $(VENV)
+	@$(BIN)/pip install $(PIP_QUIET) -r requirements/dev.lock 2> >(grep -v "is ignored: it is neither" >&2)
+	@$(BIN)/pip install $(PIP_QUIET) --no-deps --no-build-isolation -e . 2> >(grep -v "is ignored: it is neither" >&2)
+	@touch $@
+
+$(SAM_VENV)/bin/.installed: requirements/sam.lock
+	@test -n "$(PYTHON)" || { echo "error: Python 3.12 not found" >&2; exit 1; }
+	@echo "--> creating $(SAM_VENV) (aws-sam-cli and cfn-lint, apart from moto's pins)"
+	@rm -rf $(SAM_VENV) && $(PYTHON) -m venv $(SAM_VENV)
+	@$(SAM_VENV)/bin/pip install $(PIP_QUIET) -r requirements/sam.lock 2> >(grep -v "is ignored: it is neither" >&2)
+	@touch $@
+
+venv: $(BIN)/.installed
+sam-venv: $(SAM_VENV)/bin/.installed
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: venv
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+typecheck: venv
+	$(BIN)/mypy
+
+unit: venv
+	$(BIN)/pytest -q -n 2
+
+template: sam-venv
+	SAM_CLI_TELEMETRY=0 $(SAM) validate --lint --template-file template.yaml
+	$(SAM_VENV)/bin/cfn-lint template.yaml
+	SAM_CLI_TELEMETRY=0 $(SAM) build --template-file template.yaml --build-dir .aws-sam/build
+
+test: lint typecheck unit template
+	@echo "make test: all checks passed"
+
+demo: venv
+	$(BIN)/emr-autoscaler demo
+
+bench: venv
+	$(BIN)/python bench/api_calls.py
+	$(BIN)/python bench/scaling.py
+
+clean:
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis

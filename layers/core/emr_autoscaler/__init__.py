@@ -1,0 +1,3 @@
+"""EMR Autoscaler: an event-driven autopilot for Amazon EMR (see README.md)."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,196 @@
+"""Domain models: what the scaler knows about a cluster and its YARN load.
+
+Pure values: no boto3, no clock, no environment. Adapters translate AWS and HTTP shapes into these.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+OPT_IN_TAG = "emr-autoscaler:enabled"
+PROFILE_TAG = "emr-autoscaler:profile"
+
+
+class Frozen(BaseModel):
+    """Frozen is the base of every domain value: immutable, and unknown fields are refused."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ClusterState(StrEnum):
+    """ClusterState mirrors EMR's cluster states."""
+
+    STARTING = "STARTING"
+    BOOTSTRAPPING = "BOOTSTRAPPING"
+    RUNNING = "RUNNING"
+    WAITING = "WAITING"
+    TERMINATING = "TERMINATING"
+    TERMINATED = "TERMINATED"
+    TERMINATED_WITH_ERRORS = "TERMINATED_WITH_ERRORS"
+
+
+ACTIVE_CLUSTER_STATES = frozenset({ClusterState.RUNNING, ClusterState.WAITING})
+
+
+class GroupRole(StrEnum):
+    """GroupRole is an instance group's market-independent role in the cluster."""
+
+    MASTER = "MASTER"
+    CORE = "CORE"
+    TASK = "TASK"
+
+
+class GroupState(StrEnum):
+    """GroupState mirrors EMR's instance group states."""
+
+    PROVISIONING = "PROVISIONING"
+    BOOTSTRAPPING = "BOOTSTRAPPING"
+    RUNNING = "RUNNING"
+    RECONFIGURING = "RECONFIGURING"
+    RESIZING = "RESIZING"
+    SUSPENDED = "SUSPENDED"
+    TERMINATING = "TERMINATING"
+    TERMINATED = "TERMINATED"
+    ARRESTED = "ARRESTED"
+    SHUTTING_DOWN = "SHUTTING_DOWN"
+    ENDED = "ENDED"
+
+
+class InstanceGroupCapacity(Frozen):
+    """InstanceGroupCapacity is one instance group's size and state.
+
+    A group whose requested count differs from its running count is still resizing, whatever its state says.
+    """
+
+    group_id: str
+    name: str
+    role: GroupRole
+    instance_type: str
+    state: GroupState
+    requested_count: int = Field(ge=0)
+    running_count: int = Field(ge=0)
+
+    @property
+    def settled(self) -> bool:
+        """Settled is true when the group is RUNNING and has what it asked for."""
+        return self.state is GroupState.RUNNING and self.requested_count == self.running_count
+
+
+class ClusterSnapshot(Frozen):
+    """ClusterSnapshot is a cluster as EMR described it at `read_at`."""
+
+    cluster_id: str
+    name: str
+    state: ClusterState
+    tags: dict[str, str] = Field(default_factory=dict)
+    groups: tuple[InstanceGroupCapacity, ...] = ()
+    master_private_dns: str | None = None
+    read_at: datetime
+
+    @property
+    def opted_in(self) -> bool:
+        """Opted_in is true when the cluster carries `emr-autoscaler:enabled=true`."""
+        return self.tags.get(OPT_IN_TAG, "").strip().lower() == "true"
+
+    @property
+    def profile_name(self) -> str | None:
+        """Profile_name is the configuration profile the cluster asks for by tag, if any."""
+        value = self.tags.get(PROFILE_TAG, "").strip()
+        return value or None
+
+    def group(self, group_id: str) -> InstanceGroupCapacity | None:
+        """Group returns the instance group with this id, or None."""
+        return next((g for g in self.groups if g.group_id == group_id), None)
+
+
+class MetricsSource(StrEnum):
+    """MetricsSource names where YARN metrics were read."""
+
+    RESOURCE_MANAGER = "resourcemanager"
+    CLOUDWATCH = "cloudwatch"
+
+
+class YarnMetrics(Frozen):
+    """YarnMetrics is the cluster's YARN load at `observed_at` (memory in MB, CPU in vcores).
+
+    Fields a source does not report are None (CloudWatch has no vcore figures and no pending memory; the
+    ResourceManager has no HDFS figures). `pending_memory_mb` may be an estimate; `pending_estimated` says so.
+    """
+
+    source: MetricsSource
+    observed_at: datetime
+    apps_running: int
+    apps_pending: int
+    containers_allocated: int
+    containers_pending: int
+    allocated_memory_mb: int
+    available_memory_mb: int
+    total_memory_mb: int
+    pending_memory_mb: int
+    allocated_vcores: int | None = None
+    available_vcores: int | None = None
+    total_vcores: int | None = None
+    pending_vcores: int | None = None
+    active_nodes: int | None = None
+    hdfs_utilization_pct: float | None = None
+    pending_estimated: bool = False
+
+    @model_validator(mode="after")
+    def _no_negative_counts(self) -> YarnMetrics:
+        # Negative figures mean a broken source; they are refused here so the policy never reasons on them.
+        for name in (
+            "apps_running",
+            "apps_pending",
+            "containers_allocated",
+            "containers_pending",
+            "allocated_memory_mb",
+            "available_memory_mb",
+            "total_memory_mb",
+            "pending_memory_mb",
+            "allocated_vcores",
+            "available_vcores",
+            "total_vcores",
+            "pending_vcores",
+            "active_nodes",
+        ):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise ValueError(f"{name} is negative ({value})")
+        return self
+
+    @property
+    def demand_pending(self) -> bool:
+        """Demand_pending is true when YARN is waiting for memory, vcores or containers."""
+        return self.pending_memory_mb > 0 or (self.pending_vcores or 0) > 0 or self.containers_pending > 0
+
+    @property
+    def memory_utilization_pct(self) -> float:
+        """Memory_utilization_pct is allocated over total YARN memory, in percent (0 when total is 0)."""
+        return 100.0 * self.allocated_memory_mb / self.total_memory_mb if self.total_memory_mb else 0.0
+
+    @property
+    def vcore_utilization_pct(self) -> float | None:
+        """Vcore_utilization_pct is allocated over total vcores, in percent, when the source reports vcores."""
+        if self.allocated_vcores is None or not self.total_vcores:
+            return None
+        return 100.0 * self.allocated_vcores / self.total_vcores
+
+    @property
+    def utilization_pct(self) -> float:
+        """Utilization_pct is the binding (higher) of memory and vcore utilization, in percent."""
+        vcores = self.vcore_utilization_pct
+        return max(self.memory_utilization_pct, vcores if vcores is not None else 0.0)
+
+    @property
+    def idle(self) -> bool:
+        """Idle is true when no application runs or waits and nothing is allocated."""
+        return (
+            self.apps_running == 0
+            and self.apps_pending == 0
+            and self.containers_allocated == 0
+            and self.allocated_memory_mb == 0
+            and not self.demand_pending
+        )

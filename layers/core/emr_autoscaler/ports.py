@@ -1,0 +1,82 @@
+"""Ports: the narrow interfaces the service needs from the outside world. Adapters implement them.
+
+Only domain values cross a port; boto3 dicts and HTTP bodies stay inside the adapters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from emr_autoscaler.domain.config import ConfigDocument
+from emr_autoscaler.domain.decisions import ResizeInstanceGroup, ResizePlan, ScalingState
+from emr_autoscaler.domain.models import ClusterSnapshot, YarnMetrics
+from emr_autoscaler.domain.policy import MetricsConfig
+
+
+class ClusterNotFoundError(LookupError):
+    """ClusterNotFoundError: EMR does not know the cluster id."""
+
+
+class GroupMovedError(RuntimeError):
+    """GroupMovedError: a group changed between the decision and the action, so the command was refused."""
+
+
+class EmrClusters(Protocol):
+    """EmrClusters reads clusters and resizes instance groups."""
+
+    def describe(self, cluster_id: str) -> ClusterSnapshot:
+        """Describe returns the cluster with its tags and instance groups; raises ClusterNotFoundError."""
+        ...
+
+    def list_active_cluster_ids(self) -> list[str]:
+        """List_active_cluster_ids returns the ids of RUNNING and WAITING clusters."""
+        ...
+
+    def resize(self, cluster_id: str, commands: Sequence[ResizeInstanceGroup]) -> None:
+        """Resize re-reads each group and applies the commands; raises GroupMovedError if one has moved."""
+        ...
+
+
+class YarnMetricsReader(Protocol):
+    """YarnMetricsReader reads one source of YARN metrics for a cluster; None when it cannot answer."""
+
+    def read(self, snapshot: ClusterSnapshot, config: MetricsConfig, now: datetime) -> YarnMetrics | None:
+        """Read returns the cluster's current metrics from this source, or None."""
+        ...
+
+
+class StateStore(Protocol):
+    """StateStore keeps each cluster's ScalingState and the decision audit trail."""
+
+    def load(self, cluster_id: str) -> ScalingState:
+        """Load returns the stored state, or a fresh one (version 0) for a cluster never seen."""
+        ...
+
+    def commit(self, plan: ResizePlan, expected_version: int) -> bool:
+        """Commit writes plan.next_state (version + 1) only if the stored version is `expected_version`.
+
+        Returns False when another evaluation committed first: the caller must not act on its plan.
+        """
+        ...
+
+    def record(self, plan: ResizePlan, outcome: str) -> None:
+        """Record appends an audit record of a decision and what became of it (expires after a TTL)."""
+        ...
+
+
+class ConfigSource(Protocol):
+    """ConfigSource returns the configuration document in force (the last valid one)."""
+
+    def current(self) -> ConfigDocument:
+        """Current returns the document in force; raises ConfigInvalidError when no valid one was ever read."""
+        ...
+
+
+class DecisionSink(Protocol):
+    """DecisionSink publishes decisions for metrics and notification (EMF, EventBridge)."""
+
+    def publish(self, plan: ResizePlan, outcome: str) -> None:
+        """Publish emits one decision."""
+        ...
