@@ -1,8 +1,22 @@
-"""Scaler function: placeholder."""
+"""Scaler function: EventBridge schedule, CloudWatch alarm and EMR instance group events -> one evaluation."""
+
+from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
-def lambda_handler(event: dict[str, Any], context: object) -> dict[str, Any]:
-    """Lambda_handler is replaced by the real handler."""
-    return {}
+from emr_autoscaler import bootstrap
+from emr_autoscaler.events import parse_scaler_trigger
+from emr_autoscaler.observability import logger, metrics, tracer
+from emr_autoscaler.service import handle_trigger
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Lambda_handler parses the trigger and runs the evaluation it asks for; failures raise (retry, then DLQ)."""
+    settings = bootstrap.settings()
+    trigger = parse_scaler_trigger(event, settings.alarm_prefix)
+    return handle_trigger(trigger, bootstrap.scaler(), settings.max_concurrency)

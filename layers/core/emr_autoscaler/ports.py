@@ -11,7 +11,7 @@ from typing import Protocol
 
 from emr_autoscaler.domain.config import ConfigDocument
 from emr_autoscaler.domain.decisions import ResizeInstanceGroup, ResizePlan, ScalingState
-from emr_autoscaler.domain.models import ClusterSnapshot, YarnMetrics
+from emr_autoscaler.domain.models import ClusterSnapshot, InstanceGroupCapacity, YarnMetrics
 from emr_autoscaler.domain.policy import MetricsConfig
 
 
@@ -27,7 +27,14 @@ class EmrClusters(Protocol):
     """EmrClusters reads clusters and resizes instance groups."""
 
     def describe(self, cluster_id: str) -> ClusterSnapshot:
-        """Describe returns the cluster with its tags and instance groups; raises ClusterNotFoundError."""
+        """Describe returns the cluster's state, tags and master address, without groups.
+
+        Raises ClusterNotFoundError when EMR does not know the id.
+        """
+        ...
+
+    def instance_groups(self, cluster_id: str) -> tuple[InstanceGroupCapacity, ...]:
+        """Instance_groups returns the cluster's instance groups (read only for clusters worth scaling)."""
         ...
 
     def list_active_cluster_ids(self) -> list[str]:
@@ -54,10 +61,10 @@ class StateStore(Protocol):
         """Load returns the stored state, or a fresh one (version 0) for a cluster never seen."""
         ...
 
-    def commit(self, plan: ResizePlan, expected_version: int) -> bool:
-        """Commit writes plan.next_state (version + 1) only if the stored version is `expected_version`.
+    def save(self, state: ScalingState, expected_version: int) -> bool:
+        """Save writes `state` as version expected_version + 1, only if the stored version is `expected_version`.
 
-        Returns False when another evaluation committed first: the caller must not act on its plan.
+        Returns False when another evaluation wrote first: the caller must not act on its plan.
         """
         ...
 
@@ -77,6 +84,6 @@ class ConfigSource(Protocol):
 class DecisionSink(Protocol):
     """DecisionSink publishes decisions for metrics and notification (EMF, EventBridge)."""
 
-    def publish(self, plan: ResizePlan, outcome: str) -> None:
-        """Publish emits one decision."""
+    def publish(self, plan: ResizePlan, outcome: str, latency_ms: float | None = None) -> None:
+        """Publish emits one decision and what became of it (logs, metrics, events)."""
         ...

@@ -65,10 +65,14 @@ def parse_config(raw: Any) -> ConfigDocument:
     Raises ConfigInvalidError naming each offending field as a dotted path (`profiles.etl.scale_in.cooldown_s`).
     """
     if not isinstance(raw, dict):
-        raise ConfigInvalidError(f"the document must be a mapping with 'defaults' and 'profiles', not {type(raw).__name__}")
+        raise ConfigInvalidError(
+            f"the document must be a mapping with 'defaults' and 'profiles', not {type(raw).__name__}"
+        )
     unknown = set(raw) - {"version", "defaults", "profiles"}
     if unknown:
-        raise ConfigInvalidError(f"unknown top-level keys: {', '.join(sorted(unknown))} (allowed: version, defaults, profiles)")
+        raise ConfigInvalidError(
+            f"unknown top-level keys: {', '.join(sorted(unknown))} (allowed: version, defaults, profiles)"
+        )
     version = raw.get("version", 1)
     if version != 1:
         raise ConfigInvalidError(f"version: {version!r} is not supported (this release reads version 1)")

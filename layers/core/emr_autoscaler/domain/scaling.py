@@ -127,9 +127,12 @@ def _contradiction(metrics: YarnMetrics) -> str | None:
             f"allocated {metrics.allocated_memory_mb} MB + available {metrics.available_memory_mb} MB "
             f"does not add up to total {metrics.total_memory_mb} MB"
         )
-    if metrics.allocated_vcores is not None and metrics.total_vcores is not None:
-        if metrics.allocated_vcores > metrics.total_vcores:
-            return f"allocated vcores {metrics.allocated_vcores} exceed total {metrics.total_vcores}"
+    if (
+        metrics.allocated_vcores is not None
+        and metrics.total_vcores is not None
+        and metrics.allocated_vcores > metrics.total_vcores
+    ):
+        return f"allocated vcores {metrics.allocated_vcores} exceed total {metrics.total_vcores}"
     if metrics.containers_allocated > 0 and metrics.allocated_memory_mb == 0:
         return f"{metrics.containers_allocated} containers allocated with 0 MB allocated"
     if metrics.total_memory_mb == 0 and metrics.containers_allocated > 0:

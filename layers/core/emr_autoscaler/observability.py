@@ -1,0 +1,58 @@
+"""Observability: module-level Powertools Logger, Metrics (EMF) and Tracer, and the decision sink that uses them."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+
+from emr_autoscaler.domain.decisions import Direction, ReasonCode, ResizePlan
+
+SERVICE = "emr-autoscaler"
+NAMESPACE = "EmrAutoscaler"
+
+logger = Logger(service=SERVICE)
+metrics = Metrics(service=SERVICE, namespace=NAMESPACE)
+tracer = Tracer(service=SERVICE)
+
+
+class PowertoolsDecisionSink:
+    """PowertoolsDecisionSink logs every decision with its reason and counts it in EMF metrics.
+
+    Metrics: `ScaleOut`/`ScaleIn` (count of actions), `NodesAdded`/`NodesRemoved`, `Hold` and `Decision` with a
+    `Reason` dimension through the per-reason metric name `Decision_<REASON>` (EMF dimensions are per flush, so a
+    name per reason keeps one flush per invocation), and `DecisionLatency` in milliseconds.
+    """
+
+    def publish(self, plan: ResizePlan, outcome: str, latency_ms: float | None = None) -> None:
+        """Publish logs the decision and adds its metrics to the current flush."""
+        # Clusters that never opted in are evaluated every minute: keep them out of the info log.
+        log = logger.debug if plan.reason is ReasonCode.HOLD_CLUSTER_NOT_OPTED_IN else logger.info
+        log(
+            plan.explanation,
+            extra={
+                "cluster_id": plan.cluster_id,
+                "reason_code": plan.reason.value,
+                "outcome": outcome,
+                "commands": [c.model_dump(mode="json") for c in plan.commands],
+            },
+        )
+        metrics.add_metric(name=f"Decision_{plan.reason.value}", unit=MetricUnit.Count, value=1)
+        if latency_ms is not None:
+            metrics.add_metric(name="DecisionLatency", unit=MetricUnit.Milliseconds, value=latency_ms)
+        if outcome != "applied":
+            if not plan.reason.acts:
+                metrics.add_metric(name="Hold", unit=MetricUnit.Count, value=1)
+            return
+        for command in plan.commands:
+            delta = abs(command.to_count - command.from_count)
+            if command.direction is Direction.OUT:
+                metrics.add_metric(name="NodesAdded", unit=MetricUnit.Count, value=delta)
+            else:
+                metrics.add_metric(name="NodesRemoved", unit=MetricUnit.Count, value=delta)
+        name = "ScaleOut" if plan.nodes_delta > 0 else "ScaleIn"
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+
+
+def config_invalid(message: str) -> None:
+    """Config_invalid counts a refused configuration document (`ConfigInvalid` metric); the source logs it."""
+    metrics.add_metric(name="ConfigInvalid", unit=MetricUnit.Count, value=1)

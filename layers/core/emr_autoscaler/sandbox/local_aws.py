@@ -1,0 +1,60 @@
+"""LocalAws: moto in server mode on a free loopback port, with every boto3 client pointed at it.
+
+Sets AWS_ENDPOINT_URL (honoured by boto3 for every service), fake credentials and a region for the duration of
+the context, and restores the environment afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+from types import TracebackType
+from typing import Any
+
+import boto3
+
+REGION = "eu-west-1"
+_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+}
+
+
+class LocalAws:
+    """LocalAws runs a moto server (a development dependency) and points boto3 at it."""
+
+    def __init__(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._saved: dict[str, str | None] = {}
+        self.endpoint_url = ""
+
+    def __enter__(self) -> LocalAws:
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self.endpoint_url = f"http://{host}:{port}"
+        env = {**_ENV, "AWS_ENDPOINT_URL": self.endpoint_url}
+        self._saved = {key: os.environ.get(key) for key in env}
+        os.environ.update(env)
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._server.stop()
+        for key, value in self._saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+    def session(self) -> boto3.Session:
+        """Session is a boto3 session for the local AWS (explicit, so it works outside the context too)."""
+        return boto3.Session(region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing")  # noqa: S106 - moto's fake key
+
+    def client(self, service: str) -> Any:
+        """Client is a boto3 client for `service` bound to the local endpoint."""
+        return self.session().client(service, endpoint_url=self.endpoint_url)  # type: ignore[call-overload]

@@ -1,0 +1,56 @@
+"""Provision creates, on a local AWS, the resources one deployment of the scaler needs (table, parameter)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from emr_autoscaler.settings import Settings
+
+
+def provision(session: Any, settings: Settings, config_text: str) -> None:
+    """Provision creates the state table (pk/sk, TTL on expires_at) and the configuration parameter."""
+    dynamodb = session.client("dynamodb")
+    dynamodb.create_table(
+        TableName=settings.state_table,
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    dynamodb.update_time_to_live(
+        TableName=settings.state_table,
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"},
+    )
+    session.client("ssm").put_parameter(
+        Name=settings.config_parameter, Value=config_text, Type="String", Overwrite=True
+    )
+
+
+def create_cluster(
+    emr: Any,
+    name: str = "etl-nightly",
+    core: int = 2,
+    task: int = 2,
+    instance_type: str = "m5.xlarge",
+    tags: dict[str, str] | None = None,
+) -> str:
+    """Create_cluster starts an instance-group cluster (MASTER, CORE, TASK) and returns its id."""
+    tags = {"emr-autoscaler:enabled": "true"} if tags is None else tags
+    response = emr.run_job_flow(
+        Name=name,
+        ReleaseLabel="emr-7.5.0",
+        Instances={
+            "InstanceGroups": [
+                {"Name": "Master", "InstanceRole": "MASTER", "InstanceType": instance_type, "InstanceCount": 1},
+                {"Name": "Core", "InstanceRole": "CORE", "InstanceType": instance_type, "InstanceCount": core},
+                {"Name": "Task", "InstanceRole": "TASK", "InstanceType": instance_type, "InstanceCount": task},
+            ],
+            "KeepJobFlowAliveWhenNoSteps": True,
+        },
+        JobFlowRole="EMR_EC2_DefaultRole",
+        ServiceRole="EMR_DefaultRole",
+        Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
+    )
+    return str(response["JobFlowId"])
