@@ -1,0 +1,79 @@
+"""DynamoStateStore under moto: round trip, conditional writes, audit records with TTL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from emr_autoscaler.adapters.dynamodb_state import DynamoStateStore
+from emr_autoscaler.domain.decisions import ReasonCode, ResizePlan, ScalingState
+from emr_autoscaler.sandbox.provision import provision
+from emr_autoscaler.settings import Settings
+
+NOW = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def store() -> Iterator[DynamoStateStore]:
+    with mock_aws():
+        session = boto3.Session(region_name="eu-west-1")
+        settings = Settings(state_table="state")
+        provision(session, settings, "version: 1\n")
+        yield DynamoStateStore(session.client("dynamodb"), "state", audit_ttl_days=7)
+
+
+def test_unknown_cluster_loads_version_zero(store: DynamoStateStore) -> None:
+    # GIVEN nothing stored, WHEN loaded, THEN a fresh state
+    assert store.load("j-1") == ScalingState(cluster_id="j-1")
+
+
+def test_save_round_trips_and_bumps_version(store: DynamoStateStore) -> None:
+    # GIVEN a state with every field set
+    state = ScalingState(
+        cluster_id="j-1",
+        last_scale_out_at=NOW,
+        last_scale_in_at=NOW - timedelta(hours=1),
+        low_utilization_since=NOW - timedelta(minutes=3),
+        last_decision_id="j-1:1",
+    )
+    # WHEN saved on version 0
+    assert store.save(state, expected_version=0)
+    # THEN it loads back as version 1
+    assert store.load("j-1") == state.model_copy(update={"version": 1})
+
+
+def test_second_writer_on_the_same_version_loses(store: DynamoStateStore) -> None:
+    # GIVEN two evaluations that both read version 0
+    first = ScalingState(cluster_id="j-1", last_scale_out_at=NOW)
+    second = ScalingState(cluster_id="j-1", last_scale_in_at=NOW)
+    # WHEN both try to write
+    won_first = store.save(first, expected_version=0)
+    won_second = store.save(second, expected_version=0)
+    # THEN only the first wins, and its state stands
+    assert (won_first, won_second) == (True, False)
+    assert store.load("j-1").last_scale_out_at == NOW
+
+
+def test_record_writes_audit_with_ttl(store: DynamoStateStore) -> None:
+    # GIVEN a decision
+    plan = ResizePlan(
+        cluster_id="j-1",
+        decided_at=NOW,
+        reason=ReasonCode.HOLD_STABILIZING,
+        explanation="Holding: utilization low for 60 s.",
+        next_state=ScalingState(cluster_id="j-1", last_decision_id="j-1:1"),
+    )
+    # WHEN recorded
+    store.record(plan, "held")
+    # THEN it can be read back, newest first, and expires after the TTL
+    records = store.decisions("j-1")
+    assert records[0]["reason"] == "HOLD_STABILIZING"
+    assert records[0]["outcome"] == "held"
+    raw: Any = store._client.scan(TableName="state")["Items"]
+    expiry = [int(i["expires_at"]["N"]) for i in raw if "expires_at" in i]
+    assert expiry == [int((NOW + timedelta(days=7)).timestamp())]

@@ -1,0 +1,112 @@
+"""Fakes of the ports: in-memory, recording every call, able to inject the next error (no mocks, no network)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from emr_autoscaler.domain.config import ConfigDocument, ConfigInvalidError, parse_config
+from emr_autoscaler.domain.decisions import ResizeInstanceGroup, ResizePlan, ScalingState
+from emr_autoscaler.domain.models import ClusterSnapshot, InstanceGroupCapacity, YarnMetrics
+from emr_autoscaler.domain.policy import MetricsConfig
+from emr_autoscaler.ports import ClusterNotFoundError, GroupMovedError
+
+
+@dataclass
+class FakeEmr:
+    """FakeEmr holds clusters by id; `resize` applies commands at once, or raises `next_resize_error` once."""
+
+    clusters: dict[str, ClusterSnapshot] = field(default_factory=dict)
+    resizes: list[tuple[str, tuple[ResizeInstanceGroup, ...]]] = field(default_factory=list)
+    next_resize_error: Exception | None = None
+    calls: list[str] = field(default_factory=list)
+
+    def add(self, snapshot: ClusterSnapshot) -> None:
+        self.clusters[snapshot.cluster_id] = snapshot
+
+    def describe(self, cluster_id: str) -> ClusterSnapshot:
+        self.calls.append(f"describe {cluster_id}")
+        if cluster_id not in self.clusters:
+            raise ClusterNotFoundError(cluster_id)
+        return self.clusters[cluster_id].model_copy(update={"groups": ()})
+
+    def instance_groups(self, cluster_id: str) -> tuple[InstanceGroupCapacity, ...]:
+        self.calls.append(f"instance_groups {cluster_id}")
+        return self.clusters[cluster_id].groups
+
+    def list_active_cluster_ids(self) -> list[str]:
+        self.calls.append("list")
+        return [c.cluster_id for c in self.clusters.values() if c.state in ("RUNNING", "WAITING")]
+
+    def resize(self, cluster_id: str, commands: Sequence[ResizeInstanceGroup]) -> None:
+        self.calls.append(f"resize {cluster_id}")
+        if self.next_resize_error is not None:
+            error, self.next_resize_error = self.next_resize_error, None
+            raise error
+        snapshot = self.clusters[cluster_id]
+        groups = {g.group_id: g for g in snapshot.groups}
+        for command in commands:
+            if groups[command.group_id].requested_count != command.from_count:
+                raise GroupMovedError(f"{command.group_id} moved")
+            groups[command.group_id] = groups[command.group_id].model_copy(
+                update={"requested_count": command.to_count, "running_count": command.to_count}
+            )
+        self.clusters[cluster_id] = snapshot.model_copy(update={"groups": tuple(groups.values())})
+        self.resizes.append((cluster_id, tuple(commands)))
+
+
+@dataclass
+class FakeMetrics:
+    """FakeMetrics answers with `value` (or None) for every cluster."""
+
+    value: YarnMetrics | None = None
+
+    def read(self, snapshot: ClusterSnapshot, config: MetricsConfig, now: datetime) -> YarnMetrics | None:
+        return self.value
+
+
+@dataclass
+class InMemoryStateStore:
+    """InMemoryStateStore has the table's conditional-write semantics: a write must name the version it read."""
+
+    states: dict[str, ScalingState] = field(default_factory=dict)
+    records: list[tuple[str, str, str]] = field(default_factory=list)
+    lose_next_race: bool = False
+
+    def load(self, cluster_id: str) -> ScalingState:
+        return self.states.get(cluster_id, ScalingState(cluster_id=cluster_id))
+
+    def save(self, state: ScalingState, expected_version: int) -> bool:
+        if self.lose_next_race:
+            self.lose_next_race = False
+            return False
+        if self.load(state.cluster_id).version != expected_version:
+            return False
+        self.states[state.cluster_id] = state.model_copy(update={"version": expected_version + 1})
+        return True
+
+    def record(self, plan: ResizePlan, outcome: str) -> None:
+        self.records.append((plan.cluster_id, plan.reason.value, outcome))
+
+
+@dataclass
+class StaticConfig:
+    """StaticConfig serves one document, or raises ConfigInvalidError when `document` is None."""
+
+    document: ConfigDocument | None = field(default_factory=lambda: parse_config({}))
+
+    def current(self) -> ConfigDocument:
+        if self.document is None:
+            raise ConfigInvalidError("defaults.scale_in.cooldown_s: Input should be greater than or equal to 0")
+        return self.document
+
+
+@dataclass
+class RecordingSink:
+    """RecordingSink keeps every published decision."""
+
+    published: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def publish(self, plan: ResizePlan, outcome: str, latency_ms: float | None = None) -> None:
+        self.published.append((plan.cluster_id, plan.reason.value, outcome))

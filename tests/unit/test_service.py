@@ -1,0 +1,202 @@
+"""Service tests: the use case around the core, with fakes of every port (no I/O)."""
+
+from __future__ import annotations
+
+import threading
+import pytest
+
+from emr_autoscaler.domain.decisions import ReasonCode
+from emr_autoscaler.domain.models import ClusterState
+from emr_autoscaler.events import ClusterTrigger, IgnoredEvent, ScheduledTick
+from emr_autoscaler.service import Outcome, ReconcileFailedError, Scaler, handle_trigger
+from tests.fakes import FakeEmr, FakeMetrics, InMemoryStateStore, RecordingSink, StaticConfig
+from tests.unit.domain_builders import CLUSTER_ID, NOW, metrics, snapshot
+
+SPIKE = metrics(nodes=4, allocated_mb=4 * 12288, allocated_vcores=16, pending_mb=40960, pending_vcores=20)
+
+
+def make_scaler(
+    emr: FakeEmr | None = None, value: object = SPIKE, store: InMemoryStateStore | None = None
+) -> tuple[Scaler, FakeEmr, InMemoryStateStore, RecordingSink]:
+    emr = emr or FakeEmr()
+    if not emr.clusters:
+        emr.add(snapshot())
+    store = store or InMemoryStateStore()
+    sink = RecordingSink()
+    scaler = Scaler(
+        emr=emr,
+        metrics=FakeMetrics(value),  # type: ignore[arg-type]
+        store=store,
+        config=StaticConfig(),
+        sink=sink,
+        clock=lambda: NOW,
+    )
+    return scaler, emr, store, sink
+
+
+def test_pending_demand_is_applied_once_and_recorded() -> None:
+    # GIVEN a cluster with pending demand
+    scaler, emr, store, sink = make_scaler()
+    # WHEN it is reconciled
+    summary = scaler.reconcile_cluster(CLUSTER_ID)
+    # THEN one resize is applied, the state moved one version and the decision is recorded and published
+    assert summary.outcome is Outcome.APPLIED
+    assert summary.reason is ReasonCode.SCALE_OUT_PENDING_DEMAND
+    assert len(emr.resizes) == 1
+    assert store.load(CLUSTER_ID).version == 1
+    assert store.load(CLUSTER_ID).last_scale_out_at == NOW
+    assert store.records == [(CLUSTER_ID, "SCALE_OUT_PENDING_DEMAND", "applied")]
+    assert sink.published == [(CLUSTER_ID, "SCALE_OUT_PENDING_DEMAND", "applied")]
+
+
+def test_same_trigger_twice_acts_once() -> None:
+    # GIVEN a cluster with pending demand, evaluated once
+    scaler, emr, _store, _sink = make_scaler()
+    scaler.reconcile_cluster(CLUSTER_ID)
+    # WHEN the same trigger arrives again at the same moment
+    second = scaler.reconcile_cluster(CLUSTER_ID)
+    # THEN the cooldown holds: still one resize
+    assert second.reason is ReasonCode.HOLD_COOLDOWN
+    assert len(emr.resizes) == 1
+
+
+def test_losing_the_claim_race_never_acts() -> None:
+    # GIVEN another evaluation writes the state between our read and our write
+    store = InMemoryStateStore(lose_next_race=True)
+    scaler, emr, _store, _sink = make_scaler(store=store)
+    # WHEN we reconcile
+    summary = scaler.reconcile_cluster(CLUSTER_ID)
+    # THEN we skip and do not touch the cluster
+    assert summary.outcome is Outcome.SKIPPED
+    assert summary.reason is ReasonCode.SKIPPED_ALREADY_DECIDED
+    assert emr.resizes == []
+
+
+def test_parallel_evaluations_resize_once() -> None:
+    # GIVEN eight threads evaluating the same cluster at the same moment
+    scaler, emr, _store, _sink = make_scaler()
+    barrier = threading.Barrier(8)
+    outcomes: list[Outcome] = []
+
+    def run() -> None:
+        barrier.wait()
+        outcomes.append(scaler.reconcile_cluster(CLUSTER_ID).outcome)
+
+    threads = [threading.Thread(target=run) for _ in range(8)]
+    # WHEN they all run
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # THEN exactly one resize happened
+    assert len(emr.resizes) == 1
+    assert outcomes.count(Outcome.APPLIED) == 1
+
+
+def test_group_moved_between_decision_and_action_is_skipped_and_released() -> None:
+    # GIVEN the group changes under us right before the resize
+    from emr_autoscaler.ports import GroupMovedError
+
+    scaler, emr, store, _sink = make_scaler()
+    emr.next_resize_error = GroupMovedError("task moved")
+    # WHEN we reconcile
+    summary = scaler.reconcile_cluster(CLUSTER_ID)
+    # THEN nothing is resized, the reason says why, and no cooldown was started
+    assert summary.reason is ReasonCode.SKIPPED_GROUP_MOVED
+    assert emr.resizes == []
+    assert store.load(CLUSTER_ID).last_scale_out_at is None
+    # AND the next evaluation acts afresh
+    assert scaler.reconcile_cluster(CLUSTER_ID).outcome is Outcome.APPLIED
+
+
+def test_aws_error_on_resize_releases_the_claim_and_raises() -> None:
+    # GIVEN EMR fails the resize after botocore's retries
+    scaler, emr, store, sink = make_scaler()
+    emr.next_resize_error = RuntimeError("ThrottlingException")
+    # WHEN we reconcile, THEN the error surfaces (so the trigger is retried or dead-lettered)
+    with pytest.raises(RuntimeError, match="Throttling"):
+        scaler.reconcile_cluster(CLUSTER_ID)
+    # AND the failure is recorded, and no cooldown blocks the retry
+    assert (CLUSTER_ID, "SCALE_OUT_PENDING_DEMAND", "failed") in store.records
+    assert store.load(CLUSTER_ID).last_scale_out_at is None
+    assert sink.published[-1][2] == "failed"
+
+
+def test_unknown_cluster_is_a_hold_with_a_reason() -> None:
+    # GIVEN a cluster id EMR does not know
+    scaler, emr, _store, _sink = make_scaler()
+    # WHEN it is reconciled
+    summary = scaler.reconcile_cluster("j-GONE")
+    # THEN it holds with HOLD_CLUSTER_NOT_FOUND, touching nothing
+    assert summary.reason is ReasonCode.HOLD_CLUSTER_NOT_FOUND
+    assert "j-GONE" in summary.explanation
+    assert emr.resizes == []
+
+
+def test_no_valid_configuration_holds() -> None:
+    # GIVEN no valid configuration was ever read
+    scaler, emr, _store, _sink = make_scaler()
+    scaler.config = StaticConfig(document=None)
+    # WHEN reconciled
+    summary = scaler.reconcile_cluster(CLUSTER_ID)
+    # THEN it holds and names the invalid field
+    assert summary.reason is ReasonCode.HOLD_CONFIG_INVALID
+    assert "cooldown_s" in summary.explanation
+    assert emr.resizes == []
+
+
+def test_not_opted_in_cluster_costs_no_group_or_metrics_read() -> None:
+    # GIVEN a cluster without the opt-in tag
+    emr = FakeEmr()
+    emr.add(snapshot(tags={}))
+    scaler, emr, _store, _sink = make_scaler(emr=emr)
+    # WHEN reconciled
+    summary = scaler.reconcile_cluster(CLUSTER_ID)
+    # THEN it holds, and only DescribeCluster was called
+    assert summary.reason is ReasonCode.HOLD_CLUSTER_NOT_OPTED_IN
+    assert emr.calls == [f"describe {CLUSTER_ID}"]
+
+
+def test_steady_hold_writes_nothing() -> None:
+    # GIVEN a cluster whose size fits its load
+    scaler, _emr, store, _sink = make_scaler(value=metrics(nodes=4, allocated_mb=3 * 12288))
+    # WHEN reconciled twice
+    scaler.reconcile_cluster(CLUSTER_ID)
+    scaler.reconcile_cluster(CLUSTER_ID)
+    # THEN no state write and no audit record: a steady tick costs reads only
+    assert store.states == {}
+    assert store.records == []
+
+
+def test_scheduled_tick_evaluates_every_active_cluster_and_reports_failures() -> None:
+    # GIVEN two active clusters and a terminated one
+    emr = FakeEmr()
+    emr.add(snapshot())
+    emr.add(snapshot().model_copy(update={"cluster_id": "j-SECOND"}))
+    emr.add(snapshot(state=ClusterState.TERMINATED).model_copy(update={"cluster_id": "j-DEAD"}))
+    scaler, emr, _store, _sink = make_scaler(emr=emr)
+    # WHEN the schedule fires
+    result = handle_trigger(ScheduledTick(event_id="e1"), scaler, max_concurrency=4)
+    # THEN both active clusters were evaluated
+    assert sorted(d["cluster_id"] for d in result["decisions"]) == sorted([CLUSTER_ID, "j-SECOND"])
+    assert result["applied"] == 2
+
+    # AND when one fails, the other still runs and the invocation fails loudly
+    fresh, emr2, _store2, _sink2 = make_scaler(emr=FakeEmr(clusters=dict(emr.clusters)))
+    emr2.next_resize_error = RuntimeError("boom")
+    with pytest.raises(ReconcileFailedError, match="1 of 2"):
+        handle_trigger(ScheduledTick(event_id="e2"), fresh, max_concurrency=1)
+    assert len(emr2.resizes) == 1
+
+
+def test_cluster_trigger_and_ignored_event() -> None:
+    # GIVEN a scaler
+    scaler, emr, _store, _sink = make_scaler()
+    # WHEN an alarm names the cluster
+    result = handle_trigger(ClusterTrigger(event_id="a", cluster_id=CLUSTER_ID, cause="alarm"), scaler, 2)
+    # THEN that cluster is evaluated
+    assert [d["reason"] for d in result["decisions"]] == ["SCALE_OUT_PENDING_DEMAND"]
+    # AND an ignored event does nothing
+    ignored = handle_trigger(IgnoredEvent(reason="no handler"), scaler, 2)
+    assert ignored == {"ignored": True, "reason": "no handler", "decisions": []}
+    assert len(emr.resizes) == 1
