@@ -15,7 +15,13 @@ from emr_autoscaler.adapters.ssm_config import SsmConfigSource
 from emr_autoscaler.domain.config import ConfigInvalidError
 
 NAME = "/emr-autoscaler/config"
-VALID = "version: 1\ndefaults:\n  scale_out: {max_step_nodes: 4}\nprofiles:\n  etl: {groups: {task: {max_nodes: 40, min_nodes: 0}}}\n"
+VALID = """\
+version: 1
+defaults:
+  scale_out: {max_step_nodes: 4}
+profiles:
+  etl: {groups: {task: {max_nodes: 40, min_nodes: 0}}}
+"""
 INVALID = "version: 1\ndefaults:\n  groups: {task: {min_nodes: 9, max_nodes: 3}}\n"
 
 
@@ -53,7 +59,8 @@ def test_invalid_edit_keeps_last_good_and_reports_once(ssm: Any) -> None:
     ssm.put_parameter(Name=NAME, Value=INVALID, Type="String", Overwrite=True)
     first, second = source.current(), source.current()
     # THEN the last good document stays in force, and the refusal names the field, once
-    assert first == good and second == good
+    assert first == good
+    assert second == good
     assert len(refused) == 1
     assert "defaults.groups.task" in refused[0]
     assert "min_nodes (9) is greater than max_nodes (3)" in refused[0]
@@ -63,7 +70,7 @@ def test_invalid_document_with_no_last_good_raises(ssm: Any) -> None:
     # GIVEN only an invalid document
     ssm.put_parameter(Name=NAME, Value=INVALID, Type="String")
     # WHEN read, THEN ConfigInvalidError names the field
-    with pytest.raises(ConfigInvalidError, match="defaults.groups.task"):
+    with pytest.raises(ConfigInvalidError, match=r"defaults\.groups\.task"):
         _source(ssm, []).current()
 
 
