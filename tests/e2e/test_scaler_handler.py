@@ -1,0 +1,163 @@
+"""The scaler's Lambda handler with every sample event, on an in-process AWS (moto), as Lambda would call it."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from aws_lambda_powertools.utilities import parameters
+from moto import mock_aws
+
+from emr_autoscaler import bootstrap
+from emr_autoscaler.sandbox.provision import create_cluster, provision
+from emr_autoscaler.settings import Settings
+from tests.conftest import ROOT, load_event
+
+# CloudWatch only: moto's master DNS name does not resolve here, and the RM source is tested on its own.
+CONFIG = "version: 1\ndefaults:\n  metrics: {sources: [cloudwatch]}\n"
+SETTINGS = Settings(config_parameter="/test/config", state_table="test-state")
+
+
+@dataclass
+class FakeContext:
+    function_name: str = "ScalerFunction"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:eu-west-1:123456789012:function:ScalerFunction"
+    aws_request_id: str = "52fdfc07-2182-154f-163f-5f0f9a621d72"
+
+
+def _load_handler() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("scaler_app", ROOT / "functions" / "scaler" / "app.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    monkeypatch.setenv("EMR_AUTOSCALER_CONFIG_PARAMETER", SETTINGS.config_parameter)
+    monkeypatch.setenv("EMR_AUTOSCALER_STATE_TABLE", SETTINGS.state_table)
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "emr-autoscaler")
+    bootstrap.reset()
+    parameters.clear_caches()
+    with mock_aws():
+        session = boto3.Session(region_name="eu-west-1")
+        provision(session, SETTINGS, CONFIG)
+        yield session
+    bootstrap.reset()
+    parameters.clear_caches()
+
+
+def _put_load(session: Any, cluster_id: str, *, pending: int, allocated_mb: int, total_mb: int) -> None:
+    at = datetime.now(UTC) - timedelta(minutes=2)
+    values = {
+        "ContainerAllocated": allocated_mb // 2048,
+        "ContainerPending": pending,
+        "AppsRunning": 2,
+        "AppsPending": 1 if pending else 0,
+        "MemoryAllocatedMB": allocated_mb,
+        "MemoryAvailableMB": total_mb - allocated_mb,
+        "MemoryTotalMB": total_mb,
+        "HDFSUtilization": 20,
+    }
+    session.client("cloudwatch").put_metric_data(
+        Namespace="AWS/ElasticMapReduce",
+        MetricData=[
+            {
+                "MetricName": name,
+                "Dimensions": [{"Name": "JobFlowId", "Value": cluster_id}],
+                "Timestamp": at,
+                "Value": value,
+            }
+            for name, value in values.items()
+        ],
+    )
+
+
+def _task_count(session: Any, cluster_id: str) -> int:
+    groups = session.client("emr").list_instance_groups(ClusterId=cluster_id)["InstanceGroups"]
+    return int(next(g["RequestedInstanceCount"] for g in groups if g["InstanceGroupType"] == "TASK"))
+
+
+def _with_cluster(event: dict[str, Any], cluster_id: str) -> dict[str, Any]:
+    detail = event["detail"]
+    if "clusterId" in detail:
+        detail["clusterId"] = cluster_id
+    if "alarmName" in detail:
+        detail["alarmName"] = f"emr-autoscaler-{cluster_id}-ContainerPendingRatio"
+        detail["configuration"]["metrics"][0]["metricStat"]["metric"]["dimensions"]["JobFlowId"] = cluster_id
+    return event
+
+
+@pytest.mark.parametrize(
+    "sample", ["scheduled_tick.json", "alarm_state_change.json", "instance_group_state_change.json"]
+)
+def test_each_trigger_scales_out_a_loaded_cluster(aws: Any, sample: str) -> None:
+    # GIVEN an opted-in cluster whose YARN has 20 containers waiting (CloudWatch)
+    cluster_id = create_cluster(aws.client("emr"), core=2, task=2)
+    _put_load(aws, cluster_id, pending=20, allocated_mb=4 * 12288, total_mb=4 * 12288)
+    handler = _load_handler()
+    # WHEN the trigger's event reaches the handler
+    result = handler.lambda_handler(_with_cluster(load_event(sample), cluster_id), FakeContext())
+    # THEN the TASK group grew, once, with the reason given
+    assert result["applied"] == 1
+    assert [d["reason"] for d in result["decisions"]] == ["SCALE_OUT_PENDING_DEMAND"]
+    assert _task_count(aws, cluster_id) > 2
+
+
+def test_cluster_without_opt_in_is_left_alone(aws: Any) -> None:
+    # GIVEN a loaded cluster that did not opt in
+    cluster_id = create_cluster(aws.client("emr"), task=2, tags={})
+    _put_load(aws, cluster_id, pending=20, allocated_mb=4 * 12288, total_mb=4 * 12288)
+    # WHEN the schedule fires
+    result = _load_handler().lambda_handler(load_event("scheduled_tick.json"), FakeContext())
+    # THEN it holds and stays at 2
+    assert [d["reason"] for d in result["decisions"]] == ["HOLD_CLUSTER_NOT_OPTED_IN"]
+    assert _task_count(aws, cluster_id) == 2
+
+
+def test_no_metrics_means_no_action(aws: Any) -> None:
+    # GIVEN an opted-in cluster with no metrics anywhere
+    cluster_id = create_cluster(aws.client("emr"), task=2)
+    # WHEN the schedule fires
+    result = _load_handler().lambda_handler(load_event("scheduled_tick.json"), FakeContext())
+    # THEN the scaler holds on missing metrics
+    assert [d["reason"] for d in result["decisions"]] == ["HOLD_METRICS_MISSING"]
+    assert _task_count(aws, cluster_id) == 2
+
+
+def test_vanished_cluster_is_a_hold(aws: Any) -> None:
+    # GIVEN an alarm for a cluster EMR does not know (the sample's id)
+    # WHEN handled
+    result = _load_handler().lambda_handler(load_event("alarm_state_change.json"), FakeContext())
+    # THEN a hold with the reason, no exception
+    assert [d["reason"] for d in result["decisions"]] == ["HOLD_CLUSTER_NOT_FOUND"]
+
+
+@pytest.mark.parametrize("event", [{}, {"source": "aws.s3", "detail-type": "x", "id": "1"}, {"detail": None}])
+def test_unknown_events_are_ignored(aws: Any, event: dict[str, Any]) -> None:
+    # GIVEN an event of unknown shape, WHEN handled, THEN it is ignored with a reason and nothing raises
+    result = _load_handler().lambda_handler(event, FakeContext())
+    assert result["ignored"] is True
+    assert result["reason"]
+
+
+def test_aws_failure_fails_the_invocation_for_retry_and_dlq(aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN a deployment whose state table is missing (DynamoDB answers ResourceNotFound)
+    cluster_id = create_cluster(aws.client("emr"), task=2)
+    _put_load(aws, cluster_id, pending=20, allocated_mb=4 * 12288, total_mb=4 * 12288)
+    monkeypatch.setenv("EMR_AUTOSCALER_STATE_TABLE", "no-such-table")
+    bootstrap.reset()
+    # WHEN the schedule fires, THEN the invocation fails (Lambda retries it, then the DLQ gets it) ...
+    with pytest.raises(Exception, match="1 of 1 cluster"):
+        _load_handler().lambda_handler(load_event("scheduled_tick.json"), FakeContext())
+    # ... and nothing was resized
+    assert _task_count(aws, cluster_id) == 2
