@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -70,6 +71,7 @@ def run_demo(minutes: int = 60, json_lines: bool = False) -> int:
     # The demo prints its own table: keep the library's JSON logs and moto's request log out of it.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     logger.setLevel(logging.WARNING)
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     settings = Settings(config_parameter="/emr-autoscaler-demo/config", state_table="emr-autoscaler-demo-state")
     out = sys.stdout
     with LocalAws() as aws, YarnResourceManagerEmulator() as yarn:

@@ -1,0 +1,162 @@
+"""Benchmark of the scale job's hot path against a local AWS (moto server) and a ResourceManager emulator.
+
+Prints one table:
+- AWS API calls per cluster on a steady tick (no change): counted with botocore's event hooks;
+- warm decision time for one cluster vs the bare calls it needs (DescribeCluster, ListInstanceGroups,
+  DynamoDB GetItem, the ResourceManager GET), median of N;
+- cold import of the handler module vs `import boto3` (fresh interpreters, interpreter start subtracted);
+- one scheduled tick over 200 opted-in clusters: wall time.
+
+Run: `make bench` or `.venv/bin/python bench/api_calls.py [--clusters 200] [--repeat 30]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import contextlib
+import io
+import logging
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from emr_autoscaler.bootstrap import build_scaler
+from emr_autoscaler.observability import logger as app_logger
+from emr_autoscaler.sandbox.local_aws import LocalAws
+from emr_autoscaler.sandbox.provision import create_cluster, provision
+from emr_autoscaler.sandbox.yarn import YarnResourceManagerEmulator, cluster_metrics
+from emr_autoscaler.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG = "version: 1\ndefaults: {}\n"
+
+
+def _median_ms(fn: Callable[[], object], repeat: int) -> float:
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - started) * 1000)
+    return statistics.median(samples)
+
+
+def _import_s(code: str, repeat: int) -> float:
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
+            [sys.executable, "-c", code],
+            check=True,
+            cwd=ROOT / "functions" / "scaler",
+            env={"POWERTOOLS_TRACE_DISABLED": "true", "AWS_DEFAULT_REGION": "eu-west-1", "PATH": ""},
+        )
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples)
+
+
+def main() -> int:
+    """Main runs the measurements and prints the table (and JSON with --json)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clusters", type=int, default=200)
+    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    app_logger.setLevel(logging.ERROR)
+    rows: list[tuple[str, str, str]] = []
+    results: dict[str, Any] = {}
+
+    with LocalAws() as aws, YarnResourceManagerEmulator() as yarn:
+        session = aws.session()
+        settings = Settings(config_parameter="/bench/config", state_table="bench-state", max_concurrency=8)
+        provision(session, settings, CONFIG)
+        emr = aws.client("emr")
+        yarn.set_body(cluster_metrics(nodes=4, node_memory_mb=12288, node_vcores=4, demand_memory_mb=24576))
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC)  # noqa: E731
+        scaler = build_scaler(settings, session=session, clock=clock, resourcemanager_url_for=lambda _s: yarn.url)
+        cluster_id = create_cluster(emr, name="bench", core=2, task=2)
+
+        calls: Counter[str] = Counter()
+
+        def count(event_name: str, **_kwargs: Any) -> None:
+            calls[event_name.split(".", 1)[1]] += 1
+
+        for client in (scaler.emr._client, scaler.store._client):  # type: ignore[attr-defined]
+            client.meta.events.register("before-call.*.*", count)
+        scaler.reconcile_cluster(cluster_id)  # warm: config cached, clients connected
+        calls.clear()
+        ticks = 10
+        for _ in range(ticks):
+            summary = scaler.reconcile_cluster(cluster_id)
+        assert summary.reason.value == "HOLD_STEADY", summary
+        per_tick = sum(calls.values()) / ticks
+        detail = ", ".join(f"{name} {n // ticks}" for name, n in sorted(calls.items()))
+        rows.append(("AWS API calls per cluster, steady tick", f"{per_tick:.0f}", f"{detail} (+1 RM GET); target <= 3"))
+        results["api_calls_per_steady_tick"] = per_tick
+
+        dynamodb = session.client("dynamodb", endpoint_url=aws.endpoint_url)
+        emr_bare = aws.client("emr")
+
+        def bare() -> None:
+            emr_bare.describe_cluster(ClusterId=cluster_id)
+            emr_bare.list_instance_groups(ClusterId=cluster_id)
+            dynamodb.get_item(
+                TableName=settings.state_table,
+                Key={"pk": {"S": f"CLUSTER#{cluster_id}"}, "sk": {"S": "STATE"}},
+                ConsistentRead=True,
+            )
+            with urllib.request.urlopen(yarn.url, timeout=2) as response:  # noqa: S310 - loopback emulator
+                json.load(response)
+
+        bare()
+        bare_ms = _median_ms(bare, args.repeat)
+        decision_ms = _median_ms(lambda: scaler.reconcile_cluster(cluster_id), args.repeat)
+        ratio = decision_ms / bare_ms
+        rows.append(("warm decision, one cluster (median)", f"{decision_ms:.1f} ms", f"bare calls {bare_ms:.1f} ms"))
+        rows.append(("  decision / bare calls", f"{ratio:.2f}x", "target <= 1.5x"))
+        results.update(decision_ms=decision_ms, bare_calls_ms=bare_ms, decision_over_bare=ratio)
+
+        for i in range(args.clusters - 1):
+            create_cluster(emr, name=f"bench-{i}", core=2, task=2)
+        print(f"created {args.clusters} opted-in clusters; running one scheduled tick ...", file=sys.stderr)
+        started = time.perf_counter()
+        with contextlib.redirect_stdout(io.StringIO()):  # EMF lines, flushed every 100 values
+            decisions = scaler.reconcile_all(settings.max_concurrency)
+        tick_s = time.perf_counter() - started
+        rows.append(
+            (
+                f"scheduled tick over {len(decisions)} clusters",
+                f"{tick_s:.2f} s",
+                f"concurrency {settings.max_concurrency}, moto server on loopback",
+            )
+        )
+        results["tick_seconds"] = tick_s
+        results["tick_clusters"] = len(decisions)
+
+    base_s = _import_s("pass", 5)
+    boto3_s = _import_s("import boto3", 5) - base_s
+    handler_s = _import_s("import app", 5) - base_s
+    rows.append(("cold import: handler module", f"{handler_s * 1000:.0f} ms", f"import boto3 {boto3_s * 1000:.0f} ms"))
+    rows.append(("  handler / boto3", f"{handler_s / boto3_s:.2f}x", "target <= 1.3x"))
+    results.update(import_handler_ms=handler_s * 1000, import_boto3_ms=boto3_s * 1000)
+
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return 0
+    width = max(len(r[0]) for r in rows)
+    print(f"{'measure':<{width}}  {'value':>10}  note")
+    for name, value, note in rows:
+        print(f"{name:<{width}}  {value:>10}  {note}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
