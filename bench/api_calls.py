@@ -13,9 +13,9 @@ Run: `make bench` or `.venv/bin/python bench/api_calls.py [--clusters 200] [--re
 from __future__ import annotations
 
 import argparse
-import json
 import contextlib
 import io
+import json
 import logging
 import statistics
 import subprocess
