@@ -55,7 +55,8 @@ unit: venv
 template: sam-venv
 	SAM_CLI_TELEMETRY=0 $(SAM) validate --lint --template-file template.yaml
 	$(SAM_VENV)/bin/cfn-lint template.yaml
-	SAM_CLI_TELEMETRY=0 $(SAM) build --template-file template.yaml --build-dir .aws-sam/build
+	@# sam build looks for python3.12 on PATH; the sam venv's interpreter is one.
+	PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 $(SAM) build --template-file template.yaml --build-dir .aws-sam/build
 
 test: lint typecheck unit template
 	@echo "make test: all checks passed"
