@@ -159,14 +159,16 @@ def test_not_opted_in_cluster_costs_no_group_or_metrics_read() -> None:
 
 
 def test_steady_hold_writes_nothing() -> None:
-    # GIVEN a cluster whose size fits its load
+    # GIVEN a cluster whose size fits its load, evaluated once (which records the reason it holds for)
     scaler, _emr, store, _sink = make_scaler(value=metrics(nodes=4, allocated_mb=3 * 12288))
-    # WHEN reconciled twice
+    scaler.reconcile_cluster(CLUSTER_ID)
+    version, records = store.load(CLUSTER_ID).version, list(store.records)
+    # WHEN reconciled again, twice
     scaler.reconcile_cluster(CLUSTER_ID)
     scaler.reconcile_cluster(CLUSTER_ID)
     # THEN no state write and no audit record: a steady tick costs reads only
-    assert store.states == {}
-    assert store.records == []
+    assert store.load(CLUSTER_ID).version == version
+    assert store.records == records
 
 
 def test_scheduled_tick_evaluates_every_active_cluster_and_reports_failures() -> None:
@@ -200,4 +202,41 @@ def test_cluster_trigger_and_ignored_event() -> None:
     # AND an ignored event does nothing
     ignored = handle_trigger(IgnoredEvent(reason="no handler"), scaler, 2)
     assert ignored == {"ignored": True, "reason": "no handler", "decisions": []}
+    assert len(emr.resizes) == 1
+
+
+def test_actions_and_trouble_publish_one_notice_each() -> None:
+    # GIVEN a scaler publishing application events
+    from emr_autoscaler.app_events import AppDetailType, RecordingPublisher
+
+    scaler, _emr, _store, _sink = make_scaler()
+    published = RecordingPublisher()
+    scaler.events = published
+    # WHEN it scales out, then metrics disappear for three ticks
+    scaler.reconcile_cluster(CLUSTER_ID)
+    scaler.metrics = FakeMetrics(None)
+    for _ in range(3):
+        scaler.reconcile_cluster(CLUSTER_ID)
+    # THEN one info notice for the action and one warning for the outage, not three
+    kinds = [(e.detail_type, e.detail.reason_code, e.detail.severity.value) for e in published.events]
+    assert kinds == [
+        (AppDetailType.SCALING_DECISION, "SCALE_OUT_PENDING_DEMAND", "info"),
+        (AppDetailType.SCALING_DECISION, "HOLD_METRICS_MISSING", "warning"),
+    ]
+    assert published.events[0].detail.cluster_id == CLUSTER_ID
+    assert "2 → 7" in (published.events[0].detail.action or "")
+
+
+def test_a_failing_bus_does_not_undo_the_decision() -> None:
+    # GIVEN an event bus that refuses everything
+    class BrokenBus:
+        def publish(self, events: object) -> None:
+            raise RuntimeError("AccessDenied")
+
+    scaler, emr, _store, _sink = make_scaler()
+    scaler.events = BrokenBus()
+    # WHEN the scaler acts
+    summary = scaler.reconcile_cluster(CLUSTER_ID)
+    # THEN the resize stands (the lost notice is logged), and it is not retried into a second resize
+    assert summary.outcome is Outcome.APPLIED
     assert len(emr.resizes) == 1

@@ -19,6 +19,7 @@ from emr_autoscaler.adapters.emr import EmrInstanceGroups
 from emr_autoscaler.adapters.metrics_chain import MetricsChain
 from emr_autoscaler.adapters.resourcemanager import ResourceManagerMetrics
 from emr_autoscaler.adapters.ssm_config import SsmConfigSource
+from emr_autoscaler.app_events import EventBridgePublisher, configuration_refused_event
 from emr_autoscaler.domain.models import ClusterSnapshot, MetricsSource
 from emr_autoscaler.observability import PowertoolsDecisionSink, config_invalid
 from emr_autoscaler.ports import YarnMetricsReader
@@ -53,6 +54,12 @@ def build_scaler(
 
     session = session or boto3.Session()
     emr = session.client("emr", config=CLIENT_CONFIG)
+    events = EventBridgePublisher(session.client("events", config=CLIENT_CONFIG), settings.event_bus)
+
+    def refused(message: str) -> None:
+        config_invalid(message)
+        events.publish([configuration_refused_event(message)])
+
     readers: dict[MetricsSource, YarnMetricsReader] = {
         MetricsSource.RESOURCE_MANAGER: ResourceManagerMetrics(
             port=settings.resourcemanager_port, url_for=resourcemanager_url_for
@@ -69,10 +76,11 @@ def build_scaler(
             SSMProvider(boto3_client=session.client("ssm", config=CLIENT_CONFIG)),
             settings.config_parameter,
             max_age_s=settings.config_cache_s,
-            on_invalid=config_invalid,
+            on_invalid=refused,
         ),
         sink=PowertoolsDecisionSink(),
         clock=clock,
+        events=events,
     )
 
 

@@ -17,9 +17,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from emr_autoscaler.app_events import AppDetailType, AppEvent, AppEventDetail, EventPublisher, RecordingPublisher
 from emr_autoscaler.domain.config import ConfigInvalidError
 from emr_autoscaler.domain.decisions import ReasonCode, ResizeInstanceGroup, ResizePlan, ScalingState
 from emr_autoscaler.domain.models import ACTIVE_CLUSTER_STATES
+from emr_autoscaler.domain.notices import scaling_notice_severity
 from emr_autoscaler.domain.scaling import plan_resize
 from emr_autoscaler.events import IgnoredEvent, ScheduledTick, Trigger
 from emr_autoscaler.ports import (
@@ -91,13 +93,39 @@ class Scaler:
     config: ConfigSource
     sink: DecisionSink
     clock: Callable[[], datetime]
+    events: EventPublisher = field(default_factory=RecordingPublisher)
     _sink_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def _finish(self, plan: ResizePlan, outcome: Outcome, started: float) -> DecisionSummary:
+    def _finish(
+        self, plan: ResizePlan, outcome: Outcome, started: float, previous: ReasonCode | None = None
+    ) -> DecisionSummary:
         latency_ms = (time.perf_counter() - started) * 1000.0
         with self._sink_lock:  # Powertools Metrics keeps one buffer per invocation; evaluations run in threads.
             self.sink.publish(plan, outcome.value, latency_ms)
+        self._notify(plan, outcome, previous)
         return DecisionSummary(plan.cluster_id, plan.reason, plan.explanation, outcome, plan.commands, latency_ms)
+
+    def _notify(self, plan: ResizePlan, outcome: Outcome, previous: ReasonCode | None) -> None:
+        severity = scaling_notice_severity(plan.reason, outcome.value, previous)
+        if severity is None:
+            return
+        steps = "; ".join(f"{c.group_name} {c.from_count} → {c.to_count}" for c in plan.commands)
+        event = AppEvent(
+            detail_type=AppDetailType.SCALING_DECISION,
+            detail=AppEventDetail(
+                reason_code=plan.reason.value,
+                explanation=plan.explanation,
+                severity=severity,
+                cluster_id=plan.cluster_id,
+                action=f"{outcome.value}: {steps}" if steps else outcome.value,
+                data={"commands": [c.model_dump(mode="json") for c in plan.commands]},
+            ),
+        )
+        try:
+            self.events.publish([event])
+        except Exception:
+            # The decision itself stands; a lost notice is logged and counted, never a reason to act again.
+            logger.exception("could not publish the scaling notice for %s", plan.cluster_id)
 
     def reconcile_cluster(self, cluster_id: str) -> DecisionSummary:
         """Reconcile_cluster evaluates one cluster and applies the decision at most once.
@@ -133,15 +161,17 @@ class Scaler:
                 profile,
                 extra={"cluster_id": cluster_id},
             )
-        metrics = None
-        # Groups and metrics cost calls; the core would hold on these clusters before reading either.
-        if snapshot.opted_in and snapshot.state in ACTIVE_CLUSTER_STATES:
-            snapshot = snapshot.model_copy(update={"groups": self.emr.instance_groups(cluster_id)})
-            metrics = self.metrics.read(snapshot, policy.metrics, now)
+        if not (snapshot.opted_in and snapshot.state in ACTIVE_CLUSTER_STATES):
+            # Groups, metrics and state cost calls; the core holds on these clusters before reading any of them.
+            plan = plan_resize(snapshot, None, policy, ScalingState(cluster_id=cluster_id), now)
+            return self._finish(plan, Outcome.HELD, started)
+        snapshot = snapshot.model_copy(update={"groups": self.emr.instance_groups(cluster_id)})
+        metrics = self.metrics.read(snapshot, policy.metrics, now)
         state = self.store.load(cluster_id)
         plan = plan_resize(snapshot, metrics, policy, state, now)
+        plan = plan.model_copy(update={"next_state": plan.next_state.model_copy(update={"last_reason": plan.reason})})
         if not plan.acts and plan.next_state == state:
-            return self._finish(plan, Outcome.HELD, started)
+            return self._finish(plan, Outcome.HELD, started, state.last_reason)
         decision_id = f"{cluster_id}:{state.version + 1}"
         plan = plan.model_copy(
             update={"next_state": plan.next_state.model_copy(update={"last_decision_id": decision_id})}
@@ -157,7 +187,7 @@ class Scaler:
             return self._finish(skipped, Outcome.SKIPPED, started)
         if not plan.acts:
             self.store.record(plan, Outcome.HELD.value)
-            return self._finish(plan, Outcome.HELD, started)
+            return self._finish(plan, Outcome.HELD, started, state.last_reason)
         return self._act(plan, state, started)
 
     def _act(self, plan: ResizePlan, prior: ScalingState, started: float) -> DecisionSummary:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from emr_autoscaler.domain.decisions import ResizePlan, ScalingState
+from emr_autoscaler.domain.decisions import ReasonCode, ResizePlan, ScalingState
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -27,6 +27,12 @@ def _pk(cluster_id: str) -> str:
 def _time(value: Any) -> datetime | None:
     text = value.get("S") if isinstance(value, dict) else None
     return datetime.fromisoformat(text) if text else None
+
+
+def _reason(value: Any) -> ReasonCode | None:
+    text = value.get("S") if isinstance(value, dict) else None
+    # A code written by a newer release and unknown here reads as "no previous reason": at worst one extra notice.
+    return ReasonCode(text) if isinstance(text, str) and text in ReasonCode.__members__ else None
 
 
 def _put_time(item: dict[str, Any], key: str, value: datetime | None) -> None:
@@ -58,6 +64,7 @@ class DynamoStateStore:
             last_scale_in_at=_time(item.get("last_scale_in_at")),
             low_utilization_since=_time(item.get("low_utilization_since")),
             last_decision_id=item.get("last_decision_id", {}).get("S"),
+            last_reason=_reason(item.get("last_reason")),
         )
 
     def save(self, state: ScalingState, expected_version: int) -> bool:
@@ -72,6 +79,8 @@ class DynamoStateStore:
         _put_time(item, "low_utilization_since", state.low_utilization_since)
         if state.last_decision_id:
             item["last_decision_id"] = {"S": state.last_decision_id}
+        if state.last_reason is not None:
+            item["last_reason"] = {"S": state.last_reason.value}
         try:
             self._client.put_item(
                 TableName=self._table,

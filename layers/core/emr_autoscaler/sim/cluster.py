@@ -1,0 +1,448 @@
+"""The simulated EMR cluster: instance groups of nodes, YARN containers placed on them, graceful decommission.
+
+The model (defaults in `ClusterSpec`, documented in docs/simulator.md):
+
+- a node offers YARN the memory and vcores of its instance type (EMR's defaults, `DEFAULT_NODE_CAPACITY`);
+- a requested node starts after `start_delay_s` ± `start_jitter_s` (uniform, seeded) and is billed from the
+  request: EMR bills from the instance's launch, and provisioning plus bootstrap are most of the delay;
+- pending containers are placed as capacity frees, on any running node with room; with the `fair` scheduler
+  (default) the job using the least memory is served first, as under the Fair Scheduler the FB cluster ran
+  (YARN's `fair` ordering policy): a small job does not wait behind a 50,000-map one; with `fifo` (the
+  Capacity Scheduler's default ordering) the oldest job is served first and smaller requests fill the gaps;
+- shrinking a group first cancels nodes that are still starting, then gracefully decommissions the running
+  nodes with the fewest containers: they take no new container, leave when their containers finish, and at
+  the decommission timeout are terminated, their containers killed and queued again (the work is lost);
+- a group's running count includes decommissioning nodes until they are gone, as EMR reports it, so a group
+  is settled only when no node starts and none drains.
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+import itertools
+import random
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+from emr_autoscaler.domain.models import GroupRole
+from emr_autoscaler.domain.policy import DEFAULT_NODE_CAPACITY, NodeCapacity
+from emr_autoscaler.sim.workload import Job
+
+FAIR = "fair"
+FIFO = "fifo"
+SCHEDULERS = (FAIR, FIFO)
+
+# On-demand EC2 plus the EMR uplift, USD per instance-hour (us-east-1 list prices): a relative cost, not a quote.
+DEFAULT_PRICE_PER_HOUR: dict[str, float] = {
+    "m5.xlarge": 0.240,
+    "m5.2xlarge": 0.480,
+    "m5.4xlarge": 0.960,
+    "m6g.xlarge": 0.193,
+    "m6g.2xlarge": 0.385,
+    "r5.xlarge": 0.315,
+    "r5.2xlarge": 0.630,
+    "c5.xlarge": 0.213,
+    "c5.2xlarge": 0.425,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterSpec:
+    """ClusterSpec is the simulated cluster's shape and timing (times in s, memory in MB, prices in USD/hour).
+
+    `core_nodes` and `task_nodes` are the initial counts; the policies' limits come from the configuration.
+    The MASTER node is the same for every policy and left out of node-hours.
+    """
+
+    instance_type: str = "m5.2xlarge"
+    core_nodes: int = 2
+    task_nodes: int = 0
+    start_delay_s: float = 360.0
+    start_jitter_s: float = 60.0
+    scheduler: str = "fair"
+    hdfs_utilization_pct: float = 30.0
+    node_capacity: NodeCapacity | None = None
+    price_per_hour: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_PRICE_PER_HOUR))
+
+    @property
+    def capacity(self) -> NodeCapacity:
+        """Capacity is one node's YARN memory (MB) and vcores: explicit, else EMR's default for the type."""
+        if self.node_capacity is not None:
+            return self.node_capacity
+        default = DEFAULT_NODE_CAPACITY.get(self.instance_type)
+        if default is None:
+            raise ValueError(f"no YARN capacity known for {self.instance_type}; pass node_capacity")
+        return default
+
+    @property
+    def price(self) -> float:
+        """Price is one node's USD per hour (0 when the type has no price)."""
+        return self.price_per_hour.get(self.instance_type, 0.0)
+
+
+class NodeState(IntEnum):
+    """NodeState is a node's life: starting, running (takes containers), draining, gone."""
+
+    STARTING = 0
+    RUNNING = 1
+    DRAINING = 2
+    GONE = 3
+
+
+class Node:
+    """Node is one instance: its YARN capacity (MB, vcores), what is free, and its life times (s)."""
+
+    __slots__ = (
+        "batches",
+        "free_mb",
+        "free_vcores",
+        "gone_s",
+        "group",
+        "memory_mb",
+        "node_id",
+        "requested_s",
+        "state",
+        "vcores",
+    )
+
+    def __init__(self, node_id: int, group: SimGroup, capacity: NodeCapacity, requested_s: float) -> None:
+        self.node_id = node_id
+        self.group = group
+        self.memory_mb = capacity.memory_mb
+        self.vcores = capacity.vcores
+        self.free_mb = capacity.memory_mb
+        self.free_vcores = capacity.vcores
+        self.state = NodeState.STARTING
+        self.requested_s = requested_s
+        self.gone_s: float | None = None
+        self.batches: set[Batch] = set()
+
+
+class Batch:
+    """Batch is `count` identical containers of one job phase started together on one node, ending at `end_s`."""
+
+    __slots__ = ("alive", "count", "end_s", "job", "memory_mb", "node", "reduce", "vcores")
+
+    def __init__(self, node: Node, job: Job, reduce: bool, count: int, end_s: float) -> None:
+        self.node = node
+        self.job = job
+        self.reduce = reduce
+        self.count = count
+        self.memory_mb = job.reduce_memory_mb if reduce else job.map_memory_mb
+        self.vcores = job.reduce_vcores if reduce else job.map_vcores
+        self.end_s = end_s
+        self.alive = True
+
+
+class Request:
+    """Request is a job phase's containers waiting for room, ordered by (job index, phase)."""
+
+    __slots__ = ("count", "job", "key", "memory_mb", "reduce", "vcores")
+
+    def __init__(self, job: Job, reduce: bool, count: int) -> None:
+        self.job = job
+        self.reduce = reduce
+        self.count = count
+        self.key = (job.index, reduce)
+        self.memory_mb = job.reduce_memory_mb if reduce else job.map_memory_mb
+        self.vcores = job.reduce_vcores if reduce else job.map_vcores
+
+
+class SimGroup:
+    """SimGroup is one instance group: its role, its nodes, and the count EMR was last asked for."""
+
+    __slots__ = ("group_id", "instance_type", "name", "nodes", "requested", "role")
+
+    def __init__(self, group_id: str, name: str, role: GroupRole, instance_type: str) -> None:
+        self.group_id = group_id
+        self.name = name
+        self.role = role
+        self.instance_type = instance_type
+        self.requested = 0
+        self.nodes: list[Node] = []
+
+    @property
+    def running_count(self) -> int:
+        """Running_count counts running and draining nodes, as EMR's RunningInstanceCount does."""
+        return sum(1 for n in self.nodes if n.state is NodeState.RUNNING or n.state is NodeState.DRAINING)
+
+    @property
+    def starting(self) -> int:
+        """Starting counts nodes requested but not yet running."""
+        return sum(1 for n in self.nodes if n.state is NodeState.STARTING)
+
+    @property
+    def settled(self) -> bool:
+        """Settled is true when the group has exactly what it asked for: nothing starts, nothing drains."""
+        return self.requested == self.running_count
+
+
+# Event kinds, in the order they are handled at one instant: containers free room before nodes join or leave.
+_COMPLETE = 0
+_READY = 1
+_DEADLINE = 2
+
+
+class SimCluster:
+    """SimCluster is the YARN cluster state and its mechanics; the engine drives it through time.
+
+    Counters (`allocated_mb`, `pending_mb`, ...) are kept incrementally so metrics are O(1) to read.
+    """
+
+    def __init__(self, spec: ClusterSpec, rng: random.Random, min_container: tuple[int, int] = (1, 1)) -> None:
+        self.spec = spec
+        self.min_container = min_container
+        self.capacity = spec.capacity
+        self.rng = rng
+        self.core = SimGroup("ig-core", "Core", GroupRole.CORE, spec.instance_type)
+        self.task = SimGroup("ig-task", "Task", GroupRole.TASK, spec.instance_type)
+        self.groups = (self.core, self.task)
+        self.nodes: list[Node] = []
+        self.accepting: list[Node] = []
+        self.events: list[tuple[float, int, int, object]] = []
+        self._seq = itertools.count()
+        self.pending: list[Request] = []
+        self.allocated_mb = 0
+        self.allocated_vcores = 0
+        self.containers_allocated = 0
+        self.pending_mb = 0
+        self.pending_vcores = 0
+        self.containers_pending = 0
+        self.total_mb = 0
+        self.total_vcores = 0
+        self.active_nodes = 0
+        self.billed_nodes = 0
+        self.peak_nodes = 0
+        self.apps_pending = 0
+        self.apps_running = 0
+        self.dirty = False
+        self.started: set[int] = set()
+        self.outstanding: dict[int, int] = {}
+        self.job_mb: dict[int, int] = {}
+        self.finished_s: dict[int, float] = {}
+        self.killed_containers = 0
+        for group, count in ((self.core, spec.core_nodes), (self.task, spec.task_nodes)):
+            for _ in range(count):
+                node = self._new_node(group, 0.0)
+                self._node_ready(node)
+            group.requested = count
+
+    # --- nodes -------------------------------------------------------------------------------------------------
+
+    def _push(self, at_s: float, kind: int, payload: object) -> None:
+        heapq.heappush(self.events, (at_s, kind, next(self._seq), payload))
+
+    def _new_node(self, group: SimGroup, now_s: float) -> Node:
+        node = Node(len(self.nodes), group, self.capacity, now_s)
+        self.nodes.append(node)
+        group.nodes.append(node)
+        self.billed_nodes += 1
+        self.peak_nodes = max(self.peak_nodes, self.billed_nodes)
+        return node
+
+    def _node_ready(self, node: Node) -> None:
+        node.state = NodeState.RUNNING
+        self.accepting.append(node)
+        self.total_mb += node.memory_mb
+        self.total_vcores += node.vcores
+        self.active_nodes += 1
+        self.dirty = True
+
+    def _node_gone(self, node: Node, now_s: float) -> None:
+        if node.state is not NodeState.STARTING:
+            self.total_mb -= node.memory_mb
+            self.total_vcores -= node.vcores
+            self.active_nodes -= 1
+        node.state = NodeState.GONE
+        node.gone_s = now_s
+        node.group.nodes.remove(node)
+        self.billed_nodes -= 1
+
+    def resize(self, group: SimGroup, to_count: int, decommission_timeout_s: float, now_s: float) -> None:
+        """Resize sets a group's requested count: starts nodes, or cancels starting ones then drains the idlest."""
+        delta = to_count - group.requested
+        group.requested = to_count
+        if delta > 0:
+            for _ in range(delta):
+                node = self._new_node(group, now_s)
+                jitter = self.rng.uniform(-self.spec.start_jitter_s, self.spec.start_jitter_s)
+                self._push(now_s + max(0.0, self.spec.start_delay_s + jitter), _READY, node)
+            return
+        remove = -delta
+        # Nodes still starting hold no container: cancelling them (newest first) loses nothing.
+        starting = [n for n in group.nodes if n.state is NodeState.STARTING]
+        for node in starting[::-1][:remove]:
+            self._node_gone(node, now_s)
+            remove -= 1
+        if remove <= 0:
+            return
+        running = sorted(
+            (n for n in group.nodes if n.state is NodeState.RUNNING),
+            key=lambda n: (sum(b.count for b in n.batches), -n.node_id),
+        )
+        for node in running[:remove]:
+            node.state = NodeState.DRAINING
+            self.accepting.remove(node)
+            if not node.batches:
+                self._node_gone(node, now_s)
+            else:
+                self._push(now_s + decommission_timeout_s, _DEADLINE, node)
+
+    # --- jobs and containers -----------------------------------------------------------------------------------
+
+    def submit(self, job: Job) -> None:
+        """Submit queues a job's maps; the job counts as a pending application until its first container runs."""
+        self.apps_pending += 1
+        self.outstanding[job.index] = job.maps
+        self._queue(Request(job, False, job.maps))
+
+    def _queue(self, request: Request) -> None:
+        bisect.insort(self.pending, request, key=lambda r: r.key)
+        self.pending_mb += request.count * request.memory_mb
+        self.pending_vcores += request.count * request.vcores
+        self.containers_pending += request.count
+        self.dirty = True
+
+    def allocate(self, now_s: float) -> None:
+        """Allocate places pending containers on the running nodes with room (oldest node first).
+
+        Fair ordering serves first the job using the least memory now (then the oldest); FIFO the oldest job.
+        """
+        self.dirty = False
+        pending = self.pending
+        min_mb, min_vcores = self.min_container
+        nodes = [n for n in self.accepting if n.free_mb >= min_mb and n.free_vcores >= min_vcores]
+        if not nodes or not pending:
+            return
+        fair = self.spec.scheduler == FAIR and len(pending) > 1
+        while nodes and self.pending:
+            if fair:
+                usage = self.job_mb
+                order = sorted(self.pending, key=lambda r: (usage.get(r.job.index, 0), r.key))
+                # Max-min sharing: each waiting request gets at most an equal share of the free room per pass,
+                # so one huge job cannot take every freed slot while others wait (YARN re-sorts per container).
+                room = sum(n.free_mb for n in nodes) // min_mb
+                share = max(1, -(-room // len(order)))
+            else:
+                order = list(self.pending)
+                share = 0
+            placed_any, nodes = self._place(order, nodes, now_s, share)
+            if not placed_any or not fair:
+                break
+
+    def _place(self, order: list[Request], nodes: list[Node], now_s: float, share: int) -> tuple[bool, list[Node]]:
+        """Place requests in `order` on `nodes`, at most `share` containers each (0: no limit)."""
+        min_mb, min_vcores = self.min_container
+        emptied = placed_any = False
+        for request in order:
+            mem = request.memory_mb
+            vc = request.vcores
+            job = request.job
+            end_s = now_s + (job.reduce_s if request.reduce else job.map_s)
+            want = min(request.count, share) if share else request.count
+            placed = 0
+            for node in nodes:
+                fit = min(want - placed, node.free_mb // mem, node.free_vcores // vc)
+                if fit <= 0:
+                    continue
+                batch = Batch(node, job, request.reduce, fit, end_s)
+                node.batches.add(batch)
+                node.free_mb -= fit * mem
+                node.free_vcores -= fit * vc
+                placed += fit
+                self._push(end_s, _COMPLETE, batch)
+                if placed == want:
+                    break
+            if not placed:
+                continue
+            placed_any = True
+            request.count -= placed
+            emptied = emptied or request.count == 0
+            self.pending_mb -= placed * mem
+            self.pending_vcores -= placed * vc
+            self.containers_pending -= placed
+            self.allocated_mb += placed * mem
+            self.allocated_vcores += placed * vc
+            self.containers_allocated += placed
+            self.job_mb[job.index] = self.job_mb.get(job.index, 0) + placed * mem
+            if job.index not in self.started:
+                self.started.add(job.index)
+                self.apps_pending -= 1
+                self.apps_running += 1
+            nodes = [n for n in nodes if n.free_mb >= min_mb and n.free_vcores >= min_vcores]
+            if not nodes:
+                break
+        if emptied:
+            self.pending = [r for r in self.pending if r.count]
+        return placed_any, nodes
+
+    def _release(self, batch: Batch) -> None:
+        node = batch.node
+        node.batches.discard(batch)
+        node.free_mb += batch.count * batch.memory_mb
+        node.free_vcores += batch.count * batch.vcores
+        self.allocated_mb -= batch.count * batch.memory_mb
+        self.job_mb[batch.job.index] -= batch.count * batch.memory_mb
+        self.allocated_vcores -= batch.count * batch.vcores
+        self.containers_allocated -= batch.count
+
+    def _complete(self, batch: Batch, now_s: float) -> None:
+        if not batch.alive:
+            return
+        self._release(batch)
+        job = batch.job
+        left = self.outstanding[job.index] - batch.count
+        if left == 0 and not batch.reduce and job.reduces:
+            self.outstanding[job.index] = job.reduces
+            self._queue(Request(job, True, job.reduces))
+        elif left == 0:
+            del self.outstanding[job.index]
+            del self.job_mb[job.index]
+            self.finished_s[job.index] = now_s
+            self.apps_running -= 1
+        else:
+            self.outstanding[job.index] = left
+        node = batch.node
+        if node.state is NodeState.DRAINING and not node.batches:
+            self._node_gone(node, now_s)
+        else:
+            self.dirty = True
+
+    def _deadline(self, node: Node, now_s: float) -> None:
+        if node.state is not NodeState.DRAINING:
+            return
+        # The decommission timeout ran out: YARN kills what still runs and the application asks again.
+        for batch in sorted(node.batches, key=lambda b: (b.job.index, b.reduce)):
+            batch.alive = False
+            self._release(batch)
+            self.killed_containers += batch.count
+            self._queue(Request(batch.job, batch.reduce, batch.count))
+        self._node_gone(node, now_s)
+
+    # --- time --------------------------------------------------------------------------------------------------
+
+    @property
+    def next_event_s(self) -> float | None:
+        """Next_event_s is when the next container ends or node starts or drain times out (s), if any."""
+        return self.events[0][0] if self.events else None
+
+    def advance(self, now_s: float) -> None:
+        """Advance handles every event due at or before `now_s` (containers end first, then nodes change)."""
+        events = self.events
+        while events and events[0][0] <= now_s:
+            at_s, kind, _, payload = heapq.heappop(events)
+            if kind == _COMPLETE:
+                assert isinstance(payload, Batch)
+                self._complete(payload, at_s)
+            elif kind == _READY:
+                assert isinstance(payload, Node)
+                if payload.state is NodeState.STARTING:
+                    self._node_ready(payload)
+            else:
+                assert isinstance(payload, Node)
+                self._deadline(payload, at_s)
+
+    def node_seconds(self, end_s: float) -> float:
+        """Node_seconds is the billed node time up to `end_s` (s): from each request until the node is gone."""
+        return sum((n.gone_s if n.gone_s is not None else end_s) - n.requested_s for n in self.nodes)

@@ -1,0 +1,105 @@
+"""`autoscaler`: our core, unchanged, driven through simulator adapters every 60 s (the scheduled cadence)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from emr_autoscaler.domain.decisions import ReasonCode, ScalingState
+from emr_autoscaler.domain.models import (
+    OPT_IN_TAG,
+    ClusterSnapshot,
+    ClusterState,
+    GroupRole,
+    GroupState,
+    InstanceGroupCapacity,
+    MetricsSource,
+    YarnMetrics,
+)
+from emr_autoscaler.domain.policy import ScalingPolicy
+from emr_autoscaler.domain.scaling import plan_resize
+from emr_autoscaler.sim.cluster import SimCluster, SimGroup
+from emr_autoscaler.sim.metrics import CloudWatchFeed, at, resourcemanager_metrics
+from emr_autoscaler.sim.policies.base import DEFAULT_DECOMMISSION_TIMEOUT_S, Bounds, GroupResize
+
+CLUSTER_ID = "j-SIMULATED"
+
+
+def _capacity(group: SimGroup) -> InstanceGroupCapacity:
+    return InstanceGroupCapacity(
+        group_id=group.group_id,
+        name=group.name,
+        role=group.role,
+        instance_type=group.instance_type,
+        state=GroupState.RUNNING if group.settled else GroupState.RESIZING,
+        requested_count=group.requested,
+        running_count=group.running_count,
+    )
+
+
+def snapshot_of(cluster: SimCluster, now_s: float) -> ClusterSnapshot:
+    """Snapshot_of describes the simulated cluster as the EMR adapter would (opted in, RUNNING, three groups)."""
+    master = InstanceGroupCapacity(
+        group_id="ig-master",
+        name="Master",
+        role=GroupRole.MASTER,
+        instance_type=cluster.spec.instance_type,
+        state=GroupState.RUNNING,
+        requested_count=1,
+        running_count=1,
+    )
+    return ClusterSnapshot(
+        cluster_id=CLUSTER_ID,
+        name="simulated",
+        state=ClusterState.RUNNING,
+        tags={OPT_IN_TAG: "true"},
+        groups=(master, *(_capacity(g) for g in cluster.groups)),
+        read_at=at(now_s),
+    )
+
+
+class AutoscalerPolicy:
+    """AutoscalerPolicy calls `plan_resize` with a configuration's policy and carries its ScalingState forward.
+
+    Metrics come from the configured sources in order, the first that answers: the ResourceManager always
+    answers in the simulator; CloudWatch answers once its first datapoint is visible.
+    """
+
+    name = "autoscaler"
+    interval_s = 60.0
+
+    def __init__(self, policy: ScalingPolicy) -> None:
+        self.policy = policy
+        self.state = ScalingState(cluster_id=CLUSTER_ID)
+        self.reasons: Counter[ReasonCode] = Counter()
+
+    def initial_counts(self, bounds: Bounds) -> tuple[int, int]:
+        """Initial_counts starts at the configured minimum."""
+        return bounds.core_min, bounds.task_min
+
+    def _metrics(self, cluster: SimCluster, feed: CloudWatchFeed, now_s: float) -> YarnMetrics | None:
+        for source in self.policy.metrics.sources:
+            if source is MetricsSource.RESOURCE_MANAGER:
+                return resourcemanager_metrics(cluster, now_s)
+            point = feed.latest(now_s)
+            if point is not None:
+                return point.yarn_metrics(self.policy.metrics.estimated_container_memory_mb)
+        return None
+
+    def decide(self, cluster: SimCluster, feed: CloudWatchFeed, now_s: float) -> list[GroupResize]:
+        """Decide runs the core once and turns its commands into resizes of the simulated groups."""
+        plan = plan_resize(
+            snapshot_of(cluster, now_s), self._metrics(cluster, feed, now_s), self.policy, self.state, at(now_s)
+        )
+        self.reasons[plan.reason] += 1
+        # The state store bumps the version on every committed write; the simulator is the only writer.
+        self.state = plan.next_state.model_copy(update={"version": self.state.version + 1})
+        groups = {g.group_id: g for g in cluster.groups}
+        resizes = []
+        for command in plan.commands:
+            group = groups[command.group_id]
+            # The actuator refuses a command for a group that moved since the decision; nothing moves it here.
+            if group.requested != command.from_count:
+                continue
+            timeout = command.decommission_timeout_s or DEFAULT_DECOMMISSION_TIMEOUT_S
+            resizes.append(GroupResize(group, command.to_count, float(timeout)))
+        return resizes

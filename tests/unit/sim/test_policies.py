@@ -1,0 +1,166 @@
+"""The baselines and the adapter around our core, each on a hand-made cluster state."""
+
+from __future__ import annotations
+
+from emr_autoscaler.domain.decisions import ReasonCode
+from emr_autoscaler.domain.policy import GroupLimits, GroupsConfig, ScalingPolicy
+from emr_autoscaler.sim.cluster import SimCluster
+from emr_autoscaler.sim.metrics import CloudWatchFeed
+from emr_autoscaler.sim.policies.autoscaler import AutoscalerPolicy
+from emr_autoscaler.sim.policies.base import Bounds
+from emr_autoscaler.sim.policies.custom import EmrCustomPolicy
+from emr_autoscaler.sim.policies.managed import ManagedLikePolicy
+from emr_autoscaler.sim.policies.oracle import OraclePolicy
+from emr_autoscaler.sim.policies.static import StaticPolicy
+from tests.unit.sim.builders import cluster, job
+
+BOUNDS = Bounds(core_min=1, core_max=1, task_min=0, task_max=10)
+
+
+def test_static_keeps_its_size() -> None:
+    # GIVEN a static policy of 5 nodes on a busy cluster
+    policy = StaticPolicy(5)
+    sim = cluster(core=1, task=4)
+    sim.submit(job(maps=100))
+    sim.allocate(0.0)
+
+    # WHEN asked, at any time
+    resizes = policy.decide(sim, CloudWatchFeed(), 600.0)
+
+    # THEN it starts at its size and never resizes
+    assert policy.initial_counts(BOUNDS) == (1, 4)
+    assert resizes == []
+
+
+def _saturated_feed() -> tuple[SimCluster, CloudWatchFeed]:
+    sim = cluster(core=1)
+    sim.submit(job(maps=40, map_s=10_000.0))
+    sim.allocate(0.0)
+    feed = CloudWatchFeed(period_s=300.0, delay_s=120.0)
+    for minute in range(6):
+        feed.sample(sim, minute * 60.0)
+    return sim, feed
+
+
+def test_custom_policy_adds_one_node_when_yarn_memory_runs_out_once_the_datapoint_is_visible() -> None:
+    # GIVEN a full cluster (no YARN memory available) and its first 5-minute datapoint, visible at 420 s
+    sim, feed = _saturated_feed()
+    policy = EmrCustomPolicy(BOUNDS)
+
+    # WHEN evaluated before and after the datapoint is visible
+    early = policy.decide(sim, feed, 400.0)
+    late = policy.decide(sim, feed, 420.0)
+
+    # THEN it waits for CloudWatch, then adds exactly one TASK node
+    assert early == []
+    assert [(r.group.name, r.to_count) for r in late] == [("Task", 1)]
+
+
+def test_custom_policy_removes_one_node_when_memory_is_mostly_free_and_respects_cooldown() -> None:
+    # GIVEN an idle cluster with two TASK nodes
+    sim = cluster(core=1, task=2)
+    feed = CloudWatchFeed()
+    for minute in range(11):
+        feed.sample(sim, minute * 60.0)
+    policy = EmrCustomPolicy(BOUNDS)
+
+    # WHEN the first datapoint is seen, the group shrinks and settles, and the next datapoint arrives
+    first = policy.decide(sim, feed, 420.0)
+    sim.resize(first[0].group, first[0].to_count, first[0].decommission_timeout_s, 420.0)
+    policy.decide(sim, feed, 480.0)  # the activity completed: the cooldown starts now
+    second = policy.decide(sim, feed, 720.0)
+
+    # THEN it removed one node, then held during the 300 s cooldown
+    assert [(r.group.name, r.to_count) for r in first] == [("Task", 1)]
+    assert second == []
+
+
+def test_managed_like_scales_out_to_the_demand_at_once() -> None:
+    # GIVEN one node's room and 40 maps (ten nodes' worth) waiting
+    sim = cluster(core=1)
+    sim.submit(job(maps=40))
+    sim.allocate(0.0)
+    policy = ManagedLikePolicy(BOUNDS)
+
+    # WHEN evaluated
+    resizes = policy.decide(sim, CloudWatchFeed(), 10.0)
+
+    # THEN it asks for the nine missing TASK nodes in one action (CORE is fixed)
+    assert [(r.group.name, r.to_count) for r in resizes] == [("Task", 9)]
+
+
+def test_managed_like_grows_core_first_when_core_may_scale() -> None:
+    # GIVEN a scalable CORE group and demand for three nodes
+    bounds = Bounds(core_min=1, core_max=2, task_min=0, task_max=10)
+    sim = cluster(core=1)
+    sim.submit(job(maps=12))
+    sim.allocate(0.0)
+
+    # WHEN evaluated
+    resizes = ManagedLikePolicy(bounds).decide(sim, CloudWatchFeed(), 10.0)
+
+    # THEN CORE grows to its max first, TASK takes the rest
+    assert sorted((r.group.name, r.to_count) for r in resizes) == [("Core", 2), ("Task", 1)]
+
+
+def test_managed_like_shrinks_only_after_the_target_held_low() -> None:
+    # GIVEN an idle cluster with three TASK nodes
+    sim = cluster(core=1, task=3)
+    policy = ManagedLikePolicy(BOUNDS, scale_in_after_s=60.0)
+
+    # WHEN evaluated at 0 s, then 60 s later
+    first = policy.decide(sim, CloudWatchFeed(), 0.0)
+    later = policy.decide(sim, CloudWatchFeed(), 60.0)
+
+    # THEN it waited, then removed the TASK nodes
+    assert first == []
+    assert [(r.group.name, r.to_count) for r in later] == [("Task", 0)]
+
+
+def test_oracle_asks_now_for_what_the_coming_start_delay_needs() -> None:
+    # GIVEN a schedule (per 10 s) that needs 6 nodes from 60 s on, and a 30 s lookahead
+    schedule = [1] * 6 + [6] * 6
+    oracle = OraclePolicy(BOUNDS, schedule, lookahead_s=30.0, interval_s=10.0)
+
+    # WHEN asked at 20 s (60 s is beyond reach) and at 30 s (60 s is within reach)
+    # THEN it starts the nodes exactly one lookahead ahead
+    assert (oracle.target(20.0), oracle.target(30.0)) == (1, 6)
+    sim = cluster(core=1)
+    assert [(r.group.name, r.to_count) for r in oracle.decide(sim, CloudWatchFeed(), 30.0)] == [("Task", 5)]
+
+
+def test_autoscaler_drives_the_core_to_scale_out_on_pending_demand() -> None:
+    # GIVEN our default policy and 40 maps waiting on one node
+    sim = cluster(core=1)
+    sim.submit(job(maps=40))
+    sim.allocate(0.0)
+    policy = AutoscalerPolicy(
+        ScalingPolicy(groups=GroupsConfig(core=GroupLimits(min_nodes=1, max_nodes=1, scalable=False)))
+    )
+
+    # WHEN evaluated
+    resizes = policy.decide(sim, CloudWatchFeed(), 60.0)
+
+    # THEN the core scaled TASK out for the pending memory, and its state moved forward
+    assert resizes
+    assert resizes[0].group.name == "Task"
+    assert resizes[0].to_count > 0
+    assert policy.reasons[ReasonCode.SCALE_OUT_PENDING_DEMAND] == 1
+    assert policy.state.version == 1
+    assert policy.state.last_scale_out_at is not None
+
+
+def test_autoscaler_holds_while_a_group_is_still_starting() -> None:
+    # GIVEN a TASK node still starting and demand pending
+    sim = cluster(core=1)
+    sim.resize(sim.task, 1, 3600.0, 0.0)
+    sim.submit(job(maps=40))
+    sim.allocate(0.0)
+    policy = AutoscalerPolicy(ScalingPolicy())
+
+    # WHEN evaluated
+    resizes = policy.decide(sim, CloudWatchFeed(), 60.0)
+
+    # THEN the core holds: the group is not settled
+    assert resizes == []
+    assert policy.reasons[ReasonCode.HOLD_GROUP_NOT_SETTLED] == 1

@@ -1,0 +1,34 @@
+"""Which scaling decisions become notices, and how severe."""
+
+from __future__ import annotations
+
+import pytest
+
+from emr_autoscaler.domain.decisions import ReasonCode
+from emr_autoscaler.domain.notices import TROUBLE_HOLDS, Severity, scaling_notice_severity
+
+
+@pytest.mark.parametrize(
+    ("reason", "outcome", "previous", "expected"),
+    [
+        pytest.param(ReasonCode.SCALE_OUT_PENDING_DEMAND, "applied", None, Severity.INFO, id="action applied"),
+        pytest.param(ReasonCode.SCALE_IN_IDLE, "failed", None, Severity.CRITICAL, id="action failed"),
+        pytest.param(ReasonCode.HOLD_METRICS_MISSING, "held", ReasonCode.HOLD_STEADY, Severity.WARNING, id="trouble"),
+        pytest.param(ReasonCode.HOLD_METRICS_MISSING, "held", ReasonCode.HOLD_METRICS_MISSING, None, id="still stuck"),
+        pytest.param(ReasonCode.HOLD_STEADY, "held", ReasonCode.HOLD_METRICS_MISSING, None, id="recovered"),
+        pytest.param(ReasonCode.HOLD_STABILIZING, "held", None, None, id="routine hold"),
+        pytest.param(ReasonCode.SKIPPED_ALREADY_DECIDED, "skipped", None, None, id="lost the race"),
+    ],
+)
+def test_notice_severity(
+    reason: ReasonCode, outcome: str, previous: ReasonCode | None, expected: Severity | None
+) -> None:
+    # GIVEN a decision, its outcome and the cluster's previous reason
+    # WHEN asked whether it deserves a notice
+    # THEN actions inform, failures are critical, trouble warns once per episode, routine is silent
+    assert scaling_notice_severity(reason, outcome, previous) is expected
+
+
+def test_trouble_holds_never_act() -> None:
+    # GIVEN the trouble holds, THEN none of them is an acting reason
+    assert not any(reason.acts for reason in TROUBLE_HOLDS)
