@@ -28,7 +28,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from emr_autoscaler.adapters.dynamodb_registry import DynamoRegistry
 from emr_autoscaler.bootstrap import build_scaler
+from emr_autoscaler.domain.watch import RegisteredCluster
 from emr_autoscaler.observability import logger as app_logger
 from emr_autoscaler.sandbox.local_aws import LocalAws
 from emr_autoscaler.sandbox.provision import create_cluster, provision
@@ -60,6 +62,10 @@ def _import_s(code: str, repeat: int) -> float:
         )
         samples.append(time.perf_counter() - started)
     return statistics.median(samples)
+
+
+def _entry(cluster_id: str) -> RegisteredCluster:
+    return RegisteredCluster(cluster_id=cluster_id, name=cluster_id, state="WAITING", registered_at=datetime.now(UTC))
 
 
 def main() -> int:
@@ -124,8 +130,10 @@ def main() -> int:
         rows.append(("  decision / bare calls", f"{ratio:.2f}x", "target <= 1.5x"))
         results.update(decision_ms=decision_ms, bare_calls_ms=bare_ms, decision_over_bare=ratio)
 
+        registry = DynamoRegistry(dynamodb, settings.state_table)
+        registry.register(_entry(cluster_id))
         for i in range(args.clusters - 1):
-            create_cluster(emr, name=f"bench-{i}", core=2, task=2)
+            registry.register(_entry(create_cluster(emr, name=f"bench-{i}", core=2, task=2)))
         print(f"created {args.clusters} opted-in clusters; running one scheduled tick ...", file=sys.stderr)
         started = time.perf_counter()
         with contextlib.redirect_stdout(io.StringIO()):  # EMF lines, flushed every 100 values

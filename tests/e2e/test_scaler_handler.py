@@ -15,6 +15,7 @@ from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
 
 from emr_autoscaler import bootstrap
+from emr_autoscaler.events import parse_watch_trigger
 from emr_autoscaler.sandbox.provision import create_cluster, provision
 from emr_autoscaler.settings import Settings
 from tests.conftest import ROOT, load_event
@@ -87,6 +88,12 @@ def _task_count(session: Any, cluster_id: str) -> int:
     return int(next(g["RequestedInstanceCount"] for g in groups if g["InstanceGroupType"] == "TASK"))
 
 
+def _register(cluster_id: str) -> None:
+    """The cluster watch registers the cluster, as its RUNNING state change would."""
+    event = _with_cluster(load_event("cluster_state_change_running.json"), cluster_id)
+    bootstrap.cluster_watch().handle(parse_watch_trigger(event))
+
+
 def _with_cluster(event: dict[str, Any], cluster_id: str) -> dict[str, Any]:
     detail = event["detail"]
     if "clusterId" in detail:
@@ -103,6 +110,7 @@ def _with_cluster(event: dict[str, Any], cluster_id: str) -> dict[str, Any]:
 def test_each_trigger_scales_out_a_loaded_cluster(aws: Any, sample: str) -> None:
     # GIVEN an opted-in cluster whose YARN has 20 containers waiting (CloudWatch)
     cluster_id = create_cluster(aws.client("emr"), core=2, task=2)
+    _register(cluster_id)
     _put_load(aws, cluster_id, pending=20, allocated_mb=4 * 12288, total_mb=4 * 12288)
     handler = _load_handler()
     # WHEN the trigger's event reaches the handler
@@ -116,17 +124,23 @@ def test_each_trigger_scales_out_a_loaded_cluster(aws: Any, sample: str) -> None
 def test_cluster_without_opt_in_is_left_alone(aws: Any) -> None:
     # GIVEN a loaded cluster that did not opt in
     cluster_id = create_cluster(aws.client("emr"), task=2, tags={})
+    _register(cluster_id)
     _put_load(aws, cluster_id, pending=20, allocated_mb=4 * 12288, total_mb=4 * 12288)
-    # WHEN the schedule fires
-    result = _load_handler().lambda_handler(load_event("scheduled_tick.json"), FakeContext())
-    # THEN it holds and stays at 2
-    assert [d["reason"] for d in result["decisions"]] == ["HOLD_CLUSTER_NOT_OPTED_IN"]
+    # WHEN the schedule fires, and when an alarm names it anyway
+    tick = _load_handler().lambda_handler(load_event("scheduled_tick.json"), FakeContext())
+    alarm = _load_handler().lambda_handler(
+        _with_cluster(load_event("alarm_state_change.json"), cluster_id), FakeContext()
+    )
+    # THEN the watch did not register it, the tick does not evaluate it, the alarm holds, and it stays at 2
+    assert tick["decisions"] == []
+    assert [d["reason"] for d in alarm["decisions"]] == ["HOLD_CLUSTER_NOT_OPTED_IN"]
     assert _task_count(aws, cluster_id) == 2
 
 
 def test_no_metrics_means_no_action(aws: Any) -> None:
     # GIVEN an opted-in cluster with no metrics anywhere
     cluster_id = create_cluster(aws.client("emr"), task=2)
+    _register(cluster_id)
     # WHEN the schedule fires
     result = _load_handler().lambda_handler(load_event("scheduled_tick.json"), FakeContext())
     # THEN the scaler holds on missing metrics
@@ -153,11 +167,12 @@ def test_unknown_events_are_ignored(aws: Any, event: dict[str, Any]) -> None:
 def test_aws_failure_fails_the_invocation_for_retry_and_dlq(aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     # GIVEN a deployment whose state table is missing (DynamoDB answers ResourceNotFound)
     cluster_id = create_cluster(aws.client("emr"), task=2)
+    _register(cluster_id)
     _put_load(aws, cluster_id, pending=20, allocated_mb=4 * 12288, total_mb=4 * 12288)
     monkeypatch.setenv("EMR_AUTOSCALER_STATE_TABLE", "no-such-table")
     bootstrap.reset()
-    # WHEN the schedule fires, THEN the invocation fails (Lambda retries it, then the DLQ gets it) ...
-    with pytest.raises(Exception, match="1 of 1 cluster"):
-        _load_handler().lambda_handler(load_event("scheduled_tick.json"), FakeContext())
+    # WHEN an alarm names the cluster, THEN the invocation fails (Lambda retries it, then the DLQ gets it) ...
+    with pytest.raises(Exception, match="ResourceNotFound"):
+        _load_handler().lambda_handler(_with_cluster(load_event("alarm_state_change.json"), cluster_id), FakeContext())
     # ... and nothing was resized
     assert _task_count(aws, cluster_id) == 2

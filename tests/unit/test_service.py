@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 
 import pytest
 
@@ -239,4 +240,56 @@ def test_a_failing_bus_does_not_undo_the_decision() -> None:
     summary = scaler.reconcile_cluster(CLUSTER_ID)
     # THEN the resize stands (the lost notice is logged), and it is not retried into a second resize
     assert summary.outcome is Outcome.APPLIED
+    assert len(emr.resizes) == 1
+
+
+def test_observe_mode_decides_and_notifies_but_never_resizes() -> None:
+    # GIVEN a loaded cluster tagged for observe mode
+    from emr_autoscaler.app_events import RecordingPublisher
+
+    emr = FakeEmr()
+    emr.add(snapshot(tags={"emr-autoscaler:enabled": "true", "emr-autoscaler:mode": "observe"}))
+    scaler, emr, store, _sink = make_scaler(emr=emr)
+    published = RecordingPublisher()
+    scaler.events = published
+    # WHEN reconciled
+    summary = scaler.reconcile_cluster(CLUSTER_ID)
+    # THEN the decision is what active mode would do, said as such, recorded, notified, and EMR is untouched
+    assert summary.outcome is Outcome.OBSERVED
+    assert summary.reason is ReasonCode.SCALE_OUT_PENDING_DEMAND
+    assert summary.explanation.startswith("Observe mode, not acting:")
+    assert emr.resizes == []
+    assert [c for c in emr.calls if c.startswith("resize")] == []
+    assert store.records == [(CLUSTER_ID, "SCALE_OUT_PENDING_DEMAND", "observed")]
+    assert published.events[0].detail.severity.value == "info"
+
+
+def test_paused_cluster_reads_nothing_more_and_holds() -> None:
+    # GIVEN a cluster paused by tag
+    emr = FakeEmr()
+    emr.add(snapshot(tags={"emr-autoscaler:enabled": "true", "emr-autoscaler:mode": "paused"}))
+    scaler, emr, store, _sink = make_scaler(emr=emr)
+    # WHEN reconciled
+    summary = scaler.reconcile_cluster(CLUSTER_ID)
+    # THEN it holds with HOLD_PAUSED after one describe, writing nothing
+    assert summary.reason is ReasonCode.HOLD_PAUSED
+    assert "paused" in summary.explanation
+    assert emr.calls == [f"describe {CLUSTER_ID}"]
+    assert store.states == {}
+
+
+def test_profile_mode_applies_and_switching_takes_effect_next_evaluation() -> None:
+    # GIVEN a configuration whose default profile observes
+    from emr_autoscaler.domain.config import parse_config
+
+    scaler, emr, _store, _sink = make_scaler()
+    scaler.config = StaticConfig(document=parse_config({"defaults": {"mode": "observe"}}))
+    # WHEN reconciled, THEN nothing is resized
+    assert scaler.reconcile_cluster(CLUSTER_ID).outcome is Outcome.OBSERVED
+    assert emr.resizes == []
+    # WHEN ops switch the profile to active, THEN the next evaluation (after the cooldown) acts
+    scaler.config = StaticConfig(document=parse_config({"defaults": {"mode": "active"}}))
+    scaler.clock = lambda: NOW + timedelta(seconds=61)
+    scaler.metrics = FakeMetrics(SPIKE.model_copy(update={"observed_at": NOW + timedelta(seconds=60)}))
+    assert scaler.reconcile_cluster(CLUSTER_ID).outcome is Outcome.APPLIED
     assert len(emr.resizes) == 1

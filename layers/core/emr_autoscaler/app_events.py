@@ -31,6 +31,7 @@ class AppDetailType(StrEnum):
     STEP_RETRY_SCHEDULED = "Step Retry Scheduled"
     STEP_RETRY_ADDED = "Step Retry Added"
     STEP_RETRY_GIVEN_UP = "Step Retry Given Up"
+    CLUSTER_WATCH = "Cluster Watch"
 
 
 class AppEventDetail(BaseModel):

@@ -14,12 +14,15 @@ import boto3
 from botocore.config import Config
 
 from emr_autoscaler.adapters.cloudwatch import CloudWatchMetrics
+from emr_autoscaler.adapters.cloudwatch_alarms import CloudWatchAlarms
+from emr_autoscaler.adapters.dynamodb_registry import DynamoRegistry
 from emr_autoscaler.adapters.dynamodb_state import DynamoStateStore
 from emr_autoscaler.adapters.emr import EmrInstanceGroups
 from emr_autoscaler.adapters.metrics_chain import MetricsChain
 from emr_autoscaler.adapters.resourcemanager import ResourceManagerMetrics
 from emr_autoscaler.adapters.ssm_config import SsmConfigSource
 from emr_autoscaler.app_events import EventBridgePublisher, configuration_refused_event
+from emr_autoscaler.cluster_watch import ClusterWatch
 from emr_autoscaler.domain.models import ClusterSnapshot, MetricsSource
 from emr_autoscaler.observability import PowertoolsDecisionSink, config_invalid
 from emr_autoscaler.ports import YarnMetricsReader
@@ -81,7 +84,38 @@ def build_scaler(
         sink=PowertoolsDecisionSink(),
         clock=clock,
         events=events,
+        registry=DynamoRegistry(session.client("dynamodb", config=CLIENT_CONFIG), settings.state_table),
     )
+
+
+def build_cluster_watch(
+    settings: Settings, session: boto3.Session | None = None, clock: Callable[[], datetime] = utcnow
+) -> ClusterWatch:
+    """Build_cluster_watch wires the registry, the alarms and the configuration for the cluster watch."""
+    from aws_lambda_powertools.utilities.parameters import SSMProvider
+
+    session = session or boto3.Session()
+    events = EventBridgePublisher(session.client("events", config=CLIENT_CONFIG), settings.event_bus)
+    return ClusterWatch(
+        emr=EmrInstanceGroups(session.client("emr", config=CLIENT_CONFIG), clock=clock),
+        registry=DynamoRegistry(session.client("dynamodb", config=CLIENT_CONFIG), settings.state_table),
+        alarms=CloudWatchAlarms(session.client("cloudwatch", config=CLIENT_CONFIG), settings.alarm_prefix),
+        config=SsmConfigSource(
+            SSMProvider(boto3_client=session.client("ssm", config=CLIENT_CONFIG)),
+            settings.config_parameter,
+            max_age_s=settings.config_cache_s,
+            on_invalid=config_invalid,
+        ),
+        alarm_prefix=settings.alarm_prefix,
+        clock=clock,
+        events=events,
+    )
+
+
+@functools.cache
+def cluster_watch() -> ClusterWatch:
+    """Cluster_watch of this process, built on first use."""
+    return build_cluster_watch(settings())
 
 
 @functools.cache
@@ -100,3 +134,4 @@ def reset() -> None:
     """Reset forgets the cached settings and scaler (tests, and the sandbox between scenarios)."""
     settings.cache_clear()
     scaler.cache_clear()
+    cluster_watch.cache_clear()

@@ -39,6 +39,32 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo(minutes=args.minutes, json_lines=args.json)
 
 
+def _explain(args: argparse.Namespace) -> int:
+    import os
+
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from emr_autoscaler.bootstrap import build_scaler, utcnow
+    from emr_autoscaler.explain import render_json, render_text
+    from emr_autoscaler.settings import Settings, SettingsError
+
+    if args.endpoint_url:
+        os.environ["AWS_ENDPOINT_URL"] = args.endpoint_url
+    try:
+        settings = Settings.from_env()
+        scaler = build_scaler(settings, session=boto3.Session(region_name=args.region))
+        evaluation = scaler.evaluate(args.cluster_id, utcnow())
+    except SettingsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except (BotoCoreError, ClientError) as error:
+        print(f"error: AWS refused or could not be reached: {error}", file=sys.stderr)
+        return 2
+    print(render_json(evaluation) if args.json else render_text(evaluation))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build_parser declares every sub-command."""
     parser = argparse.ArgumentParser(prog="emr-autoscaler", description=__doc__)
@@ -56,6 +82,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--minutes", type=int, default=60, help="simulated minutes (default 60)")
     demo.add_argument("--json", action="store_true", help="one JSON decision per line instead of a table")
     demo.set_defaults(func=_demo)
+
+    explain = sub.add_parser(
+        "explain", help="print the decision the scaler would take now for a cluster, and why (never acts)"
+    )
+    explain.add_argument("--cluster-id", required=True)
+    explain.add_argument("--region", default=None, help="AWS region (default: your AWS configuration)")
+    explain.add_argument("--endpoint-url", default=None, help="AWS endpoint (a local AWS such as moto server)")
+    explain.add_argument("--json", action="store_true", help="JSON instead of the table")
+    explain.set_defaults(func=_explain)
 
     simulate_command.register(sub)
     return parser

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from importlib import resources
 from typing import Any
 
-from emr_autoscaler.bootstrap import build_scaler
+from emr_autoscaler.bootstrap import build_cluster_watch, build_scaler
 from emr_autoscaler.events import ScheduledTick
 from emr_autoscaler.observability import logger
 from emr_autoscaler.sandbox.local_aws import LocalAws
@@ -81,9 +81,12 @@ def run_demo(minutes: int = 60, json_lines: bool = False) -> int:
         cluster_id = create_cluster(emr, name="etl-nightly", core=2, task=2)
         clock = _Clock(datetime(2026, 11, 26, 2, 0, tzinfo=UTC))
         scaler = build_scaler(settings, session=session, clock=clock, resourcemanager_url_for=lambda _s: yarn.url)
+        # The cluster watch registers the cluster and creates its alarms, as its RUNNING state change would.
+        watched = build_cluster_watch(settings, session=session, clock=clock).on_state_change(cluster_id, "RUNNING")
         if not json_lines:
             print(f"local AWS at {aws.endpoint_url}; YARN ResourceManager emulator at {yarn.url}", file=out)
-            print(f"cluster {cluster_id} 'etl-nightly': CORE 2 + TASK 2 x m5.xlarge; TASK may grow to 20\n", file=out)
+            print(f"cluster {cluster_id} 'etl-nightly': CORE 2 + TASK 2 x m5.xlarge; TASK may grow to 20", file=out)
+            print(f"cluster watch: {watched.action}, {len(watched.alarms_put)} alarms created\n", file=out)
             print(
                 f"{'time':>5}  {'core':>4} {'task':>4}  {'demand MB':>9} {'mem%':>5} {'pending MB':>10}  decision",
                 file=out,

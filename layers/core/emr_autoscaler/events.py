@@ -141,3 +141,65 @@ def parse_scaler_trigger(event: Any, alarm_prefix: str) -> Trigger:
 def _first_error(error: ValidationError) -> str:
     first = error.errors()[0]
     return f"{'.'.join(str(p) for p in first['loc']) or 'event'}: {first['msg']}"
+
+
+class ClusterStateChange(BaseModel):
+    """ClusterStateChange: an EMR cluster changed state (register, watch or unregister it)."""
+
+    model_config = ConfigDict(frozen=True)
+    event_id: str
+    cluster_id: str
+    state: str
+    name: str | None = None
+
+
+class WatchTick(BaseModel):
+    """WatchTick: the cluster watch's schedule; `full_sync` also lists every cluster in the account."""
+
+    model_config = ConfigDict(frozen=True)
+    event_id: str
+    full_sync: bool
+
+
+WatchTrigger = ClusterStateChange | WatchTick | IgnoredEvent
+
+# The full ListClusters sync runs on the ticks whose minute falls in the first 5 minutes of each quarter hour:
+# with a 5-minute schedule, one tick in three.
+FULL_SYNC_EVERY_MIN = 15
+
+
+class _ClusterDetail(BaseModel):
+    clusterId: str  # noqa: N815 - EventBridge's field name
+    state: str
+    name: str | None = None
+
+
+def _watch_tick(event: Mapping[str, Any], envelope: _Envelope) -> WatchTrigger:
+    raw_time = event.get("time")
+    minute = None
+    if isinstance(raw_time, str) and len(raw_time) >= 16 and raw_time[14:16].isdigit():
+        minute = int(raw_time[14:16])
+    # Without a readable time, sync fully: it is the repair path and costs only API calls.
+    return WatchTick(event_id=envelope.id, full_sync=minute is None or minute % FULL_SYNC_EVERY_MIN < 5)
+
+
+def parse_watch_trigger(event: Any) -> WatchTrigger:
+    """Parse_watch_trigger maps the cluster watch's events; unknown or malformed ones are ignored with a reason."""
+    if not isinstance(event, Mapping):
+        return IgnoredEvent(reason=f"event is a {type(event).__name__}, not a JSON object")
+    try:
+        envelope = _Envelope.parse(event)
+    except ValidationError as error:
+        return IgnoredEvent(reason=f"not an EventBridge event: {_first_error(error)}")
+    key = (envelope.source, envelope.detail_type)
+    if key == ("aws.events", "Scheduled Event"):
+        return _watch_tick(event, envelope)
+    if key != ("aws.emr", "EMR Cluster State Change"):
+        return IgnoredEvent(reason=f"no handler for source {envelope.source[:64]!r} / {envelope.detail_type[:64]!r}")
+    try:
+        detail = _ClusterDetail.model_validate(envelope.detail)
+    except ValidationError as error:
+        return IgnoredEvent(reason=f"malformed EMR Cluster State Change event: {_first_error(error)}")
+    if not _CLUSTER_ID.match(detail.clusterId):
+        return IgnoredEvent(reason=f"malformed cluster id {detail.clusterId[:64]!r}")
+    return ClusterStateChange(event_id=envelope.id, cluster_id=detail.clusterId, state=detail.state, name=detail.name)

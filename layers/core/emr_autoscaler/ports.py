@@ -13,6 +13,7 @@ from emr_autoscaler.domain.config import ConfigDocument
 from emr_autoscaler.domain.decisions import ResizeInstanceGroup, ResizePlan, ScalingState
 from emr_autoscaler.domain.models import ClusterSnapshot, InstanceGroupCapacity, YarnMetrics
 from emr_autoscaler.domain.policy import MetricsConfig
+from emr_autoscaler.domain.watch import AlarmSpec, RegisteredCluster
 
 
 class ClusterNotFoundError(LookupError):
@@ -86,4 +87,36 @@ class DecisionSink(Protocol):
 
     def publish(self, plan: ResizePlan, outcome: str, latency_ms: float | None = None) -> None:
         """Publish emits one decision and what became of it (logs, metrics, events)."""
+        ...
+
+
+class ClusterRegistry(Protocol):
+    """ClusterRegistry keeps the set of watched clusters."""
+
+    def register(self, cluster: RegisteredCluster) -> None:
+        """Register adds or refreshes a cluster."""
+        ...
+
+    def unregister(self, cluster_id: str) -> None:
+        """Unregister removes a cluster (idempotent)."""
+        ...
+
+    def registered(self) -> list[RegisteredCluster]:
+        """Registered lists the watched clusters."""
+        ...
+
+
+class AlarmManager(Protocol):
+    """AlarmManager reads and writes one cluster's alarms."""
+
+    def existing(self, cluster_id: str) -> dict[str, AlarmSpec]:
+        """Existing returns the cluster's alarms by name."""
+        ...
+
+    def put(self, alarm: AlarmSpec) -> None:
+        """Put creates or updates one alarm."""
+        ...
+
+    def delete(self, names: Sequence[str]) -> None:
+        """Delete removes alarms by name."""
         ...

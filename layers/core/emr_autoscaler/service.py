@@ -20,12 +20,14 @@ from typing import Any
 from emr_autoscaler.app_events import AppDetailType, AppEvent, AppEventDetail, EventPublisher, RecordingPublisher
 from emr_autoscaler.domain.config import ConfigInvalidError
 from emr_autoscaler.domain.decisions import ReasonCode, ResizeInstanceGroup, ResizePlan, ScalingState
-from emr_autoscaler.domain.models import ACTIVE_CLUSTER_STATES
+from emr_autoscaler.domain.models import ACTIVE_CLUSTER_STATES, ClusterSnapshot, YarnMetrics
 from emr_autoscaler.domain.notices import scaling_notice_severity
 from emr_autoscaler.domain.scaling import plan_resize
+from emr_autoscaler.domain.watch import Mode, resolve_mode
 from emr_autoscaler.events import IgnoredEvent, ScheduledTick, Trigger
 from emr_autoscaler.ports import (
     ClusterNotFoundError,
+    ClusterRegistry,
     ConfigSource,
     DecisionSink,
     EmrClusters,
@@ -44,6 +46,20 @@ class Outcome(StrEnum):
     HELD = "held"
     SKIPPED = "skipped"
     FAILED = "failed"
+    OBSERVED = "observed"
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Evaluation is one decision with what it was made from (what `explain` shows); nothing was written."""
+
+    plan: ResizePlan
+    snapshot: ClusterSnapshot | None = None
+    metrics: YarnMetrics | None = None
+    state: ScalingState | None = None
+    profile: str | None = None
+    mode: Mode = Mode.ACTIVE
+    mode_source: str = "profile"
 
 
 @dataclass(frozen=True)
@@ -94,6 +110,7 @@ class Scaler:
     sink: DecisionSink
     clock: Callable[[], datetime]
     events: EventPublisher = field(default_factory=RecordingPublisher)
+    registry: ClusterRegistry | None = None
     _sink_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def _finish(
@@ -127,21 +144,19 @@ class Scaler:
             # The decision itself stands; a lost notice is logged and counted, never a reason to act again.
             logger.exception("could not publish the scaling notice for %s", plan.cluster_id)
 
-    def reconcile_cluster(self, cluster_id: str) -> DecisionSummary:
-        """Reconcile_cluster evaluates one cluster and applies the decision at most once.
+    def evaluate(self, cluster_id: str, now: datetime) -> Evaluation:
+        """Evaluate reads everything the decision needs and asks the core; it writes and acts never.
 
-        Raises on AWS errors that survive botocore's retries, after undoing its claim, so the trigger is retried
-        or reaches the dead-letter queue.
+        Clusters that did not opt in, are not RUNNING/WAITING, or are paused cost one DescribeCluster: the
+        decision needs neither their groups, metrics nor state.
         """
-        started = time.perf_counter()
-        now = self.clock()
         try:
             snapshot = self.emr.describe(cluster_id)
         except ClusterNotFoundError:
             plan = _service_plan(
                 cluster_id, now, ReasonCode.HOLD_CLUSTER_NOT_FOUND, f"Holding {cluster_id}: EMR does not know it."
             )
-            return self._finish(plan, Outcome.HELD, started)
+            return Evaluation(plan=plan)
         try:
             document = self.config.current()
         except ConfigInvalidError as error:
@@ -151,7 +166,7 @@ class Scaler:
                 ReasonCode.HOLD_CONFIG_INVALID,
                 f"Holding {cluster_id}: no valid configuration has been read yet ({error}).",
             )
-            return self._finish(plan, Outcome.HELD, started)
+            return Evaluation(plan=plan, snapshot=snapshot)
         profile, policy, unknown = document.policy_for(snapshot.profile_name)
         if unknown:
             logger.warning(
@@ -161,15 +176,43 @@ class Scaler:
                 profile,
                 extra={"cluster_id": cluster_id},
             )
+        mode, mode_source = resolve_mode(snapshot.tags, policy.mode)
+
+        def evaluation(plan: ResizePlan, **found: Any) -> Evaluation:
+            context = {"snapshot": snapshot, "profile": profile, "mode": mode, "mode_source": mode_source}
+            return Evaluation(plan=plan, **{**context, **found})
+
         if not (snapshot.opted_in and snapshot.state in ACTIVE_CLUSTER_STATES):
-            # Groups, metrics and state cost calls; the core holds on these clusters before reading any of them.
             plan = plan_resize(snapshot, None, policy, ScalingState(cluster_id=cluster_id), now)
-            return self._finish(plan, Outcome.HELD, started)
+            return evaluation(plan)
+        if mode is Mode.PAUSED:
+            plan = _service_plan(
+                cluster_id,
+                now,
+                ReasonCode.HOLD_PAUSED,
+                f"Holding cluster {snapshot.name!r} ({cluster_id}): paused by its {mode_source}; "
+                "it is neither evaluated nor resized until the mode changes.",
+            )
+            return evaluation(plan)
         snapshot = snapshot.model_copy(update={"groups": self.emr.instance_groups(cluster_id)})
         metrics = self.metrics.read(snapshot, policy.metrics, now)
         state = self.store.load(cluster_id)
         plan = plan_resize(snapshot, metrics, policy, state, now)
         plan = plan.model_copy(update={"next_state": plan.next_state.model_copy(update={"last_reason": plan.reason})})
+        return evaluation(plan, metrics=metrics, state=state, snapshot=snapshot)
+
+    def reconcile_cluster(self, cluster_id: str) -> DecisionSummary:
+        """Reconcile_cluster evaluates one cluster and applies the decision at most once.
+
+        In `observe` mode the decision is claimed and recorded as if applied (so cooldowns and notices follow
+        what the scaler would have done) but EMR is never called. Raises on AWS errors that survive botocore's
+        retries, after undoing its claim, so the trigger is retried or reaches the dead-letter queue.
+        """
+        started = time.perf_counter()
+        evaluation = self.evaluate(cluster_id, self.clock())
+        plan, state = evaluation.plan, evaluation.state
+        if state is None:
+            return self._finish(plan, Outcome.HELD, started)
         if not plan.acts and plan.next_state == state:
             return self._finish(plan, Outcome.HELD, started, state.last_reason)
         decision_id = f"{cluster_id}:{state.version + 1}"
@@ -188,6 +231,10 @@ class Scaler:
         if not plan.acts:
             self.store.record(plan, Outcome.HELD.value)
             return self._finish(plan, Outcome.HELD, started, state.last_reason)
+        if evaluation.mode is Mode.OBSERVE:
+            observed = plan.model_copy(update={"explanation": f"Observe mode, not acting: {plan.explanation}"})
+            self.store.record(observed, Outcome.OBSERVED.value)
+            return self._finish(observed, Outcome.OBSERVED, started)
         return self._act(plan, state, started)
 
     def _act(self, plan: ResizePlan, prior: ScalingState, started: float) -> DecisionSummary:
@@ -244,8 +291,13 @@ class Scaler:
         return results
 
     def reconcile_all(self, max_concurrency: int) -> list[DecisionSummary]:
-        """Reconcile_all evaluates every RUNNING or WAITING cluster (non-opted-in ones hold at once)."""
-        return self.reconcile_many(self.emr.list_active_cluster_ids(), max_concurrency)
+        """Reconcile_all evaluates every registered cluster (one Query), or without a registry every RUNNING or
+        WAITING cluster in the account (ListClusters; non-opted-in ones hold after one DescribeCluster)."""
+        if self.registry is not None:
+            cluster_ids = [c.cluster_id for c in self.registry.registered()]
+        else:
+            cluster_ids = self.emr.list_active_cluster_ids()
+        return self.reconcile_many(cluster_ids, max_concurrency)
 
 
 def handle_trigger(trigger: Trigger, scaler: Scaler, max_concurrency: int) -> dict[str, Any]:

@@ -32,6 +32,7 @@ class ReasonCode(StrEnum):
     HOLD_CLUSTER_NOT_FOUND = "HOLD_CLUSTER_NOT_FOUND"
     HOLD_CONFIG_INVALID = "HOLD_CONFIG_INVALID"
     HOLD_NO_SCALABLE_GROUP = "HOLD_NO_SCALABLE_GROUP"
+    HOLD_PAUSED = "HOLD_PAUSED"
     SKIPPED_ALREADY_DECIDED = "SKIPPED_ALREADY_DECIDED"
     SKIPPED_GROUP_MOVED = "SKIPPED_GROUP_MOVED"
 
@@ -89,6 +90,7 @@ class ScalingState(Frozen):
     last_scale_in_at: datetime | None = None
     low_utilization_since: datetime | None = None
     last_decision_id: str | None = None
+    last_reason: ReasonCode | None = None
 
 
 class ResizePlan(Frozen):

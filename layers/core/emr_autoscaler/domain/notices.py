@@ -31,12 +31,12 @@ TROUBLE_HOLDS = frozenset(
 def scaling_notice_severity(reason: ReasonCode, outcome: str, previous: ReasonCode | None) -> Severity | None:
     """Scaling_notice_severity says whether a scaling decision is worth a notice, and how severe; None if not.
 
-    Actions applied are info; a failed action is critical; a trouble hold is a warning the first time it is
+    Actions applied (or, in observe mode, that would have been) are info; a failed action is critical; a trouble hold is a warning the first time it is
     decided (a change from the previous reason), so a cluster stuck for an hour yields one notice, not sixty.
     """
     if outcome == "failed":
         return Severity.CRITICAL
-    if outcome == "applied":
+    if outcome in ("applied", "observed"):
         return Severity.INFO
     if reason in TROUBLE_HOLDS and reason != previous:
         return Severity.WARNING

@@ -6,9 +6,12 @@ never a silently ignored setting.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field, model_validator
 
 from emr_autoscaler.domain.models import Frozen, MetricsSource
+from emr_autoscaler.domain.watch import AlarmThresholds, Mode
 
 
 class NodeCapacity(Frozen):
@@ -52,6 +55,21 @@ class GroupsConfig(Frozen):
 
     task: GroupLimits = GroupLimits(min_nodes=0, max_nodes=20)
     core: GroupLimits = GroupLimits(min_nodes=2, max_nodes=10, scalable=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _partial_limits_keep_role_defaults(cls, data: Any) -> Any:
+        # Every other section fills what a document leaves out from its defaults; a role's limits must too, so
+        # `core: {scalable: true}` keeps CORE's 2..10 instead of failing with "min_nodes: Field required".
+        if not isinstance(data, dict):
+            return data
+        merged = dict(data)
+        for role in ("task", "core"):
+            given = merged.get(role)
+            default = cls.model_fields[role].default
+            if isinstance(given, dict) and isinstance(default, GroupLimits):
+                merged[role] = {**default.model_dump(), **given}
+        return merged
 
 
 class MetricsConfig(Frozen):
@@ -125,6 +143,8 @@ class ScalingPolicy(Frozen):
     groups: GroupsConfig = GroupsConfig()
     hdfs: HdfsConfig = HdfsConfig()
     node_capacity: dict[str, NodeCapacity] = Field(default_factory=dict)
+    mode: Mode = Mode.ACTIVE
+    alarms: AlarmThresholds = AlarmThresholds()
 
     def capacity_of(self, instance_type: str) -> NodeCapacity | None:
         """Capacity_of is one node's YARN capacity for an instance type: configured first, then EMR's default."""

@@ -384,6 +384,7 @@ def _plan_shrink(
     budget = p.policy.scale_in.max_step_nodes
     commands = []
     hdfs_note = ""
+    hdfs_check = ""
     for group in scalable:
         limits = p.limits(group)
         capacity = p.node_capacity(group, metrics)
@@ -395,7 +396,7 @@ def _plan_shrink(
         remove = min(fits, group.requested_count - limits.min_nodes, budget)
         if remove > 0 and group.role is GroupRole.CORE:
             allowed, hdfs_note = _hdfs_removable(p, metrics, group, remove)
-            p.check("hdfs_safe", allowed == remove, f"{hdfs_note}: {allowed} of {remove} CORE node(s) may go")
+            hdfs_check = f"{hdfs_note}: {allowed} of {remove} CORE node(s) may go"
             remove = allowed
         if remove <= 0:
             continue
@@ -404,6 +405,10 @@ def _plan_shrink(
         surplus_mb -= remove * capacity.memory_mb
         if surplus_vcores is not None:
             surplus_vcores -= remove * capacity.vcores
+    # HDFS limits the CORE shrink rather than vetoing the plan: the check fails only when it leaves nothing to do,
+    # so an acting plan never carries a failed check.
+    if hdfs_check:
+        p.check("hdfs_safe", bool(commands), hdfs_check)
     if not commands:
         if hdfs_note:
             return p.plan(

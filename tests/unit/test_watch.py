@@ -1,0 +1,84 @@
+"""Cluster watch core: modes, the alarms a cluster should have, and the diff against what exists."""
+
+from __future__ import annotations
+
+import pytest
+
+from emr_autoscaler.domain.watch import (
+    MODE_TAG,
+    AlarmThresholds,
+    Mode,
+    alarm_name,
+    desired_alarms,
+    plan_alarm_changes,
+    resolve_mode,
+)
+
+PREFIX = "emr-autoscaler-"
+
+
+@pytest.mark.parametrize(
+    ("tags", "profile_mode", "expected"),
+    [
+        pytest.param({}, Mode.ACTIVE, Mode.ACTIVE, id="profile decides without a tag"),
+        pytest.param({}, Mode.OBSERVE, Mode.OBSERVE, id="observe profile"),
+        pytest.param({MODE_TAG: "paused"}, Mode.ACTIVE, Mode.PAUSED, id="tag wins over profile"),
+        pytest.param({MODE_TAG: " Observe "}, Mode.ACTIVE, Mode.OBSERVE, id="tag case and spaces"),
+        pytest.param({MODE_TAG: "activ"}, Mode.ACTIVE, Mode.OBSERVE, id="typo falls back to observe, never acts"),
+    ],
+)
+def test_resolve_mode(tags: dict[str, str], profile_mode: Mode, expected: Mode) -> None:
+    # GIVEN tags and a profile mode, WHEN resolved, THEN the tag wins and a bad tag is the safe mode
+    mode, source = resolve_mode(tags, profile_mode)
+    assert mode is expected
+    assert source
+
+
+def test_default_thresholds_give_six_alarms_named_for_the_scaler_rule() -> None:
+    # GIVEN the default thresholds
+    alarms = desired_alarms("j-ABC", AlarmThresholds(), PREFIX)
+    # WHEN listed, THEN six alarms, each named <prefix><cluster>-<metric> on a 5-minute period
+    assert [a.metric_name for a in alarms] == [
+        "ContainerPendingRatio",
+        "YARNMemoryAvailablePercentage",
+        "IsIdle",
+        "HDFSUtilization",
+        "MRUnhealthyNodes",
+        "MRLostNodes",
+    ]
+    assert all(a.name == alarm_name(PREFIX, "j-ABC", a.metric_name) for a in alarms)
+    assert all(a.name.startswith(PREFIX + "j-ABC-") for a in alarms)
+    assert {a.period_s for a in alarms} == {300}
+    idle = next(a for a in alarms if a.metric_name == "IsIdle")
+    assert idle.evaluation_periods == 3
+    memory = next(a for a in alarms if a.metric_name == "YARNMemoryAvailablePercentage")
+    assert (memory.comparison, memory.threshold) == ("LessThanThreshold", 15.0)
+
+
+def test_null_threshold_removes_the_alarm() -> None:
+    # GIVEN thresholds with idle and HDFS alarms switched off
+    thresholds = AlarmThresholds(idle_periods=None, hdfs_utilization_high_pct=None)
+    # WHEN listed, THEN those two are absent
+    names = {a.metric_name for a in desired_alarms("j-ABC", thresholds, PREFIX)}
+    assert "IsIdle" not in names
+    assert "HDFSUtilization" not in names
+    assert len(names) == 4
+
+
+def test_plan_puts_changed_and_missing_alarms_and_deletes_extra_ones() -> None:
+    # GIVEN existing alarms from an older threshold, plus one the profile no longer wants
+    old = {a.name: a for a in desired_alarms("j-ABC", AlarmThresholds(container_pending_ratio_high=0.9), PREFIX)}
+    stray = alarm_name(PREFIX, "j-ABC", "Retired")
+    old[stray] = next(iter(old.values())).model_copy(update={"name": stray})
+    del old[alarm_name(PREFIX, "j-ABC", "MRLostNodes")]
+    # WHEN diffed against the current thresholds
+    changes = plan_alarm_changes(desired_alarms("j-ABC", AlarmThresholds(), PREFIX), old)
+    # THEN the changed threshold and the missing alarm are put, the stray deleted, the rest left alone
+    assert sorted(a.metric_name for a in changes.put) == ["ContainerPendingRatio", "MRLostNodes"]
+    assert changes.delete == (stray,)
+
+
+def test_nothing_changed_is_an_empty_plan() -> None:
+    # GIVEN alarms exactly as desired, WHEN diffed, THEN nothing to do
+    desired = desired_alarms("j-ABC", AlarmThresholds(), PREFIX)
+    assert plan_alarm_changes(desired, {a.name: a for a in desired}).empty
