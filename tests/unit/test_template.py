@@ -262,3 +262,19 @@ def test_config_parameter_holds_a_yaml_document(template: dict[str, Any]) -> Non
     # THEN it is a String parameter with a versioned document
     assert props["Type"] == "String"
     assert document == {"version": 1, "defaults": {}, "profiles": {}}
+
+
+def test_cluster_watch_only_manages_alarms_under_the_prefix(template: dict[str, Any]) -> None:
+    # GIVEN the cluster watch's role and events
+    statements = template["Resources"]["ClusterWatchRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    events = template["Resources"]["ClusterWatchFunction"]["Properties"]["Events"]
+    # WHEN reading the alarm statement
+    alarm = next(s for s in statements if "cloudwatch:PutMetricAlarm" in s["Action"])
+    # THEN it covers only alarms named with the autoscaler's prefix, and every trigger has a DLQ and retries
+    assert alarm["Resource"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:${AlarmPrefix}*"
+    }
+    assert set(events) == {"ClusterStateChange", "EveryFiveMinutes"}
+    for event in events.values():
+        assert event["Properties"]["DeadLetterConfig"]
+        assert event["Properties"]["RetryPolicy"]

@@ -180,10 +180,13 @@ def plan_resize(
             f"Holding {p.label}: group(s) {detail} (state/running/requested) are still changing; "
             "acting again before they settle would double-count capacity.",
         )
+    # Without trustworthy metrics nobody saw utilization stay low: the stabilization window starts over.
+    blind = state.model_copy(update={"low_utilization_since": None})
     if not p.check("metrics_present", metrics is not None, "metrics read" if metrics else "no source answered"):
         return p.plan(
             ReasonCode.HOLD_METRICS_MISSING,
             f"Holding {p.label}: no metrics source answered, and the scaler never acts blind.",
+            next_state=blind,
         )
     assert metrics is not None  # narrowed by the check above
     age_s = (now - metrics.observed_at).total_seconds()
@@ -194,12 +197,14 @@ def plan_resize(
             ReasonCode.HOLD_METRICS_STALE,
             f"Holding {p.label}: the {metrics.source} metrics are {age_s:.0f} s old (limit {max_age_s} s); "
             "stale data could hide the current load.",
+            next_state=blind,
         )
     contradiction = _contradiction(metrics)
     if not p.check("metrics_coherent", contradiction is None, contradiction or "totals add up"):
         return p.plan(
             ReasonCode.HOLD_METRICS_CONTRADICTORY,
             f"Holding {p.label}: the metrics contradict themselves ({contradiction}).",
+            next_state=blind,
         )
     if metrics.demand_pending:
         return _plan_scale_out(p, metrics, scalable)
