@@ -54,3 +54,32 @@ def create_cluster(
         Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
     )
     return str(response["JobFlowId"])
+
+
+def provision_step_retry(session: Any, settings: Settings, queue_name: str = "step-retry") -> Settings:
+    """Provision_step_retry creates the retry queue and the application bus; returns settings naming them.
+
+    Idempotency records and lineage live in the state table `provision` created.
+    """
+    url = session.client("sqs").create_queue(QueueName=queue_name)["QueueUrl"]
+    bus = f"{queue_name}-events"
+    events = session.client("events")
+    if not any(b["Name"] == bus for b in events.list_event_buses().get("EventBuses", [])):
+        events.create_event_bus(Name=bus)
+    return settings.model_copy(update={"retry_queue_url": url, "event_bus": bus})
+
+
+def provision_notifier(
+    session: Any, settings: Settings, secrets: dict[str, str] | None = None, prefix: str = "notifier"
+) -> Settings:
+    """Provision_notifier creates the notification dead-letter queue, the fallback topic and webhook secrets.
+
+    Returns `settings` with `notification_dlq_url` and `fallback_topic_arn` set to what was created.
+    """
+    sqs = session.client("sqs")
+    queue_url = sqs.create_queue(QueueName=f"{prefix}-dlq")["QueueUrl"]
+    topic_arn = session.client("sns").create_topic(Name=f"{prefix}-fallback")["TopicArn"]
+    secretsmanager = session.client("secretsmanager")
+    for name, value in (secrets or {}).items():
+        secretsmanager.create_secret(Name=name, SecretString=value)
+    return settings.model_copy(update={"notification_dlq_url": queue_url, "fallback_topic_arn": topic_arn})

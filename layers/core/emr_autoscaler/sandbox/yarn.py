@@ -72,7 +72,7 @@ def cluster_metrics(
 class YarnResourceManagerEmulator:
     """YarnResourceManagerEmulator is a ResourceManager REST endpoint on a free loopback port (context manager)."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self._body: dict[str, Any] = cluster_metrics(nodes=0, node_memory_mb=1, node_vcores=1, demand_memory_mb=0)
         self._lock = threading.Lock()
         emulator = self
@@ -93,8 +93,13 @@ class YarnResourceManagerEmulator:
             def log_message(self, format: str, *args: Any) -> None:
                 return
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._server = ThreadingHTTPServer((host, port), _Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="yarn-rm-emulator", daemon=True)
+
+    @property
+    def port(self) -> int:
+        """Port is the port the emulator listens on."""
+        return int(self._server.server_address[1])
 
     @property
     def url(self) -> str:
