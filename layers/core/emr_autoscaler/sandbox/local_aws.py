@@ -7,6 +7,7 @@ the context, and restores the environment afterwards.
 from __future__ import annotations
 
 import os
+import urllib.request
 from types import TracebackType
 from typing import Any
 
@@ -30,6 +31,7 @@ class LocalAws:
 
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._saved: dict[str, str | None] = {}
+        self._clients: dict[str, Any] = {}
         self.endpoint_url = ""
 
     def __enter__(self) -> LocalAws:
@@ -39,7 +41,14 @@ class LocalAws:
         env = {**_ENV, "AWS_ENDPOINT_URL": self.endpoint_url}
         self._saved = {key: os.environ.get(key) for key in env}
         os.environ.update(env)
+        self.reset()
         return self
+
+    def reset(self) -> None:
+        """Reset empties every service: moto's state is per process, so a new LocalAws starts from nothing."""
+        request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")  # noqa: S310 - loopback
+        with urllib.request.urlopen(request, timeout=10):  # noqa: S310 - the local moto server
+            pass
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -56,5 +65,7 @@ class LocalAws:
         return boto3.Session(region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing")  # noqa: S106 - moto's fake key
 
     def client(self, service: str) -> Any:
-        """Client is a boto3 client for `service` bound to the local endpoint."""
-        return self.session().client(service, endpoint_url=self.endpoint_url)  # type: ignore[call-overload]
+        """Client is a boto3 client for `service` bound to the local endpoint (one per service: clients are costly)."""
+        if service not in self._clients:
+            self._clients[service] = self.session().client(service, endpoint_url=self.endpoint_url)  # type: ignore[call-overload]
+        return self._clients[service]

@@ -507,10 +507,8 @@ class Sandbox:
 
     def _release_due_messages(self, queue_url: str) -> None:
         """Map SQS DelaySeconds onto the simulated clock: a delayed message becomes visible when its time comes."""
-        from moto.sqs.models import sqs_backends
-
         queue_name = queue_url.rsplit("/", 1)[1]
-        queue = sqs_backends[ACCOUNT_ID][REGION].queues.get(queue_name)
+        queue = next((b.queues[queue_name] for b in _backends("sqs") if queue_name in b.queues), None)
         if queue is None:
             return
         for message in list(getattr(queue, "_messages", [])):
@@ -574,11 +572,16 @@ class Sandbox:
         return dict(cluster.yarn._body["clusterMetrics"])
 
     def _refresh_yarn(self, cluster_id: str) -> None:
+        # Read the emulation's own state (in process) rather than call EMR: this runs every simulated minute.
         cluster = self._clusters[cluster_id]
-        groups = self.emr.list_instance_groups(ClusterId=cluster_id)["InstanceGroups"]
-        workers = [g for g in groups if g["InstanceGroupType"] in ("CORE", "TASK")]
-        nodes = sum(int(g["RunningInstanceCount"]) for g in workers)
-        capacity = DEFAULT_NODE_CAPACITY.get(workers[0]["InstanceType"]) if workers else None
+        workers = [
+            g
+            for backend in _backends("emr")
+            for g in backend.instance_groups.values()
+            if g.cluster_id == cluster_id and g.role in ("CORE", "TASK")
+        ]
+        nodes = sum(self.running_count(g) for g in workers)
+        capacity = DEFAULT_NODE_CAPACITY.get(workers[0].instance_type) if workers else None
         cluster.yarn.set_body(
             cluster_metrics(
                 nodes=nodes,
@@ -668,13 +671,11 @@ class Sandbox:
 
     def sns_messages(self) -> list[dict[str, Any]]:
         """Sns_messages is what was published to the template's SNS topics."""
-        from moto.sns.models import sns_backends
-
-        backend = sns_backends[ACCOUNT_ID][REGION]
         return [
-            {"topic": arn, "subject": subject, "message": message}
-            for arn, messages in getattr(backend, "_sandbox_published", {}).items()
-            for subject, message in messages
+            {"topic": arn, "subject": sent[2], "message": sent[1]}
+            for backend in _backends("sns")
+            for arn, topic in backend.topics.items()
+            for sent in topic.sent_notifications
         ]
 
     @property
@@ -699,6 +700,14 @@ class Sandbox:
             )
             found[url.rsplit("/", 1)[1]] = [json.loads(m["Body"]) for m in messages]
         return found
+
+
+def _backends(service: str) -> list[Any]:
+    """The moto backends of `service` in every region used: moto server picks the region from the request."""
+    from moto.backends import get_backend
+
+    backends = get_backend(service)  # type: ignore[call-overload]
+    return [backends[account][region] for account in backends for region in backends[account]]
 
 
 def _patch_moto_emr(sandbox: Sandbox) -> Callable[[], None]:

@@ -1,0 +1,122 @@
+"""End to end on the Sandbox: the template's own rules, environment and schedules, on a simulated clock."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from emr_autoscaler.observability import logger as app_logger
+from emr_autoscaler.sandbox.sandbox import Sandbox, SandboxError
+from emr_autoscaler.sandbox.template import load_template
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.network
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    app_logger.setLevel(logging.WARNING)
+    with Sandbox() as running:
+        yield running
+    app_logger.setLevel(logging.INFO)
+
+
+def _reasons(sandbox: Sandbox, cluster_id: str) -> list[str]:
+    return [d["reason"] for d in sandbox.decisions if d["cluster_id"] == cluster_id]
+
+
+def test_spike_scales_out_waits_for_nodes_then_scales_back_in(sandbox: Sandbox) -> None:
+    # GIVEN a registered cluster (its RUNNING event reached the cluster watch through the template's rule)
+    cluster_id = sandbox.create_cluster(core=2, task=2)
+    watch_calls = [i for i in sandbox.invocations if i.function == "ClusterWatchFunction"]
+    assert watch_calls[0].result["results"][0]["action"] == "registered"
+    # WHEN YARN demand spikes for 20 minutes
+    sandbox.set_yarn(cluster_id, demand_mb=160_000, apps=10)
+    sandbox.advance(3)
+    # THEN it scales out, and holds while the new nodes start (requested != running)
+    reasons = _reasons(sandbox, cluster_id)
+    assert reasons[0] == "SCALE_OUT_PENDING_DEMAND"
+    assert "HOLD_GROUP_NOT_SETTLED" in reasons
+    running, requested = sandbox.nodes(cluster_id)["TASK"]
+    assert running < requested
+    sandbox.advance(17)
+    assert sandbox.nodes(cluster_id)["TASK"][0] > 2
+    # WHEN the load falls to a trickle for 40 minutes
+    sandbox.set_yarn(cluster_id, demand_mb=4_000, apps=1)
+    sandbox.advance(40)
+    # THEN it waits out the stabilization window, then scales in gracefully
+    reasons = _reasons(sandbox, cluster_id)
+    assert "HOLD_STABILIZING" in reasons
+    assert "SCALE_IN_LOW_UTILIZATION" in reasons
+    assert reasons.index("HOLD_STABILIZING") < reasons.index("SCALE_IN_LOW_UTILIZATION")
+    assert sandbox.nodes(cluster_id)["TASK"][1] < 10
+    assert sandbox.failures == []
+
+
+def test_instance_group_event_reaches_the_scaler_through_the_template_rule(sandbox: Sandbox) -> None:
+    # GIVEN a cluster that scaled out
+    cluster_id = sandbox.create_cluster()
+    sandbox.set_yarn(cluster_id, demand_mb=100_000, apps=5)
+    sandbox.advance(1)
+    # WHEN its resize completes (EMR emits EMR Instance Group State Change)
+    sandbox.advance(7)
+    # THEN the scaler was invoked by that event, not only by the schedule
+    by_event = [
+        i
+        for i in sandbox.invocations
+        if i.function == "ScalerFunction" and i.event.get("detail-type") == "EMR Instance Group State Change"
+    ]
+    assert by_event
+    assert by_event[0].result["decisions"][0]["cluster_id"] == cluster_id
+
+
+def test_alarm_rule_matches_the_prefix_only(sandbox: Sandbox) -> None:
+    # GIVEN a registered cluster
+    cluster_id = sandbox.create_cluster()
+    before = len(sandbox.invocations)
+    alarm = {
+        "alarmName": f"emr-autoscaler-{cluster_id}-ContainerPendingRatio",
+        "state": {"value": "ALARM", "reason": "Threshold Crossed", "timestamp": "2026-11-26T02:01:00.000+0000"},
+        "previousState": {"value": "OK"},
+        "configuration": {"metrics": []},
+    }
+    # WHEN our alarm and someone else's fire
+    sandbox.emit("aws.cloudwatch", "CloudWatch Alarm State Change", alarm)
+    sandbox.emit("aws.cloudwatch", "CloudWatch Alarm State Change", {**alarm, "alarmName": "billing-alarm"})
+    # THEN only ours invoked the scaler, for that cluster
+    new = [i for i in sandbox.invocations[before:] if i.function == "ScalerFunction"]
+    assert len(new) == 1
+    assert new[0].result["decisions"][0]["cluster_id"] == cluster_id
+
+
+def test_handler_failure_sends_the_event_to_the_dead_letter_queue(sandbox: Sandbox) -> None:
+    # GIVEN a registered cluster whose state table then disappears
+    cluster_id = sandbox.create_cluster()
+    table = sandbox.functions["ScalerFunction"].environment["EMR_AUTOSCALER_STATE_TABLE"]
+    sandbox.client("dynamodb").delete_table(TableName=table)
+    # WHEN an instance group event for it arrives
+    sandbox.emit(
+        "aws.emr",
+        "EMR Instance Group State Change",
+        {"clusterId": cluster_id, "state": "RUNNING", "instanceGroupId": "ig-1", "instanceGroupType": "TASK"},
+    )
+    # THEN the handler's failure is recorded with its event, and the event waits in the dead-letter queue
+    assert any(f.function == "ScalerFunction" for f in sandbox.failures)
+    dead = [e for messages in sandbox.dead_letters().values() for e in messages]
+    assert any(e.get("detail", {}).get("clusterId") == cluster_id for e in dead)
+
+
+def test_unknown_resource_types_are_named_at_start(tmp_path: Path) -> None:
+    # GIVEN a template with a resource the sandbox cannot emulate
+    template = load_template(ROOT / "template.yaml")
+    text = (ROOT / "template.yaml").read_text(encoding="utf-8")
+    text = text.replace("\nResources:\n", "\nResources:\n  Network:\n    Type: AWS::EC2::VPC\n", 1)
+    broken = tmp_path / "template.yaml"
+    broken.write_text(text, encoding="utf-8")
+    assert "Network" not in template["Resources"]
+    # WHEN the sandbox starts, THEN it refuses, naming the resource
+    with pytest.raises(SandboxError, match=r"Network \(AWS::EC2::VPC\)"), Sandbox(template=broken):
+        pass
