@@ -278,3 +278,129 @@ def test_cluster_watch_only_manages_alarms_under_the_prefix(template: dict[str, 
     for event in events.values():
         assert event["Properties"]["DeadLetterConfig"]
         assert event["Properties"]["RetryPolicy"]
+
+
+def test_step_retry_triggers_on_failed_steps_and_its_queue(template: dict[str, Any]) -> None:
+    # GIVEN the step-retry function
+    function = template["Resources"]["StepRetryFunction"]["Properties"]
+    events = function["Events"]
+    # THEN it runs on EMR step FAILED events (retried, then dead-lettered) and on its retry queue with partial
+    # batch failure reporting; async failures go to the DLQ
+    pattern = events["StepFailed"]["Properties"]["Pattern"]
+    assert pattern == {
+        "source": ["aws.emr"],
+        "detail-type": ["EMR Step Status Change"],
+        "detail": {"state": ["FAILED"]},
+    }
+    assert events["StepFailed"]["Properties"]["RetryPolicy"]["MaximumRetryAttempts"] >= 1
+    assert events["StepFailed"]["Properties"]["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
+    assert events["RetryDue"]["Type"] == "SQS"
+    assert events["RetryDue"]["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    on_failure = function["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]
+    assert on_failure["Destination"] == {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
+    variables = function["Environment"]["Variables"]
+    assert {k[len(ENV_PREFIX) :].lower() for k in variables if k.startswith(ENV_PREFIX)} <= set(Settings.model_fields)
+
+
+def test_retry_queue_is_encrypted_redrives_and_outlives_the_function(template: dict[str, Any]) -> None:
+    # GIVEN the retry queue
+    queue = template["Resources"]["StepRetryQueue"]["Properties"]
+    # THEN it is encrypted, dead-letters poison messages, and its visibility timeout covers six invocations
+    assert queue["SqsManagedSseEnabled"] is True
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
+    assert queue["VisibilityTimeout"] >= 6 * template["Globals"]["Function"]["Timeout"]
+    policy = template["Resources"]["DeadLetterQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
+    assert {"Fn::GetAtt": ["StepRetryFunctionStepFailed", "Arn"]} in policy["Condition"]["ArnEquals"]["aws:SourceArn"]
+
+
+def test_add_job_flow_steps_needs_the_opt_in_tag_and_reads_are_scoped(template: dict[str, Any]) -> None:
+    # GIVEN the step-retry role's statements
+    role = template["Resources"]["StepRetryRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    by_sid = {s["Sid"]: s for s in role}
+    # THEN AddJobFlowSteps is only allowed on opted-in clusters, and EMR reads are on the cluster ARN pattern
+    add = by_sid["EmrAddStepsOnOptedInClusters"]
+    assert add["Action"] == "elasticmapreduce:AddJobFlowSteps"
+    assert add["Condition"] == {"StringEquals": {"aws:ResourceTag/emr-autoscaler:enabled": "true"}}
+    assert add["Resource"] == {"Fn::Sub": CLUSTER_ARN}
+    assert by_sid["EmrReadStepsAndClusters"]["Resource"] == {"Fn::Sub": CLUSTER_ARN}
+    assert by_sid["PublishApplicationEvents"]["Resource"] == {"Fn::GetAtt": ["AppEventBus", "Arn"]}
+    assert all(s["Resource"] != "*" for s in role if s["Sid"] != "WriteTraces")
+
+
+def _notifier_statements(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    role = template["Resources"]["NotifierRole"]["Properties"]
+    return {s["Sid"]: s for policy in role["Policies"] for s in policy["PolicyDocument"]["Statement"]}
+
+
+def test_notifier_triggers_on_failures_and_app_events(template: dict[str, Any]) -> None:
+    # GIVEN the notifier's events
+    events = template["Resources"]["NotifierFunction"]["Properties"]["Events"]
+
+    # WHEN reading their patterns
+    cluster = events["ClusterFailed"]["Properties"]
+    step = events["StepFailed"]["Properties"]
+    app = events["AppEvents"]["Properties"]
+
+    # THEN it hears dead clusters and failed steps on the default bus, and every app event on the app bus
+    assert cluster["Pattern"]["detail"]["state"] == ["TERMINATED_WITH_ERRORS", "TERMINATED"]
+    assert step["Pattern"]["detail"]["state"] == ["FAILED"]
+    assert "EventBusName" not in cluster
+    assert "EventBusName" not in step
+    assert app["EventBusName"] == {"Ref": "AppEventBus"}
+    assert app["Pattern"] == {"source": ["emr-autoscaler"]}
+    failure = template["Resources"]["NotifierFunction"]["Properties"]["EventInvokeConfig"]["DestinationConfig"]
+    assert failure["OnFailure"]["Destination"] == {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
+
+
+def test_notifier_rules_may_dead_letter_into_the_shared_queue(template: dict[str, Any]) -> None:
+    # GIVEN the shared dead-letter queue's policy
+    policy = template["Resources"]["DeadLetterQueuePolicy"]["Properties"]["PolicyDocument"]
+    sources = policy["Statement"][0]["Condition"]["ArnEquals"]["aws:SourceArn"]
+
+    # WHEN / THEN every notifier rule is allowed to send its undeliverable events there
+    for rule in ("NotifierFunctionClusterFailed", "NotifierFunctionStepFailed", "NotifierFunctionAppEvents"):
+        assert {"Fn::GetAtt": [rule, "Arn"]} in sources
+
+
+def test_notifier_role_is_least_privilege(template: dict[str, Any]) -> None:
+    # GIVEN the notifier's role
+    statements = _notifier_statements(template)
+
+    # WHEN reading what it may do
+    # THEN secrets are limited to the stack's prefix, topics to the fallback and the stack's own, the table to
+    # conditional updates, and SQS to its two queues
+    assert statements["ReadWebhookSecrets"]["Action"] == "secretsmanager:GetSecretValue"
+    assert statements["ReadWebhookSecrets"]["Resource"]["Fn::Sub"].endswith(":secret:${AWS::StackName}/*")
+    assert statements["PublishToTopics"]["Resource"] == [
+        {"Ref": "NotificationFallbackTopic"},
+        {"Fn::Sub": "arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:${AWS::StackName}-*"},
+    ]
+    assert statements["StateTableDedup"]["Action"] == "dynamodb:UpdateItem"
+    assert statements["SendUndeliveredNotices"]["Resource"] == {"Fn::GetAtt": ["NotificationDeadLetterQueue", "Arn"]}
+    assert statements["EmrReadNamesAndFailures"]["Resource"] == {"Fn::Sub": CLUSTER_ARN}
+
+
+def test_notification_queue_and_fallback_topic_are_encrypted(template: dict[str, Any]) -> None:
+    # GIVEN the notification dead-letter queue and the fallback topic
+    resources = template["Resources"]
+
+    # WHEN / THEN both are encrypted, and the function is told where they are
+    assert resources["NotificationDeadLetterQueue"]["Properties"]["SqsManagedSseEnabled"] is True
+    assert resources["NotificationFallbackTopic"]["Properties"]["KmsMasterKeyId"] == "alias/aws/sns"
+    env = resources["NotifierFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["EMR_AUTOSCALER_NOTIFICATION_DLQ_URL"] == {"Ref": "NotificationDeadLetterQueue"}
+    assert env["EMR_AUTOSCALER_FALLBACK_TOPIC_ARN"] == {"Ref": "NotificationFallbackTopic"}
+
+
+def test_scaler_publishes_notices_on_the_app_bus(template: dict[str, Any]) -> None:
+    # GIVEN the scaler function and its role
+    scaler = template["Resources"]["ScalerFunction"]["Properties"]
+    statements = {
+        s["Sid"]: s
+        for p in template["Resources"]["ScalerRole"]["Properties"]["Policies"]
+        for s in p["PolicyDocument"]["Statement"]
+    }
+
+    # WHEN / THEN it is told the app bus and may put events on it (and only there)
+    assert scaler["Environment"]["Variables"]["EMR_AUTOSCALER_EVENT_BUS"] == {"Ref": "AppEventBus"}
+    assert statements["PublishApplicationEvents"]["Resource"] == {"Fn::GetAtt": ["AppEventBus", "Arn"]}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import boto3
 from botocore.config import Config
@@ -29,6 +30,12 @@ from emr_autoscaler.ports import YarnMetricsReader
 from emr_autoscaler.service import Scaler
 from emr_autoscaler.settings import Settings
 
+if TYPE_CHECKING:
+    from emr_autoscaler.steps import StepRetrier
+
+if TYPE_CHECKING:
+    from emr_autoscaler.notify import Notifier
+
 CLIENT_CONFIG = Config(
     retries={"mode": "adaptive", "max_attempts": 5},
     connect_timeout=3,
@@ -37,9 +44,18 @@ CLIENT_CONFIG = Config(
 )
 
 
+_clock_override: Callable[[], datetime] | None = None
+
+
 def utcnow() -> datetime:
-    """Utcnow is the production clock (timezone-aware UTC)."""
-    return datetime.now(UTC)
+    """Utcnow is the clock every use case gets: UTC now, or the simulated time the sandbox set."""
+    return _clock_override() if _clock_override is not None else datetime.now(UTC)
+
+
+def set_clock(clock: Callable[[], datetime] | None) -> None:
+    """Set_clock makes `utcnow` return simulated time (the sandbox); None restores the real clock."""
+    global _clock_override  # the one process-wide clock, set by the sandbox only
+    _clock_override = clock
 
 
 def build_scaler(
@@ -118,6 +134,57 @@ def cluster_watch() -> ClusterWatch:
     return build_cluster_watch(settings())
 
 
+def build_notifier(
+    settings: Settings, session: boto3.Session | None = None, clock: Callable[[], datetime] = utcnow
+) -> Notifier:
+    """Build_notifier wires the notify job: configuration, dedup table, channels, dead letters, fallback topic.
+
+    Webhook secrets are read through Powertools' SecretsProvider and cached for 5 minutes per warm container.
+    """
+    # Imported here, not at the top: the scaler's cold start should not pay for the notifier's modules.
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider, SSMProvider
+
+    from emr_autoscaler.adapters.channels.directory import ChannelDirectory
+    from emr_autoscaler.adapters.channels.http import HttpPoster
+    from emr_autoscaler.adapters.channels.sns import SnsChannel
+    from emr_autoscaler.adapters.dead_letters import LoggingDeadLetters, SqsDeadLetters
+    from emr_autoscaler.adapters.dedup_store import DynamoDedupStore
+    from emr_autoscaler.adapters.notice_context import EmrNoticeContext
+    from emr_autoscaler.adapters.secrets import WebhookSecrets
+    from emr_autoscaler.notify import FALLBACK_CHANNEL, DeadLetters, Notifier, count_metric
+
+    session = session or boto3.Session()
+    sns = session.client("sns", config=CLIENT_CONFIG)
+    secrets = WebhookSecrets(SecretsProvider(boto3_client=session.client("secretsmanager", config=CLIENT_CONFIG)))
+    fallback = SnsChannel(FALLBACK_CHANNEL, settings.fallback_topic_arn, sns) if settings.fallback_topic_arn else None
+    dead_letters: DeadLetters = (
+        SqsDeadLetters(session.client("sqs", config=CLIENT_CONFIG), settings.notification_dlq_url)
+        if settings.notification_dlq_url
+        else LoggingDeadLetters()
+    )
+    return Notifier(
+        config=SsmConfigSource(
+            SSMProvider(boto3_client=session.client("ssm", config=CLIENT_CONFIG)),
+            settings.config_parameter,
+            max_age_s=settings.config_cache_s,
+            on_invalid=config_invalid,
+        ),
+        dedup=DynamoDedupStore(session.client("dynamodb", config=CLIENT_CONFIG), settings.state_table),
+        channels=ChannelDirectory(secrets, HttpPoster(budget_s=settings.notification_budget_s), sns),
+        dead_letters=dead_letters,
+        context=EmrNoticeContext(session.client("emr", config=CLIENT_CONFIG)),
+        clock=clock,
+        fallback=fallback,
+        count=count_metric,
+    )
+
+
+@functools.cache
+def notifier() -> Notifier:
+    """Notifier of this process, built on first use and reused by every warm invocation."""
+    return build_notifier(settings())
+
+
 @functools.cache
 def settings() -> Settings:
     """Settings of this process, read once from the environment."""
@@ -130,8 +197,62 @@ def scaler() -> Scaler:
     return build_scaler(settings())
 
 
+def build_step_retrier(
+    settings: Settings,
+    session: boto3.Session | None = None,
+    clock: Callable[[], datetime] = utcnow,
+    jitter: Callable[[], float] | None = None,
+    once: bool = True,
+) -> StepRetrier:
+    """Build_step_retrier wires EMR steps, the retry queue, lineage and Idempotency for the step-retry job.
+
+    `jitter` defaults to `random.random` (backoff jitter in [0, 1)); `once=False` leaves out Powertools
+    Idempotency (the sandbox's single-threaded runs).
+    """
+    import random
+
+    from aws_lambda_powertools.utilities.parameters import SSMProvider
+
+    from emr_autoscaler.adapters.dynamodb_lineage import DynamoLineageStore
+    from emr_autoscaler.adapters.emr_steps import EmrStepsClient
+    from emr_autoscaler.adapters.idempotency import PowertoolsOnceGuard
+    from emr_autoscaler.adapters.sqs_retry_queue import SqsRetryQueue
+    from emr_autoscaler.step_observability import PowertoolsStepRetrySink
+    from emr_autoscaler.steps import NoGuard, OnceGuard, StepRetrier
+
+    session = session or boto3.Session()
+    dynamodb = session.client("dynamodb", config=CLIENT_CONFIG)
+    guard: OnceGuard = (
+        PowertoolsOnceGuard(dynamodb, settings.state_table, settings.idempotency_ttl_s) if once else NoGuard()
+    )
+    return StepRetrier(
+        emr=EmrStepsClient(session.client("emr", config=CLIENT_CONFIG), clock=clock),
+        lineage=DynamoLineageStore(dynamodb, settings.state_table, settings.audit_ttl_days),
+        queue=SqsRetryQueue(session.client("sqs", config=CLIENT_CONFIG), settings.retry_queue_url),
+        config=SsmConfigSource(
+            SSMProvider(boto3_client=session.client("ssm", config=CLIENT_CONFIG)),
+            settings.config_parameter,
+            max_age_s=settings.config_cache_s,
+            on_invalid=config_invalid,
+        ),
+        clock=clock,
+        jitter=jitter or random.random,  # backoff jitter, not cryptography
+        events=EventBridgePublisher(session.client("events", config=CLIENT_CONFIG), settings.event_bus),
+        sink=PowertoolsStepRetrySink(),
+        guard=guard,
+    )
+
+
+@functools.cache
+def step_retrier() -> StepRetrier:
+    """Step_retrier of this process, built on first use and reused by every warm invocation."""
+    return build_step_retrier(settings())
+
+
 def reset() -> None:
     """Reset forgets the cached settings and scaler (tests, and the sandbox between scenarios)."""
     settings.cache_clear()
     scaler.cache_clear()
+    step_retrier.cache_clear()
     cluster_watch.cache_clear()
+    notifier.cache_clear()

@@ -30,6 +30,13 @@ class Settings(BaseModel):
     max_concurrency: int = Field(default=8, ge=1, le=64)
     audit_ttl_days: int = Field(default=30, ge=1)
     resourcemanager_port: int = Field(default=8088, gt=0, lt=65536)
+    # Notifier: undeliverable messages go to this SQS queue; critical notices that missed a channel go to this topic.
+    notification_dlq_url: str = ""
+    fallback_topic_arn: str = ""
+    notification_budget_s: float = Field(default=4.0, gt=0, le=20)
+    # Step retry: the queue that holds restarts during their backoff; Idempotency records live in the state table.
+    retry_queue_url: str = ""
+    idempotency_ttl_s: int = Field(default=6 * 3600, ge=60)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

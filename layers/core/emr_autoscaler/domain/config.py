@@ -13,6 +13,7 @@ import yaml
 from pydantic import ValidationError
 
 from emr_autoscaler.domain.models import Frozen
+from emr_autoscaler.domain.notice_routing import NotificationsConfig
 from emr_autoscaler.domain.policy import ScalingPolicy
 
 DEFAULT_PROFILE = "default"
@@ -27,6 +28,7 @@ class ConfigDocument(Frozen):
 
     version: int = 1
     profiles: dict[str, ScalingPolicy]
+    notifications: NotificationsConfig = NotificationsConfig()
 
     def policy_for(self, profile: str | None) -> tuple[str, ScalingPolicy, bool]:
         """Policy_for returns (profile used, its policy, whether the asked-for profile was unknown).
@@ -68,10 +70,11 @@ def parse_config(raw: Any) -> ConfigDocument:
         raise ConfigInvalidError(
             f"the document must be a mapping with 'defaults' and 'profiles', not {type(raw).__name__}"
         )
-    unknown = set(raw) - {"version", "defaults", "profiles"}
+    unknown = set(raw) - {"version", "defaults", "profiles", "notifications"}
     if unknown:
         raise ConfigInvalidError(
-            f"unknown top-level keys: {', '.join(sorted(unknown))} (allowed: version, defaults, profiles)"
+            f"unknown top-level keys: {', '.join(sorted(unknown))} "
+            "(allowed: version, defaults, profiles, notifications)"
         )
     version = raw.get("version", 1)
     if version != 1:
@@ -95,7 +98,14 @@ def parse_config(raw: Any) -> ConfigDocument:
             profiles[str(name)] = ScalingPolicy.model_validate(_deep_merge(defaults, override))
         except ValidationError as error:
             raise ConfigInvalidError(_describe(error, f"profiles.{name}")) from None
-    return ConfigDocument(version=1, profiles=profiles)
+    notifications_raw = raw.get("notifications") or {}
+    if not isinstance(notifications_raw, dict):
+        raise ConfigInvalidError("notifications: must be a mapping")
+    try:
+        notifications = NotificationsConfig.model_validate(notifications_raw)
+    except ValidationError as error:
+        raise ConfigInvalidError(_describe(error, "notifications")) from None
+    return ConfigDocument(version=1, profiles=profiles, notifications=notifications)
 
 
 def parse_config_text(text: str) -> ConfigDocument:
@@ -111,6 +121,10 @@ def config_json_schema() -> dict[str, Any]:
     """Config_json_schema is the JSON Schema of the document, for editors (`emr-autoscaler config schema`)."""
     policy = ScalingPolicy.model_json_schema()
     defs = policy.pop("$defs", {})
+    notifications = NotificationsConfig.model_json_schema()
+    notifications_defs = notifications.pop("$defs", {})
+    # A document may give a role only the limits it changes; the rest come from the role's defaults.
+    defs.get("GroupLimits", {}).pop("required", None)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "EMR Autoscaler configuration",
@@ -120,8 +134,9 @@ def config_json_schema() -> dict[str, Any]:
             "version": {"const": 1},
             "defaults": {"$ref": "#/$defs/ScalingPolicy"},
             "profiles": {"type": "object", "additionalProperties": {"$ref": "#/$defs/ScalingPolicy"}},
+            "notifications": {"$ref": "#/$defs/NotificationsConfig"},
         },
-        "$defs": {**defs, "ScalingPolicy": policy},
+        "$defs": {**defs, **notifications_defs, "ScalingPolicy": policy, "NotificationsConfig": notifications},
     }
 
 

@@ -31,8 +31,9 @@ TROUBLE_HOLDS = frozenset(
 def scaling_notice_severity(reason: ReasonCode, outcome: str, previous: ReasonCode | None) -> Severity | None:
     """Scaling_notice_severity says whether a scaling decision is worth a notice, and how severe; None if not.
 
-    Actions applied (or, in observe mode, that would have been) are info; a failed action is critical; a trouble hold is a warning the first time it is
-    decided (a change from the previous reason), so a cluster stuck for an hour yields one notice, not sixty.
+    Actions applied (or, in observe mode, that would have been) are info; a failed action is critical; a trouble
+    hold is a warning the first time it is decided (a change from the previous reason), so a cluster stuck for an
+    hour yields one notice, not sixty.
     """
     if outcome == "failed":
         return Severity.CRITICAL

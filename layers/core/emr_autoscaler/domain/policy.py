@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from emr_autoscaler.domain.models import Frozen, MetricsSource
+from emr_autoscaler.domain.step_retry import StepRetryPolicy
 from emr_autoscaler.domain.watch import AlarmThresholds, Mode
 
 
@@ -145,6 +146,7 @@ class ScalingPolicy(Frozen):
     node_capacity: dict[str, NodeCapacity] = Field(default_factory=dict)
     mode: Mode = Mode.ACTIVE
     alarms: AlarmThresholds = AlarmThresholds()
+    step_retry: StepRetryPolicy = StepRetryPolicy()
 
     def capacity_of(self, instance_type: str) -> NodeCapacity | None:
         """Capacity_of is one node's YARN capacity for an instance type: configured first, then EMR's default."""

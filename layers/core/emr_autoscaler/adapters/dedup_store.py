@@ -1,0 +1,103 @@
+"""DynamoDedupStore: fold identical notices within a window, on the state table, with conditional writes.
+
+One item per (cluster, kind, reason): `pk=CLUSTER#<id>` (or `NOTICE#global` for notices about no cluster),
+`sk=DEDUP#<kind>#<reason>`, attributes `window_start` (Unix seconds of the last message sent), `folded` (notices
+folded since), `event_id` (the event that sent it) and the TTL `expires_at`.
+
+Claiming a window is one conditional UpdateItem: it succeeds only if no window is open (or it is a retry of the
+event that opened it), so two notifier invocations racing on the same notice send one message. The loser folds
+with a second conditional UpdateItem that adds one to `folded`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from emr_autoscaler.domain.notice import Notice
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+# A folded count is reported by the next message after its window; keep it that long at most.
+_KEEP_AFTER_WINDOW_S = 7 * 86400
+
+
+@dataclass(frozen=True)
+class DedupClaim:
+    """DedupClaim says whether to send; `folded_before` is how many were folded in the window before this one."""
+
+    send: bool
+    folded_before: int = 0
+
+
+def _conditional_failed(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+def dedup_key(notice: Notice) -> dict[str, Any]:
+    """Dedup_key is the item key of the notice's (cluster, kind, reason)."""
+    pk = f"CLUSTER#{notice.cluster_id}" if notice.cluster_id else "NOTICE#global"
+    return {"pk": {"S": pk}, "sk": {"S": f"DEDUP#{notice.kind.value}#{notice.dedup_reason}"}}
+
+
+class DynamoDedupStore:
+    """DynamoDedupStore decides send-or-fold for each notice, safely under concurrent invocations."""
+
+    def __init__(self, client: DynamoDBClient, table: str) -> None:
+        self._client = client
+        self._table = table
+
+    def claim(self, notice: Notice, window_s: int, now: datetime) -> DedupClaim:
+        """Claim opens a window for the notice (send) or folds it into the open one (do not send).
+
+        A retry of the event that opened the window sends again: an invocation that failed after claiming must
+        not lose its message.
+        """
+        key = dedup_key(notice)
+        at = int(now.timestamp())
+        for _ in range(3):
+            try:
+                old = self._client.update_item(
+                    TableName=self._table,
+                    Key=key,
+                    UpdateExpression="SET window_start = :now, folded = :zero, event_id = :id, expires_at = :exp",
+                    ConditionExpression="attribute_not_exists(pk) OR window_start <= :cutoff OR event_id = :id",
+                    ExpressionAttributeValues={
+                        ":now": {"N": str(at)},
+                        ":zero": {"N": "0"},
+                        ":id": {"S": notice.event_id},
+                        ":exp": {"N": str(at + window_s + _KEEP_AFTER_WINDOW_S)},
+                        ":cutoff": {"N": str(at - window_s)},
+                    },
+                    ReturnValues="ALL_OLD",
+                ).get("Attributes", {})
+            except ClientError as error:
+                if not _conditional_failed(error):
+                    raise
+            else:
+                retry = old.get("event_id", {}).get("S") == notice.event_id
+                return DedupClaim(send=True, folded_before=0 if retry else int(old.get("folded", {}).get("N", "0")))
+            try:
+                self._client.update_item(
+                    TableName=self._table,
+                    Key=key,
+                    UpdateExpression="ADD folded :one",
+                    ConditionExpression="window_start > :cutoff AND event_id <> :id",
+                    ExpressionAttributeValues={
+                        ":one": {"N": "1"},
+                        ":cutoff": {"N": str(at - window_s)},
+                        ":id": {"S": notice.event_id},
+                    },
+                )
+            except ClientError as error:
+                if not _conditional_failed(error):
+                    raise
+                # The window closed (or the opener's id appeared) between the two writes: try to claim again.
+                continue
+            return DedupClaim(send=False)
+        # Three lost races in a row: sending twice is better than losing the message.
+        return DedupClaim(send=True)

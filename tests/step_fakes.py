@@ -1,0 +1,103 @@
+"""Fakes of the step-retry ports: in-memory, recording calls, able to inject the next error (no mocks, no network)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from emr_autoscaler.domain.models import ClusterSnapshot
+from emr_autoscaler.domain.step_retry import FailedStep, GiveUp, RetryStep, ScheduledRetry, StepConfig, StepLineage
+from emr_autoscaler.ports import ClusterNotFoundError
+from emr_autoscaler.step_ports import ClaimOutcome, StepNotFoundError
+
+
+@dataclass
+class FakeEmrSteps:
+    """FakeEmrSteps holds clusters, failed steps and cancelled followers; `add_steps` records and returns new ids."""
+
+    clusters: dict[str, ClusterSnapshot] = field(default_factory=dict)
+    steps: dict[str, FailedStep] = field(default_factory=dict)
+    followers: dict[str, tuple[tuple[str, StepConfig], ...]] = field(default_factory=dict)
+    added: list[tuple[str, tuple[StepConfig, ...]]] = field(default_factory=list)
+    next_add_error: Exception | None = None
+    calls: list[str] = field(default_factory=list)
+
+    def cluster(self, cluster_id: str) -> ClusterSnapshot:
+        self.calls.append("cluster")
+        if cluster_id not in self.clusters:
+            raise ClusterNotFoundError(cluster_id)
+        return self.clusters[cluster_id]
+
+    def failed_step(self, cluster_id: str, step_id: str) -> FailedStep:
+        self.calls.append("failed_step")
+        if step_id not in self.steps:
+            raise StepNotFoundError(step_id)
+        return self.steps[step_id]
+
+    def cancelled_followers(self, failed: FailedStep) -> tuple[tuple[str, StepConfig], ...]:
+        self.calls.append("cancelled_followers")
+        return self.followers.get(failed.step_id, ())
+
+    def add_steps(self, cluster_id: str, configs: Sequence[StepConfig]) -> tuple[str, ...]:
+        self.calls.append("add_steps")
+        if self.next_add_error is not None:
+            error, self.next_add_error = self.next_add_error, None
+            raise error
+        self.added.append((cluster_id, tuple(configs)))
+        base = sum(len(c) for _, c in self.added) - len(configs)
+        return tuple(f"s-NEW{base + i}" for i in range(len(configs)))
+
+    def steps_named(self, cluster_id: str, name: str, since: datetime) -> tuple[str, ...]:
+        self.calls.append("steps_named")
+        return tuple(f"s-NEW{i}" for i, c in enumerate(c for _, cs in self.added for c in cs) if c.name == name)
+
+
+@dataclass
+class FakeRetryQueue:
+    """FakeRetryQueue keeps scheduled restarts in order."""
+
+    messages: list[ScheduledRetry] = field(default_factory=list)
+
+    def schedule(self, scheduled: ScheduledRetry) -> None:
+        self.messages.append(scheduled)
+
+
+@dataclass
+class InMemoryLineageStore:
+    """InMemoryLineageStore has the table's semantics: one claim per (cluster, original step, attempt)."""
+
+    aliases: dict[tuple[str, str], StepLineage] = field(default_factory=dict)
+    claims: dict[tuple[str, str, int], tuple[str, datetime]] = field(default_factory=dict)
+
+    def lineage(self, cluster_id: str, step_id: str) -> StepLineage | None:
+        return self.aliases.get((cluster_id, step_id))
+
+    def claim(self, retry: RetryStep, now: datetime, lease_s: int) -> tuple[ClaimOutcome, datetime | None]:
+        key = (retry.cluster_id, retry.original_step_id, retry.attempt)
+        current = self.claims.get(key)
+        if current is None:
+            self.claims[key] = ("ADDING", now)
+            return ClaimOutcome.CLAIMED, None
+        status, at = current
+        if status == "ADDED":
+            return ClaimOutcome.ALREADY_ADDED, None
+        if status == "GIVEN_UP":
+            return ClaimOutcome.ALREADY_GIVEN_UP, None
+        if at < now - timedelta(seconds=lease_s):
+            self.claims[key] = ("ADDING", now)
+            return ClaimOutcome.TAKEN_OVER, at
+        return ClaimOutcome.IN_PROGRESS, None
+
+    def release(self, retry: RetryStep, claimed_at: datetime) -> None:
+        key = (retry.cluster_id, retry.original_step_id, retry.attempt)
+        if self.claims.get(key) == ("ADDING", claimed_at):
+            del self.claims[key]
+
+    def record_added(self, retry: RetryStep, added: Sequence[tuple[str, StepLineage]], now: datetime) -> None:
+        self.claims[(retry.cluster_id, retry.original_step_id, retry.attempt)] = ("ADDED", now)
+        for step_id, lineage in added:
+            self.aliases[(retry.cluster_id, step_id)] = lineage
+
+    def record_given_up(self, retry: RetryStep, decision: GiveUp, now: datetime) -> None:
+        self.claims[(retry.cluster_id, retry.original_step_id, retry.attempt)] = ("GIVEN_UP", now)
