@@ -120,3 +120,60 @@ def test_unknown_resource_types_are_named_at_start(tmp_path: Path) -> None:
     # WHEN the sandbox starts, THEN it refuses, naming the resource
     with pytest.raises(SandboxError, match=r"Network \(AWS::EC2::VPC\)"), Sandbox(template=broken):
         pass
+
+
+def _config_with_channels(sandbox: Sandbox) -> str:
+    """The example configuration, its SNS channel on a topic of the sandbox."""
+    text = (ROOT / "config" / "autoscaler.yaml").read_text(encoding="utf-8")
+    topic = sandbox.client("sns").create_topic(Name="emr-autoscaler-ops-email")["TopicArn"]
+    return text.replace("arn:aws:sns:eu-west-1:123456789012:emr-autoscaler-ops-email", topic)
+
+
+def test_transient_failure_restarts_once_after_backoff_with_followers_in_order(sandbox: Sandbox) -> None:
+    # GIVEN a cluster running three steps that cancel their followers on failure
+    sandbox.set_config(_config_with_channels(sandbox))
+    cluster_id = sandbox.create_cluster()
+    first, _second, _third = sandbox.add_steps(cluster_id, "ingest", "aggregate", "publish")
+    # WHEN the first fails with S3's 503 Slow Down, and the FAILED event is delivered twice
+    sandbox.fail_step(cluster_id, first, "Slow Down (Service: Amazon S3; Status Code: 503)")
+    duplicate = next(i.event for i in sandbox.invocations if i.function == "StepRetryFunction")
+    sandbox.put_event(duplicate)
+    before_backoff = [s["Name"] for s in sandbox.steps(cluster_id)]
+    sandbox.advance(3)  # the backoff: 120 s, shortened by up to 20 % jitter
+    # THEN nothing was added before the backoff, then exactly one restart, followed by the cancelled steps in order
+    assert len(before_backoff) == 3
+    names = [s["Name"] for s in sandbox.steps(cluster_id)]
+    assert names[3:] == ["ingest (retry 1/2)", "aggregate", "publish"]
+    assert sandbox.failures == []
+
+
+def test_permanent_failure_is_not_restarted_and_the_channels_hear_of_it(sandbox: Sandbox) -> None:
+    # GIVEN a cluster with a step, and the example routing (critical → pager webhook, Slack, e-mail)
+    sandbox.set_config(_config_with_channels(sandbox))
+    cluster_id = sandbox.create_cluster()
+    (step_id,) = sandbox.add_steps(cluster_id, "aggregate")
+    # WHEN it fails permanently
+    sandbox.fail_step(cluster_id, step_id, "java.lang.ClassNotFoundException: com.example.Aggregate")
+    sandbox.advance(5)
+    # THEN no restart, and Slack, the signed webhook and SNS got the notice naming the step
+    assert [s["Name"] for s in sandbox.steps(cluster_id)] == ["aggregate"]
+    paths = {m.path for m in sandbox.notifications}
+    assert {"/slack/oncall-slack", "/webhook/pager"} <= paths
+    pager = next(m for m in sandbox.notifications if m.path == "/webhook/pager")
+    assert "aggregate" in pager.body.decode()
+    assert any(h.lower() == "x-emr-autoscaler-signature" for h in pager.headers)
+    assert any("aggregate" in str(m["subject"]) for m in sandbox.sns_messages())
+
+
+def test_a_broken_pattern_in_the_template_breaks_the_routing(tmp_path: Path) -> None:
+    # GIVEN the template with the scaler's instance-group rule mistyped
+    text = (ROOT / "template.yaml").read_text(encoding="utf-8")
+    assert "detail-type: [EMR Instance Group State Change]" in text
+    broken = tmp_path / "template.yaml"
+    broken.write_text(text.replace("[EMR Instance Group State Change]", "[EMR Instance Group State Changed]"))
+    with Sandbox(template=broken) as sandbox:
+        cluster_id = sandbox.create_cluster()
+        # WHEN EMR reports an instance group change
+        sandbox.emit("aws.emr", "EMR Instance Group State Change", {"clusterId": cluster_id, "state": "RUNNING"})
+        # THEN the scaler is never invoked: the sandbox routes by the template's own patterns, so a broken one shows
+        assert not [i for i in sandbox.invocations if i.function == "ScalerFunction"]

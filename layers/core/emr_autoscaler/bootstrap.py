@@ -43,6 +43,9 @@ CLIENT_CONFIG = Config(
     user_agent_extra="emr-autoscaler",
 )
 
+# AddJobFlowSteps has no idempotency token: botocore retrying a timeout or a 5xx could add a restart twice. Its
+# failures go back to the step-retry service, which looks for the restart before the queue redelivers.
+ADD_STEPS_CONFIG = CLIENT_CONFIG.merge(Config(retries={"mode": "standard", "total_max_attempts": 1}))
 
 _clock_override: Callable[[], datetime] | None = None
 
@@ -129,9 +132,13 @@ def build_cluster_watch(
 
 
 @functools.cache
+def _cluster_watch_for(settings: Settings) -> ClusterWatch:
+    return build_cluster_watch(settings)
+
+
 def cluster_watch() -> ClusterWatch:
-    """Cluster_watch of this process, built on first use."""
-    return build_cluster_watch(settings())
+    """Cluster_watch for this environment's settings, built on first use and reused while they stay the same."""
+    return _cluster_watch_for(settings())
 
 
 def build_notifier(
@@ -180,21 +187,29 @@ def build_notifier(
 
 
 @functools.cache
+def _notifier_for(settings: Settings) -> Notifier:
+    return build_notifier(settings)
+
+
 def notifier() -> Notifier:
-    """Notifier of this process, built on first use and reused by every warm invocation."""
-    return build_notifier(settings())
+    """Notifier for this environment's settings, built on first use and reused by every warm invocation."""
+    return _notifier_for(settings())
 
 
-@functools.cache
 def settings() -> Settings:
-    """Settings of this process, read once from the environment."""
+    """Settings from the environment, read at every call (microseconds): each function's own variables apply,
+    also where several functions share one process (the sandbox)."""
     return Settings.from_env()
 
 
 @functools.cache
+def _scaler_for(settings: Settings) -> Scaler:
+    return build_scaler(settings)
+
+
 def scaler() -> Scaler:
-    """Scaler of this process, built on first use and reused by every warm invocation."""
-    return build_scaler(settings())
+    """Scaler for this environment's settings, built on first use and reused by every warm invocation."""
+    return _scaler_for(settings())
 
 
 def build_step_retrier(
@@ -226,7 +241,11 @@ def build_step_retrier(
         PowertoolsOnceGuard(dynamodb, settings.state_table, settings.idempotency_ttl_s) if once else NoGuard()
     )
     return StepRetrier(
-        emr=EmrStepsClient(session.client("emr", config=CLIENT_CONFIG), clock=clock),
+        emr=EmrStepsClient(
+            session.client("emr", config=CLIENT_CONFIG),
+            clock=clock,
+            add_client=session.client("emr", config=ADD_STEPS_CONFIG),
+        ),
         lineage=DynamoLineageStore(dynamodb, settings.state_table, settings.audit_ttl_days),
         queue=SqsRetryQueue(session.client("sqs", config=CLIENT_CONFIG), settings.retry_queue_url),
         config=SsmConfigSource(
@@ -244,15 +263,18 @@ def build_step_retrier(
 
 
 @functools.cache
+def _step_retrier_for(settings: Settings) -> StepRetrier:
+    return build_step_retrier(settings)
+
+
 def step_retrier() -> StepRetrier:
-    """Step_retrier of this process, built on first use and reused by every warm invocation."""
-    return build_step_retrier(settings())
+    """Step_retrier for this environment's settings, built on first use and reused by every warm invocation."""
+    return _step_retrier_for(settings())
 
 
 def reset() -> None:
     """Reset forgets the cached settings and scaler (tests, and the sandbox between scenarios)."""
-    settings.cache_clear()
-    scaler.cache_clear()
-    step_retrier.cache_clear()
-    cluster_watch.cache_clear()
-    notifier.cache_clear()
+    _scaler_for.cache_clear()
+    _step_retrier_for.cache_clear()
+    _cluster_watch_for.cache_clear()
+    _notifier_for.cache_clear()

@@ -36,7 +36,7 @@ def _config_schema(_args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from emr_autoscaler.demo import run_demo
 
-    return run_demo(minutes=args.minutes, json_lines=args.json)
+    return run_demo(minutes=args.minutes, json_lines=args.json, plot=None if args.no_plot else Path(args.plot))
 
 
 def _explain(args: argparse.Namespace) -> int:
@@ -78,9 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
     schema = config_sub.add_parser("schema", help="print the JSON Schema of the configuration document")
     schema.set_defaults(func=_config_schema)
 
-    demo = sub.add_parser("demo", help="run the scaler on a local AWS against a cluster under changing load")
+    demo = sub.add_parser("demo", help="run the whole app on the local sandbox through a scripted hour")
     demo.add_argument("--minutes", type=int, default=60, help="simulated minutes (default 60)")
-    demo.add_argument("--json", action="store_true", help="one JSON decision per line instead of a table")
+    demo.add_argument("--json", action="store_true", help="print only the summary, as JSON")
+    demo.add_argument("--plot", default="out/demo.png", help="where to write capacity vs demand (PNG)")
+    demo.add_argument("--no-plot", action="store_true", help="skip the PNG")
     demo.set_defaults(func=_demo)
 
     explain = sub.add_parser(

@@ -28,6 +28,7 @@ from typing import Any
 
 from emr_autoscaler import bootstrap
 from emr_autoscaler.domain.policy import DEFAULT_NODE_CAPACITY
+from emr_autoscaler.sandbox import steps as emr_steps
 from emr_autoscaler.sandbox.local_aws import LocalAws
 from emr_autoscaler.sandbox.provision import create_cluster as _run_job_flow
 from emr_autoscaler.sandbox.sink import HttpSink, ReceivedMessage
@@ -122,6 +123,11 @@ class _Context:
     memory_limit_in_mb: int = 512
     invoked_function_arn: str = ""
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    timeout_s: int = 60
+
+    def get_remaining_time_in_millis(self) -> int:
+        """Get_remaining_time_in_millis: the sandbox never cuts an invocation short."""
+        return self.timeout_s * 1000
 
 
 def _free_port(host: str) -> int:
@@ -239,11 +245,7 @@ class Sandbox:
         for function in self.functions.values():
             self._wire_function(template, function)
         if self.config_text is not None:
-            names = {f.environment.get("EMR_AUTOSCALER_CONFIG_PARAMETER") for f in self.functions.values()} - {None}
-            for parameter in names:
-                self.aws.client("ssm").put_parameter(
-                    Name=parameter, Value=self.config_text, Type="String", Overwrite=True
-                )
+            self.set_config(self.config_text)
 
     def _props(self, name: str, spec: dict[str, Any]) -> dict[str, Any]:
         props: dict[str, Any] = self.resolver.resolve(spec.get("Properties") or {}, f"Resources.{name}.Properties")
@@ -470,8 +472,20 @@ class Sandbox:
                 return count
             for message in messages:
                 sqs.delete_message(QueueUrl=source.queue_url, ReceiptHandle=message["ReceiptHandle"])
-                self.invoke(function.logical_id, json.loads(message["Body"]), source.dead_letter_url)
+                self.invoke(function.logical_id, self._envelope(json.loads(message["Body"])), source.dead_letter_url)
                 count += 1
+
+    def _envelope(self, event: dict[str, Any]) -> dict[str, Any]:
+        """Complete the envelope as EventBridge delivers it (moto's targets get a shorter one)."""
+        envelope = {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "account": ACCOUNT_ID,
+            "time": self.now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": REGION,
+            "resources": [],
+        }
+        return {**envelope, **event}
 
     def _drain_sqs(self, sqs: Any, function: SandboxFunction, source: EventSource) -> int:
         self._release_due_messages(source.queue_url)
@@ -630,6 +644,93 @@ class Sandbox:
         """Running_count is what EMR reports as running for a moto group (lagging its request while resizing)."""
         resize = self._resizes.get(group.id)
         return resize.running if resize is not None else int(group.num_instances)
+
+    # ------------------------------------------------------------------ steps
+    def add_steps(self, cluster_id: str, *names: str, action_on_failure: str = "CANCEL_AND_WAIT") -> list[str]:
+        """Add_steps submits Spark steps (PENDING, in order) and returns their ids."""
+        ids: list[str] = []
+        for name in names:
+            response = self.emr.add_job_flow_steps(
+                JobFlowId=cluster_id,
+                Steps=[
+                    {
+                        "Name": name,
+                        "ActionOnFailure": action_on_failure,
+                        "HadoopJarStep": {
+                            "Jar": "command-runner.jar",
+                            "Args": ["spark-submit", "--deploy-mode", "cluster", f"s3://jobs/{name}.py"],
+                        },
+                    }
+                ],
+            )
+            ids.extend(response["StepIds"])
+        emr_steps.space_creation_times(cluster_id)
+        return ids
+
+    def steps(self, cluster_id: str) -> list[dict[str, Any]]:
+        """Steps lists the cluster's steps as EMR's ListSteps returns them, oldest first."""
+        listed: list[dict[str, Any]] = self.emr.list_steps(ClusterId=cluster_id)["Steps"]
+        return list(reversed(listed))  # EMR lists the newest first
+
+    def _step_event(self, cluster_id: str, step_id: str, state: str, severity: str) -> None:
+        found = emr_steps.step(cluster_id, step_id)
+        name = self._clusters[cluster_id].name if cluster_id in self._clusters else cluster_id
+        self.emit(
+            "aws.emr",
+            "EMR Step Status Change",
+            {
+                "severity": severity,
+                "actionOnFailure": found.action_on_failure,
+                "stepId": step_id,
+                "name": found.name,
+                "clusterId": cluster_id,
+                "state": state,
+                "message": f"Step {step_id} ({found.name}) in Amazon EMR cluster {cluster_id} ({name}) "
+                f"{state.lower()} at {self.now:%Y-%m-%d %H:%M} UTC.",
+            },
+        )
+
+    def complete_step(self, cluster_id: str, step_id: str) -> None:
+        """Complete_step marks a step COMPLETED and emits its state change."""
+        emr_steps.step(cluster_id, step_id).state = "COMPLETED"
+        self._step_event(cluster_id, step_id, "COMPLETED", "INFO")
+
+    def fail_step(
+        self, cluster_id: str, step_id: str, reason: str, message: str = "", log_file: str | None = None
+    ) -> list[str]:
+        """Fail_step makes a step FAILED with FailureDetails (and cancels its pending followers under
+        CANCEL_AND_WAIT), then emits EMR's `EMR Step Status Change` event; returns the cancelled step ids."""
+        log = log_file or f"s3://aws-logs-{ACCOUNT_ID}-{REGION}/elasticmapreduce/{cluster_id}/steps/{step_id}/"
+        cancelled = emr_steps.fail(cluster_id, step_id, reason, message or reason, log)
+        self.on_line(f"{self.now:%H:%M} EMR      step {step_id} FAILED: {reason}")
+        self._step_event(cluster_id, step_id, "FAILED", "ERROR")
+        return cancelled
+
+    # ------------------------------------------------------------------ configuration
+    def set_config(self, text: str) -> None:
+        """Set_config stores a configuration document in the template's parameter (validated by the functions, as
+        in AWS) and points each notification channel's secret at the local sink (`/<type>/<channel>`)."""
+        from emr_autoscaler.domain.config import ConfigInvalidError, parse_config_text
+
+        ssm = self.aws.client("ssm")
+        names = {f.environment.get("EMR_AUTOSCALER_CONFIG_PARAMETER") for f in self.functions.values()} - {None}
+        for parameter in names:
+            ssm.put_parameter(Name=parameter, Value=text, Type="String", Overwrite=True)
+        try:
+            document = parse_config_text(text)
+        except ConfigInvalidError:
+            return  # the functions will refuse it and say so; there are no channels to wire
+        secrets = self.aws.client("secretsmanager")
+        for name, channel in document.notifications.channels.items():
+            secret_name = getattr(channel, "secret", None)
+            if not secret_name:
+                continue
+            url = self.sink.url(f"/{channel.type}/{name}")
+            value = json.dumps({"url": url, "signing_secret": uuid.uuid4().hex}) if channel.type == "webhook" else url
+            try:
+                secrets.create_secret(Name=secret_name, SecretString=value)
+            except secrets.exceptions.ResourceExistsException:
+                secrets.put_secret_value(SecretId=secret_name, SecretString=value)
 
     # ------------------------------------------------------------------ time
     def advance(self, minutes: int = 1, each_minute: Callable[[int], None] | None = None) -> None:
