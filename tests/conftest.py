@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
+from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -27,3 +30,27 @@ def load_event(name: str) -> dict[str, Any]:
     """Load_event reads a sample event from events/."""
     data: dict[str, Any] = json.loads((EVENTS / name).read_text(encoding="utf-8"))
     return data
+
+
+@dataclass
+class FakeContext:
+    """FakeContext is the Lambda context the handlers' Powertools decorators read."""
+
+    function_name: str = "emr-autoscaler-function"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:eu-west-1:123456789012:function:emr-autoscaler-function"
+    aws_request_id: str = "52fdfc07-2182-154f-163f-5f0f9a621d72"
+
+    def get_remaining_time_in_millis(self) -> int:
+        """Get_remaining_time_in_millis: a minute left, always."""
+        return 60_000
+
+
+def load_handler(function: str) -> ModuleType:
+    """Load_handler imports `functions/<function>/app.py` as Lambda would (each function has its own app.py)."""
+    spec = importlib.util.spec_from_file_location(f"{function}_app", ROOT / "functions" / function / "app.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from collections.abc import Iterator
-from types import ModuleType
 from typing import Any
 
 import boto3
@@ -17,20 +15,10 @@ from emr_autoscaler import bootstrap
 from emr_autoscaler.cli import main as cli_main
 from emr_autoscaler.sandbox.provision import create_cluster, provision
 from emr_autoscaler.settings import Settings
-from tests.conftest import ROOT, load_event
-from tests.e2e.test_scaler_handler import FakeContext
+from tests.conftest import FakeContext, load_event, load_handler
 
 SETTINGS = Settings(config_parameter="/watch/config", state_table="watch-state")
 CONFIG = "version: 1\ndefaults:\n  metrics: {sources: [cloudwatch]}\n"
-
-
-def _handler() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("watch_app", ROOT / "functions" / "cluster_watch" / "app.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture
@@ -68,7 +56,7 @@ def test_running_cluster_gets_alarms_and_termination_removes_them(aws: Any) -> N
     # GIVEN an opted-in cluster
     cluster_id = create_cluster(aws.client("emr"))
     # WHEN its RUNNING state change arrives
-    result = _handler().lambda_handler(_state_event(cluster_id, "RUNNING"), FakeContext())
+    result = load_handler("cluster_watch").lambda_handler(_state_event(cluster_id, "RUNNING"), FakeContext())
     # THEN it is registered and has its alarms, on its JobFlowId, with the profile's thresholds
     assert result["results"][0]["action"] == "registered"
     assert _registered(aws) == [cluster_id]
@@ -83,7 +71,7 @@ def test_running_cluster_gets_alarms_and_termination_removes_them(aws: Any) -> N
     )
     assert alarms["IsIdle"]["EvaluationPeriods"] == 3
     # WHEN it terminates
-    _handler().lambda_handler(_state_event(cluster_id, "TERMINATED"), FakeContext())
+    load_handler("cluster_watch").lambda_handler(_state_event(cluster_id, "TERMINATED"), FakeContext())
     # THEN its alarms and registry entry are gone
     assert _alarms(aws, cluster_id) == {}
     assert _registered(aws) == []
@@ -92,7 +80,7 @@ def test_running_cluster_gets_alarms_and_termination_removes_them(aws: Any) -> N
 def test_cluster_without_opt_in_is_ignored(aws: Any) -> None:
     # GIVEN a cluster without the tag, WHEN it starts running, THEN nothing is registered or created
     cluster_id = create_cluster(aws.client("emr"), tags={})
-    result = _handler().lambda_handler(_state_event(cluster_id, "RUNNING"), FakeContext())
+    result = load_handler("cluster_watch").lambda_handler(_state_event(cluster_id, "RUNNING"), FakeContext())
     assert result["results"][0]["action"] == "ignored"
     assert _alarms(aws, cluster_id) == {}
 
@@ -100,19 +88,19 @@ def test_cluster_without_opt_in_is_ignored(aws: Any) -> None:
 def test_threshold_edit_reaches_the_alarm_at_the_next_reconcile(aws: Any) -> None:
     # GIVEN a registered cluster with default alarms
     cluster_id = create_cluster(aws.client("emr"))
-    _handler().lambda_handler(_state_event(cluster_id, "RUNNING"), FakeContext())
+    load_handler("cluster_watch").lambda_handler(_state_event(cluster_id, "RUNNING"), FakeContext())
     # WHEN ops raise the memory threshold and switch the idle alarm off
     edited = CONFIG + "  alarms: {yarn_memory_available_low_pct: 25, idle_periods: null}\n"
     aws.client("ssm").put_parameter(Name=SETTINGS.config_parameter, Value=edited, Type="String", Overwrite=True)
     tick = load_event("scheduled_tick.json") | {"time": "2026-11-26T08:07:00Z"}
-    result = _handler().lambda_handler(tick, FakeContext())
+    result = load_handler("cluster_watch").lambda_handler(tick, FakeContext())
     # THEN the schedule's reconcile updated one alarm and deleted another, with no deploy
     alarms = _alarms(aws, cluster_id)
     assert alarms["YARNMemoryAvailablePercentage"]["Threshold"] == 25.0
     assert "IsIdle" not in alarms
     assert result["results"][0]["action"] == "alarms-reconciled"
     # AND the next reconcile, with nothing changed, writes nothing
-    again = _handler().lambda_handler(tick, FakeContext())
+    again = load_handler("cluster_watch").lambda_handler(tick, FakeContext())
     assert again["results"][0]["alarms_put"] == []
     assert again["results"][0]["alarms_deleted"] == []
 
@@ -122,11 +110,11 @@ def test_full_sync_repairs_missed_events(aws: Any) -> None:
     emr = aws.client("emr")
     missed = create_cluster(emr, name="missed")
     dead = create_cluster(emr, name="dead")
-    _handler().lambda_handler(_state_event(dead, "RUNNING"), FakeContext())
+    load_handler("cluster_watch").lambda_handler(_state_event(dead, "RUNNING"), FakeContext())
     emr.terminate_job_flows(JobFlowIds=[dead])
     # WHEN the quarter-hour tick runs the full sync
     tick = load_event("scheduled_tick.json") | {"time": "2026-11-26T08:15:00Z"}
-    _handler().lambda_handler(tick, FakeContext())
+    load_handler("cluster_watch").lambda_handler(tick, FakeContext())
     # THEN the missed cluster is registered with alarms, and the dead one is gone with its alarms
     assert _registered(aws) == [missed]
     assert len(_alarms(aws, missed)) == 6

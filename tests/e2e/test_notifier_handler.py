@@ -6,13 +6,11 @@ a dead endpoint leads to the dead-letter queue and the SNS fallback; and measure
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import statistics
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from types import ModuleType
 from typing import Any
 
 import boto3
@@ -24,7 +22,7 @@ from emr_autoscaler import bootstrap
 from emr_autoscaler.sandbox.provision import create_cluster, provision, provision_notifier
 from emr_autoscaler.settings import Settings
 from tests.adapters.notify_server import WebhookServer, webhook_server
-from tests.conftest import ROOT, load_event
+from tests.conftest import FakeContext, load_event, load_handler
 
 pytestmark = pytest.mark.network
 __all__ = ["webhook_server"]
@@ -48,28 +46,11 @@ notifications:
 
 
 @dataclass
-class FakeContext:
-    function_name: str = "NotifierFunction"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:eu-west-1:123456789012:function:NotifierFunction"
-    aws_request_id: str = "52fdfc07-2182-154f-163f-5f0f9a621d72"
-
-
-@dataclass
 class Stack:
     session: Any
     settings: Settings
     server: WebhookServer
     inbox: str  # an SQS queue subscribed to the fallback topic
-
-
-def _load_handler() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("notifier_app", ROOT / "functions" / "notifier" / "app.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _stack(monkeypatch: pytest.MonkeyPatch, server: WebhookServer, window_s: int) -> Iterator[Stack]:
@@ -129,7 +110,7 @@ def _real_step_failed(session: Any) -> dict[str, Any]:
 
 def test_failed_step_and_dead_cluster_reach_every_routed_channel_once(stack: Stack) -> None:
     # GIVEN the handler and the two failure events
-    handler = _load_handler()
+    handler = load_handler("notifier")
 
     # WHEN each is handled
     step = handler.lambda_handler(_real_step_failed(stack.session), FakeContext())
@@ -147,7 +128,7 @@ def test_failed_step_and_dead_cluster_reach_every_routed_channel_once(stack: Sta
 
 def test_duplicates_fold_end_to_end(stack: Stack) -> None:
     # GIVEN the same step failure delivered three times with distinct event ids
-    handler = _load_handler()
+    handler = load_handler("notifier")
     summaries = []
     for n in range(3):
         event = load_event("step_failed.json")
@@ -162,7 +143,7 @@ def test_duplicates_fold_end_to_end(stack: Stack) -> None:
 def test_dead_endpoint_leads_to_the_dead_letter_queue_and_the_sns_fallback(stack: Stack) -> None:
     # GIVEN the pager endpoint answers 503 to everything
     stack.server.script["/pager"] = [(503, {})] * 10
-    handler = _load_handler()
+    handler = load_handler("notifier")
 
     # WHEN a cluster dies
     summary = handler.lambda_handler(load_event("cluster_terminated_with_errors.json"), FakeContext())
@@ -179,14 +160,14 @@ def test_dead_endpoint_leads_to_the_dead_letter_queue_and_the_sns_fallback(stack
 
 def test_unknown_event_is_ignored(stack: Stack) -> None:
     # GIVEN an event the notifier does not handle / WHEN handled / THEN ignored with a reason, no request
-    summary = _load_handler().lambda_handler(load_event("scheduled_tick.json"), FakeContext())
+    summary = load_handler("notifier").lambda_handler(load_event("scheduled_tick.json"), FakeContext())
     assert summary["ignored"] is True
     assert stack.server.received == []
 
 
 def test_warm_handler_time_per_notice(unfolded_stack: Stack, capsys: pytest.CaptureFixture[str]) -> None:
     # GIVEN a warm handler (one invocation already made) and no folding
-    handler = _load_handler()
+    handler = load_handler("notifier")
     event = load_event("step_failed.json")
     handler.lambda_handler(event, FakeContext())
 

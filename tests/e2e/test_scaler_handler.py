@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from types import ModuleType
 from typing import Any
 
 import boto3
@@ -18,28 +15,11 @@ from emr_autoscaler import bootstrap
 from emr_autoscaler.events import parse_watch_trigger
 from emr_autoscaler.sandbox.provision import create_cluster, provision
 from emr_autoscaler.settings import Settings
-from tests.conftest import ROOT, load_event
+from tests.conftest import FakeContext, load_event, load_handler
 
 # CloudWatch only: moto's master DNS name does not resolve here, and the RM source is tested on its own.
 CONFIG = "version: 1\ndefaults:\n  metrics: {sources: [cloudwatch]}\n"
 SETTINGS = Settings(config_parameter="/test/config", state_table="test-state")
-
-
-@dataclass
-class FakeContext:
-    function_name: str = "ScalerFunction"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:eu-west-1:123456789012:function:ScalerFunction"
-    aws_request_id: str = "52fdfc07-2182-154f-163f-5f0f9a621d72"
-
-
-def _load_handler() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("scaler_app", ROOT / "functions" / "scaler" / "app.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture
@@ -112,7 +92,7 @@ def test_each_trigger_scales_out_a_loaded_cluster(aws: Any, sample: str) -> None
     cluster_id = create_cluster(aws.client("emr"), core=2, task=2)
     _register(cluster_id)
     _put_load(aws, cluster_id, pending=20, allocated_mb=4 * 12288, total_mb=4 * 12288)
-    handler = _load_handler()
+    handler = load_handler("scaler")
     # WHEN the trigger's event reaches the handler
     result = handler.lambda_handler(_with_cluster(load_event(sample), cluster_id), FakeContext())
     # THEN the TASK group grew, once, with the reason given
@@ -127,8 +107,8 @@ def test_cluster_without_opt_in_is_left_alone(aws: Any) -> None:
     _register(cluster_id)
     _put_load(aws, cluster_id, pending=20, allocated_mb=4 * 12288, total_mb=4 * 12288)
     # WHEN the schedule fires, and when an alarm names it anyway
-    tick = _load_handler().lambda_handler(load_event("scheduled_tick.json"), FakeContext())
-    alarm = _load_handler().lambda_handler(
+    tick = load_handler("scaler").lambda_handler(load_event("scheduled_tick.json"), FakeContext())
+    alarm = load_handler("scaler").lambda_handler(
         _with_cluster(load_event("alarm_state_change.json"), cluster_id), FakeContext()
     )
     # THEN the watch did not register it, the tick does not evaluate it, the alarm holds, and it stays at 2
@@ -142,7 +122,7 @@ def test_no_metrics_means_no_action(aws: Any) -> None:
     cluster_id = create_cluster(aws.client("emr"), task=2)
     _register(cluster_id)
     # WHEN the schedule fires
-    result = _load_handler().lambda_handler(load_event("scheduled_tick.json"), FakeContext())
+    result = load_handler("scaler").lambda_handler(load_event("scheduled_tick.json"), FakeContext())
     # THEN the scaler holds on missing metrics
     assert [d["reason"] for d in result["decisions"]] == ["HOLD_METRICS_MISSING"]
     assert _task_count(aws, cluster_id) == 2
@@ -151,7 +131,7 @@ def test_no_metrics_means_no_action(aws: Any) -> None:
 def test_vanished_cluster_is_a_hold(aws: Any) -> None:
     # GIVEN an alarm for a cluster EMR does not know (the sample's id)
     # WHEN handled
-    result = _load_handler().lambda_handler(load_event("alarm_state_change.json"), FakeContext())
+    result = load_handler("scaler").lambda_handler(load_event("alarm_state_change.json"), FakeContext())
     # THEN a hold with the reason, no exception
     assert [d["reason"] for d in result["decisions"]] == ["HOLD_CLUSTER_NOT_FOUND"]
 
@@ -159,7 +139,7 @@ def test_vanished_cluster_is_a_hold(aws: Any) -> None:
 @pytest.mark.parametrize("event", [{}, {"source": "aws.s3", "detail-type": "x", "id": "1"}, {"detail": None}])
 def test_unknown_events_are_ignored(aws: Any, event: dict[str, Any]) -> None:
     # GIVEN an event of unknown shape, WHEN handled, THEN it is ignored with a reason and nothing raises
-    result = _load_handler().lambda_handler(event, FakeContext())
+    result = load_handler("scaler").lambda_handler(event, FakeContext())
     assert result["ignored"] is True
     assert result["reason"]
 
@@ -173,6 +153,8 @@ def test_aws_failure_fails_the_invocation_for_retry_and_dlq(aws: Any, monkeypatc
     bootstrap.reset()
     # WHEN an alarm names the cluster, THEN the invocation fails (Lambda retries it, then the DLQ gets it) ...
     with pytest.raises(Exception, match="ResourceNotFound"):
-        _load_handler().lambda_handler(_with_cluster(load_event("alarm_state_change.json"), cluster_id), FakeContext())
+        load_handler("scaler").lambda_handler(
+            _with_cluster(load_event("alarm_state_change.json"), cluster_id), FakeContext()
+        )
     # ... and nothing was resized
     assert _task_count(aws, cluster_id) == 2

@@ -7,13 +7,10 @@ the restarts are then checked through the EMR API (ListSteps).
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 import os
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from types import ModuleType
 from typing import Any
 
 import boto3
@@ -27,31 +24,11 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from emr_autoscaler import bootstrap
 from emr_autoscaler.sandbox.provision import create_cluster, provision, provision_step_retry
 from emr_autoscaler.settings import Settings
-from tests.conftest import ROOT, load_event
+from tests.conftest import FakeContext, load_event, load_handler
 from tests.moto_steps import REGION, add_steps, fail_step
 
 CONFIG = "version: 1\ndefaults:\n  step_retry: {max_attempts: 2}\n"
 LOST_NODE = "Container released on a *lost* node"
-
-
-@dataclass
-class FakeContext:
-    function_name: str = "StepRetryFunction"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:eu-west-1:123456789012:function:StepRetryFunction"
-    aws_request_id: str = "52fdfc07-2182-154f-163f-5f0f9a621d72"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 60_000
-
-
-def _load_handler() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("step_retry_app", ROOT / "functions" / "step_retry" / "app.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture
@@ -100,7 +77,7 @@ def test_transient_failure_is_restarted_once_after_its_backoff_with_cancelled_fo
     cluster_id = create_cluster(emr)
     _, aggregate, _, _ = add_steps(emr, cluster_id, "extract", "aggregate", "load", "publish")
     fail_step(cluster_id, aggregate, LOST_NODE)
-    handler = _load_handler()
+    handler = load_handler("step_retry")
     # WHEN the FAILED event reaches the handler twice (EventBridge delivers at least once)
     first = handler.lambda_handler(_failed_event(cluster_id, aggregate, "aggregate"), FakeContext())
     second = handler.lambda_handler(_failed_event(cluster_id, aggregate, "aggregate"), FakeContext())
@@ -131,7 +108,7 @@ def test_a_failed_restart_counts_against_the_original_budget(aws: Any) -> None:
     emr = aws.client("emr")
     cluster_id = create_cluster(emr)
     (aggregate,) = add_steps(emr, cluster_id, "aggregate")
-    handler = _load_handler()
+    handler = load_handler("step_retry")
     step_id, results = aggregate, []
     for _ in range(3):
         fail_step(cluster_id, step_id, "AmazonS3Exception: Slow Down (Status Code: 503)")
@@ -159,7 +136,7 @@ def test_permanent_failure_is_not_restarted(aws: Any) -> None:
     (step,) = add_steps(emr, cluster_id, "aggregate")
     fail_step(cluster_id, step, "java.lang.ClassNotFoundException: com.acme.Aggregate")
     # WHEN handled
-    result = _load_handler().lambda_handler(_failed_event(cluster_id, step, "aggregate"), FakeContext())
+    result = load_handler("step_retry").lambda_handler(_failed_event(cluster_id, step, "aggregate"), FakeContext())
     # THEN it gives up at once; nothing is queued or added
     assert result["reason"] == "GIVE_UP_PERMANENT_FAILURE"
     assert _queued() == []
@@ -172,7 +149,7 @@ def test_cluster_terminated_during_backoff_gets_no_restart(aws: Any) -> None:
     cluster_id = create_cluster(emr)
     (step,) = add_steps(emr, cluster_id, "aggregate")
     fail_step(cluster_id, step, LOST_NODE)
-    handler = _load_handler()
+    handler = load_handler("step_retry")
     handler.lambda_handler(_failed_event(cluster_id, step, "aggregate"), FakeContext())
     emr.terminate_job_flows(JobFlowIds=[cluster_id])
     # WHEN the restart is due
@@ -185,7 +162,7 @@ def test_cluster_terminated_during_backoff_gets_no_restart(aws: Any) -> None:
 def test_unknown_cluster_and_step_are_ignored_without_error(aws: Any) -> None:
     # GIVEN the sample event (its cluster does not exist here), and an event for an unknown step of a real cluster
     cluster_id = create_cluster(aws.client("emr"))
-    handler = _load_handler()
+    handler = load_handler("step_retry")
     # WHEN handled, THEN both are ignored with a reason and nothing raises
     assert handler.lambda_handler(load_event("step_failed.json"), FakeContext())["outcome"] == "ignored"
     unknown = handler.lambda_handler(_failed_event(cluster_id, "s-NOSUCHSTEP", "x"), FakeContext())
@@ -203,7 +180,7 @@ def test_aws_failure_fails_the_invocation_for_retry_and_dlq(aws: Any, monkeypatc
     bootstrap.reset()
     # WHEN handled, THEN the invocation fails (EventBridge retries, then the DLQ) ...
     with pytest.raises(Exception, match=r"NonExistentQueue|does not exist"):
-        _load_handler().lambda_handler(_failed_event(cluster_id, step, "aggregate"), FakeContext())
+        load_handler("step_retry").lambda_handler(_failed_event(cluster_id, step, "aggregate"), FakeContext())
     # ... and the idempotency record was removed, so the retry is not answered from it
     items = aws.client("dynamodb").scan(TableName="test-state")["Items"]
     assert not [i for i in items if i["pk"]["S"].startswith("IDEMPOTENCY#")]
@@ -216,4 +193,4 @@ def test_malformed_queue_message_fails_the_batch_for_redelivery_and_dlq(aws: Any
     # WHEN handled, THEN the batch fails (every record failed: Powertools raises), so SQS redelivers it and its
     # redrive policy dead-letters it; a batch with good records reports only the bad one (see the unit tests)
     with pytest.raises(BatchProcessingError, match="All records failed"):
-        _load_handler().lambda_handler(event, FakeContext())
+        load_handler("step_retry").lambda_handler(event, FakeContext())
