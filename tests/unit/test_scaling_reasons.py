@@ -106,6 +106,26 @@ REASON_CASES = [
         ),
         id="idle for longer than the window",
     ),
+    pytest.param(
+        Case(
+            ReasonCode.SCALE_TO_LIMITS,
+            (("ig-TASK1", 15),),
+            cluster=snapshot(core(2), task(20)),
+            yarn=metrics(nodes=22, allocated_mb=20 * NODE_MB, allocated_vcores=80),
+            scaling_policy=policy(groups={"task": {"max_nodes": 12}}),
+        ),
+        id="ops lowered max below the group: shrink toward it by the step budget",
+    ),
+    pytest.param(
+        Case(
+            ReasonCode.SCALE_TO_LIMITS,
+            (("ig-TASK1", 3),),
+            cluster=snapshot(core(2), task(1)),
+            yarn=metrics(nodes=3, allocated_mb=NODE_MB),
+            scaling_policy=policy(groups={"task": {"min_nodes": 3}}),
+        ),
+        id="ops raised min above the group: grow to it",
+    ),
     # --- holds on the load --------------------------------------------------------------------------------------
     pytest.param(
         Case(ReasonCode.HOLD_STEADY, yarn=metrics(allocated_mb=30 * 1024), memory=state(**STABILIZED)),
@@ -606,14 +626,14 @@ SCALE_IN_CASES = [
     ),
     pytest.param(
         Case(
-            ReasonCode.SCALE_IN_IDLE,
-            (("ig-TASK1", 7),),
+            ReasonCode.SCALE_TO_LIMITS,
+            (("ig-TASK1", 8),),
             cluster=snapshot(core(2), task(12)),
             yarn=metrics(nodes=14),
             scaling_policy=policy(groups={"task": {"min_nodes": 0, "max_nodes": 8}}),
             memory=state(**STABILIZED),
         ),
-        id="idle above a lowered max: one step toward min",
+        id="idle above a lowered max: into the limits first, idle scale-in after the cooldown",
     ),
 ]
 
@@ -846,3 +866,27 @@ def test_metrics_outage_restarts_the_stabilization_window(yarn: YarnMetrics | No
     # THEN nobody saw utilization stay low meanwhile: the window starts over at the next good reading
     assert not plan.acts
     assert plan.next_state.low_utilization_since is None
+
+
+def test_group_above_a_lowered_max_waits_while_demand_is_pending() -> None:
+    # GIVEN a TASK group above a lowered max, while YARN waits for capacity
+    cluster = snapshot(core(2), task(20))
+    yarn = metrics(nodes=22, allocated_mb=22 * NODE_MB, allocated_vcores=88, pending_mb=4 * NODE_MB)
+    # WHEN planned
+    plan = plan_resize(cluster, yarn, policy(groups={"task": {"max_nodes": 12}}), state(), NOW)
+    # THEN it does not shrink while demand is pending (nor grow past max): it holds at max
+    assert plan.reason is ReasonCode.HOLD_AT_MAX
+    assert not plan.commands
+
+
+def test_scaling_to_limits_respects_the_cooldown() -> None:
+    # GIVEN a group below a raised min, right after a scale-out
+    plan = plan_resize(
+        snapshot(core(2), task(1)),
+        metrics(nodes=3, allocated_mb=NODE_MB),
+        policy(groups={"task": {"min_nodes": 3}}),
+        state(last_scale_out_at=ago(10)),
+        NOW,
+    )
+    # WHEN planned, THEN it waits for the cooldown
+    assert plan.reason is ReasonCode.HOLD_COOLDOWN
