@@ -8,16 +8,17 @@ PYTHON ?= $(shell for p in python3.12 $$(pyenv root 2>/dev/null)/versions/3.12*/
 	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 12)' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
 VENV := .venv
 SAM_VENV := .venv-sam
+CHECKOV_VENV := .venv-checkov
 BIN := $(VENV)/bin
 SAM := $(SAM_VENV)/bin/sam
 PIP_QUIET := --quiet --disable-pip-version-check
 REGION ?= eu-west-1
 
-.PHONY: help venv sam-venv lint format typecheck unit template test demo bench clean
+.PHONY: help venv sam-venv checkov-venv lint format typecheck unit template test demo bench clean
 
 help:
 	@echo "make demo   run the scaler on a local AWS (moto) against a cluster under changing YARN load"
-	@echo "make test   ruff, mypy --strict, pytest, sam validate --lint, cfn-lint, sam build"
+	@echo "make test   ruff, mypy --strict, pytest, sam validate --lint, cfn-lint, checkov, sam build"
 	@echo "make bench  print the benchmark tables"
 
 $(BIN)/.installed: requirements/dev.lock pyproject.toml
@@ -35,8 +36,16 @@ $(SAM_VENV)/bin/.installed: requirements/sam.lock
 	@$(SAM_VENV)/bin/pip install $(PIP_QUIET) -r requirements/sam.lock 2> >(grep -v "is ignored: it is neither" >&2)
 	@touch $@
 
+$(CHECKOV_VENV)/bin/.installed: requirements/checkov.lock
+	@test -n "$(PYTHON)" || { echo "error: Python 3.12 not found" >&2; exit 1; }
+	@echo "--> creating $(CHECKOV_VENV) (checkov, apart from the others: it pins an older boto3)"
+	@rm -rf $(CHECKOV_VENV) && $(PYTHON) -m venv $(CHECKOV_VENV)
+	@$(CHECKOV_VENV)/bin/pip install $(PIP_QUIET) -r requirements/checkov.lock 2> >(grep -v "is ignored: it is neither" >&2)
+	@touch $@
+
 venv: $(BIN)/.installed
 sam-venv: $(SAM_VENV)/bin/.installed
+checkov-venv: $(CHECKOV_VENV)/bin/.installed
 
 lint: venv
 	$(BIN)/ruff check .
@@ -52,9 +61,11 @@ typecheck: venv
 unit: venv
 	$(BIN)/pytest -q -n 2
 
-template: sam-venv
+template: sam-venv checkov-venv
 	SAM_CLI_TELEMETRY=0 $(SAM) validate --lint --template-file template.yaml
 	$(SAM_VENV)/bin/cfn-lint template.yaml
+	@# Every skipped check is justified beside its resource (Metadata: checkov: skip); no Prisma Cloud download.
+	$(CHECKOV_VENV)/bin/checkov --file template.yaml --framework cloudformation --compact --quiet --skip-download
 	@# sam build looks for python3.12 on PATH; the sam venv's interpreter is one.
 	PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 $(SAM) build --template-file template.yaml --build-dir .aws-sam/build
 
@@ -67,6 +78,7 @@ demo: venv
 bench: venv
 	$(BIN)/python bench/api_calls.py
 	$(BIN)/python bench/scaling.py
+	$(BIN)/python bench/fault_matrix.py
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis

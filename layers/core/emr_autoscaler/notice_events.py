@@ -21,6 +21,7 @@ from emr_autoscaler.domain.notice import (
     app_notice,
     app_notice_kind,
     cluster_terminated_notice,
+    health_alarm_notice,
     step_failed_notice,
 )
 
@@ -134,6 +135,35 @@ def _step_status(envelope: _Envelope) -> Notice | IgnoredNotice:
     )
 
 
+class _AlarmState(BaseModel):
+    value: str
+    reason: str | None = None
+
+
+class _AlarmDetail(BaseModel):
+    """`CloudWatch Alarm State Change` detail (the stack's health alarms reach the notifier through its rule)."""
+
+    alarmName: str = Field(max_length=255)  # noqa: N815
+    state: _AlarmState
+
+
+def _health_alarm(envelope: _Envelope) -> Notice | IgnoredNotice:
+    detail = _AlarmDetail.model_validate(envelope.detail)
+    notice = health_alarm_notice(
+        event_id=envelope.id,
+        region=envelope.region,
+        occurred_at=envelope.time,
+        alarm_name=detail.alarmName,
+        state=detail.state.value,
+        reason=detail.state.reason,
+    )
+    if notice is None:
+        return IgnoredNotice(
+            reason=f"alarm {detail.alarmName[:64]!r} went to {detail.state.value[:32]}: not a health alarm firing"
+        )
+    return notice
+
+
 def _app_event(envelope: _Envelope) -> Notice | IgnoredNotice:
     event = AppEvent.from_eventbridge({"detail-type": envelope.detail_type, "detail": envelope.detail})
     detail = event.detail
@@ -165,6 +195,7 @@ def _app_event(envelope: _Envelope) -> Notice | IgnoredNotice:
 _PARSERS: dict[tuple[str, str], Callable[[_Envelope], Notice | IgnoredNotice]] = {
     ("aws.emr", "EMR Cluster State Change"): _cluster_state,
     ("aws.emr", "EMR Step Status Change"): _step_status,
+    ("aws.cloudwatch", "CloudWatch Alarm State Change"): _health_alarm,
     **{(APP_EVENT_SOURCE, detail_type.value): _app_event for detail_type in AppDetailType},
 }
 

@@ -23,6 +23,7 @@ from emr_autoscaler.domain.step_retry import (
     GiveUp,
     RetryStep,
     ScheduledRetry,
+    StepConfig,
     StepLineage,
     StepRetryDecision,
     StepRetryReason,
@@ -46,6 +47,10 @@ logger = logging.getLogger(__name__)
 
 # A claim older than this was left by an invocation that died (the function times out after 60 s).
 DEFAULT_LEASE_S = 120
+
+
+class StepsNotAddedError(RuntimeError):
+    """StepsNotAddedError: EMR's answer to AddJobFlowSteps lacked the new step ids, and no restart was found."""
 
 
 @dataclass(frozen=True)
@@ -268,7 +273,10 @@ class StepRetrier:
                 self.lineage.record_added(retry, [(found[0], retry_lineage)], now)
                 return self._skipped(retry, f"a previous delivery added it as {found[0]} before it stopped")
         followers = self.emr.cancelled_followers(scheduled.step)
-        step_ids = self.emr.add_steps(retry.cluster_id, [scheduled.retry_config, *(c for _, c in followers)])
+        step_ids = self._add_steps(retry, [scheduled.retry_config, *(c for _, c in followers)], now)
+        if isinstance(step_ids, str):
+            self.lineage.record_added(retry, [(step_ids, retry_lineage)], now)
+            return self._skipped(retry, f"EMR took it as {step_ids} although its answer to AddJobFlowSteps was lost")
         added: list[tuple[str, StepLineage]] = [(step_ids[0], retry_lineage)]
         for new_id, (old_id, config) in zip(step_ids[1:], followers, strict=False):
             # A cancelled follower that is itself a restart keeps its lineage; others are originals (no record).
@@ -294,6 +302,29 @@ class StepRetrier:
             added_step_ids=step_ids,
         )
         return self._finish(summary, retry, cluster.name if cluster else None)
+
+    def _add_steps(self, retry: RetryStep, configs: list[StepConfig], since: datetime) -> tuple[str, ...] | str:
+        """Add the steps; when EMR's answer is lost or garbled, return the restart's id if EMR took it anyway.
+
+        AddJobFlowSteps has no idempotency token: a timeout, a 5xx or an answer without the new ids may follow an
+        add that happened. Releasing the claim then would let the redelivery add the restart a second time, so EMR
+        is asked (ListSteps, by the restart's unique name) before the failure is passed on.
+        """
+        try:
+            step_ids = self.emr.add_steps(retry.cluster_id, configs)
+        except Exception:
+            found = self.emr.steps_named(retry.cluster_id, retry.retry_name, since)
+            if found:
+                return found[0]
+            raise
+        if len(step_ids) == len(configs):
+            return step_ids
+        found = self.emr.steps_named(retry.cluster_id, retry.retry_name, since)
+        if found:
+            return found[0]
+        raise StepsNotAddedError(
+            f"EMR answered AddJobFlowSteps on {retry.cluster_id} with {len(step_ids)} id(s) for {len(configs)} step(s)"
+        )
 
     # ------------------------------------------------------------------ outcomes
     def _ignored(self, failure: StepFailure, why: str) -> dict[str, Any]:

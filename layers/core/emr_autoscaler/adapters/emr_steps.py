@@ -66,8 +66,12 @@ def _step_request(config: StepConfig) -> dict[str, Any]:
 class EmrStepsClient:
     """EmrStepsClient reads failed steps and their cancelled followers, and adds steps, through one EMR client."""
 
-    def __init__(self, client: EMRClient, clock: Callable[[], datetime] = _utcnow) -> None:
+    def __init__(
+        self, client: EMRClient, clock: Callable[[], datetime] = _utcnow, add_client: EMRClient | None = None
+    ) -> None:
+        """`add_client` makes the AddJobFlowSteps calls: give it one without botocore retries (see bootstrap)."""
         self._client = client
+        self._add_client = add_client or client
         self._clusters = EmrInstanceGroups(client, clock=clock)
 
     def cluster(self, cluster_id: str) -> ClusterSnapshot:
@@ -141,7 +145,7 @@ class EmrStepsClient:
 
     def add_steps(self, cluster_id: str, configs: Sequence[StepConfig]) -> tuple[str, ...]:
         """Add_steps adds the steps in order with one AddJobFlowSteps call and returns their ids."""
-        response = self._client.add_job_flow_steps(
+        response = self._add_client.add_job_flow_steps(
             JobFlowId=cluster_id,
             Steps=[_step_request(c) for c in configs],  # type: ignore[misc]
         )

@@ -39,6 +39,7 @@ class NoticeKind(StrEnum):
     STEP_RETRY_ADDED = "step_retry_added"
     STEP_RETRY_GIVEN_UP = "step_retry_given_up"
     CLUSTER_WATCH = "cluster_watch"
+    HEALTH_ALARM = "health_alarm"
 
 
 def severity_rank(severity: Severity) -> int:
@@ -222,6 +223,36 @@ def step_failed_notice(
     )
 
 
+# The stack's own health alarms (function errors, dead-letter depth) are named `health/<stack>/<what>`.
+HEALTH_ALARM_PREFIX = "health/"
+
+
+def health_alarm_notice(
+    *, event_id: str, region: str, occurred_at: datetime, alarm_name: str, state: str, reason: str | None
+) -> Notice | None:
+    """Health_alarm_notice builds the notice of one of the stack's health alarms going to ALARM; None otherwise.
+
+    One notice per alarm episode: CloudWatch sends one state change per transition, and the notifier's dedup
+    window (keyed on the alarm name) folds the rest.
+    """
+    if not alarm_name.startswith(HEALTH_ALARM_PREFIX) or state != "ALARM":
+        return None
+    return _titled(
+        Notice(
+            kind=NoticeKind.HEALTH_ALARM,
+            severity=Severity.CRITICAL,
+            title="",
+            event_id=event_id,
+            region=region,
+            occurred_at=occurred_at,
+            state=state,
+            reason_code=alarm_name,
+            reason_message=reason,
+            action="failed events wait in the dead-letter queue; see the EMR Autoscaler dashboard and the logs",
+        )
+    )
+
+
 # The application's own detail-types (emr_autoscaler.app_events.AppDetailType values), by the kind they mean.
 _APP_KINDS = {
     "Configuration Refused": NoticeKind.CONFIGURATION_REFUSED,
@@ -315,6 +346,7 @@ def _titled(notice: Notice) -> Notice:
         NoticeKind.STEP_RETRY_ADDED: f"Step {step} restarted on EMR cluster {cluster}",
         NoticeKind.STEP_RETRY_GIVEN_UP: f"Gave up restarting step {step} on EMR cluster {cluster}",
         NoticeKind.CLUSTER_WATCH: f"Autoscaler watch on EMR cluster {cluster}: {notice.reason_code}",
+        NoticeKind.HEALTH_ALARM: f"EMR Autoscaler health alarm {notice.reason_code} is {notice.state}",
     }
     return notice.model_copy(update={"title": titles[notice.kind]})
 
