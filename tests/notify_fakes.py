@@ -46,16 +46,27 @@ class InMemoryDedup:
     """InMemoryDedup has the DynamoDB store's semantics: one window per key, folds counted, retries resend."""
 
     windows: dict[tuple[str | None, str, str], tuple[datetime, int, str]] = field(default_factory=dict)
+    done: set[tuple[str | None, str, str]] = field(default_factory=set)
 
     def claim(self, notice: Notice, window_s: int, now: datetime) -> DedupClaim:
         key = (notice.cluster_id, notice.kind.value, notice.dedup_reason)
         opened = self.windows.get(key)
-        if opened is None or opened[0] <= now - timedelta(seconds=window_s) or opened[2] == notice.event_id:
-            folded = 0 if opened is None or opened[2] == notice.event_id else opened[1]
+        same = opened is not None and opened[2] == notice.event_id
+        if same and key in self.done:
+            return DedupClaim(send=False, duplicate=True)
+        if opened is None or opened[0] <= now - timedelta(seconds=window_s) or same:
+            folded = 0 if opened is None or same else opened[1]
             self.windows[key] = (now, 0, notice.event_id)
+            self.done.discard(key)
             return DedupClaim(send=True, folded_before=folded)
         self.windows[key] = (opened[0], opened[1] + 1, opened[2])
         return DedupClaim(send=False)
+
+    def delivered(self, notice: Notice) -> None:
+        self.done.add((notice.cluster_id, notice.kind.value, notice.dedup_reason))
+
+    def release(self, notice: Notice) -> None:
+        self.done.discard((notice.cluster_id, notice.kind.value, notice.dedup_reason))
 
 
 @dataclass

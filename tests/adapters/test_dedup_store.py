@@ -11,7 +11,7 @@ import pytest
 from moto import mock_aws
 
 from emr_autoscaler.adapters.dead_letters import SqsDeadLetters
-from emr_autoscaler.adapters.dedup_store import DynamoDedupStore, dedup_key
+from emr_autoscaler.adapters.dedup_store import LEASE_S, DynamoDedupStore, dedup_key
 from emr_autoscaler.adapters.notice_context import EmrNoticeContext
 from emr_autoscaler.domain.notice import Notice
 from emr_autoscaler.notice_events import parse_notice_event
@@ -80,15 +80,45 @@ def test_two_notifiers_racing_on_one_notice_send_once(session: Any) -> None:
     assert sorted(c.send for c in claims) == [False, True]
 
 
-def test_retried_event_sends_again(session: Any) -> None:
-    # GIVEN an invocation that claimed the window and then failed
+def test_retry_of_a_failed_invocation_sends_again(session: Any) -> None:
+    # GIVEN an invocation that claimed the window, then failed and released its claim
     store = DynamoDedupStore(session.client("dynamodb"), SETTINGS.state_table)
     store.claim(_notice("ev-1"), 600, NOW)
+    store.release(_notice("ev-1"))
 
     # WHEN Lambda retries the same event a minute later
     claim = store.claim(_notice("ev-1"), 600, NOW + timedelta(minutes=1))
 
     # THEN it sends rather than fold
+    assert claim.send is True
+
+
+def test_duplicate_of_a_delivered_or_in_flight_event_sends_nothing(session: Any) -> None:
+    # GIVEN one event being delivered, and another already delivered
+    store = DynamoDedupStore(session.client("dynamodb"), SETTINGS.state_table)
+    store.claim(_notice("ev-1"), 600, NOW)
+
+    # WHEN the same event arrives while the first delivery is in flight, then after it finished
+    in_flight = store.claim(_notice("ev-1"), 600, NOW + timedelta(seconds=5))
+    store.delivered(_notice("ev-1"))
+    after = store.claim(_notice("ev-1"), 600, NOW + timedelta(minutes=3))
+
+    # THEN neither sends nor counts as folded
+    assert (in_flight.send, in_flight.duplicate) == (False, True)
+    assert (after.send, after.duplicate) == (False, True)
+    item = session.client("dynamodb").get_item(TableName=SETTINGS.state_table, Key=dedup_key(_notice("x")))["Item"]
+    assert item["folded"]["N"] == "0"
+
+
+def test_claim_of_a_dead_invocation_expires_with_its_lease(session: Any) -> None:
+    # GIVEN an invocation that claimed and died without releasing
+    store = DynamoDedupStore(session.client("dynamodb"), SETTINGS.state_table)
+    store.claim(_notice("ev-1"), 600, NOW)
+
+    # WHEN its retry arrives after the lease
+    claim = store.claim(_notice("ev-1"), 600, NOW + timedelta(seconds=LEASE_S + 1))
+
+    # THEN it sends
     assert claim.send is True
 
 

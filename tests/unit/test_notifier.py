@@ -118,17 +118,34 @@ def test_duplicates_fold_and_the_next_message_after_the_window_counts_them() -> 
     assert world.channels.built["oncall"].sent[-1].folded_text == "and 4 more in 10 min"
 
 
-def test_retry_of_the_event_that_opened_the_window_sends_again() -> None:
-    # GIVEN an event whose invocation failed after claiming the window (Lambda retries it)
+def test_duplicate_of_a_delivered_event_sends_nothing() -> None:
+    # GIVEN an event whose message went out
     world = World()
     world.notifier.handle(_step_failed("ev-1"))
 
-    # WHEN the same event arrives again
+    # WHEN EventBridge delivers the same event again (at-least-once)
     summary = world.notifier.handle(_step_failed("ev-1"))
 
-    # THEN it is sent again rather than folded: a retried invocation must not lose its message
+    # THEN nothing is sent or folded: one event, one message
+    assert summary["duplicate"] is True
+    assert world.sent("oncall") == 1
+
+
+def test_retry_after_a_failed_invocation_sends_again() -> None:
+    # GIVEN an event whose invocation failed after claiming the window (its dead letter could not be written)
+    world = World(failing={"oncall": "gave up after 3 request(s): HTTP 503"})
+    world.dead_letters.broken = True
+    with pytest.raises(RuntimeError, match="SQS is down"):
+        world.notifier.handle(_step_failed("ev-1"))
+
+    # WHEN Lambda retries the same event, the channel and the queue working again
+    world.channels.built["oncall"].fail_with = None
+    world.dead_letters.broken = False
+    summary = world.notifier.handle(_step_failed("ev-1"))
+
+    # THEN it is sent rather than folded: a retried invocation must not lose its message
     assert summary["folded"] is False
-    assert world.sent("oncall") == 2
+    assert world.sent("oncall") == 1
 
 
 def test_dead_channel_gets_a_dead_letter_and_a_critical_notice_falls_back_to_sns() -> None:

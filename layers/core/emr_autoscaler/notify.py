@@ -59,6 +59,14 @@ class DedupStore(Protocol):
         """Claim returns send-or-fold, and how many were folded before this one."""
         ...
 
+    def delivered(self, notice: Notice) -> None:
+        """Delivered marks the claimed window's message as sent."""
+        ...
+
+    def release(self, notice: Notice) -> None:
+        """Release ends a claim whose delivery failed, so the event's retry sends again."""
+        ...
+
 
 class DeadLetters(Protocol):
     """DeadLetters keeps notices a channel could not take."""
@@ -132,7 +140,7 @@ class Notifier:
         """Handle turns one EventBridge event into deliveries and returns the invocation's summary.
 
         Raises only when a dead letter cannot be written (or the state table fails), so Lambda retries the
-        event; a retry of the event that opened a dedup window sends again rather than fold.
+        event; that retry sends again, while a duplicate of an event already notified sends nothing.
         """
         started = time.perf_counter()
         parsed = parse_notice_event(event)
@@ -148,6 +156,9 @@ class Notifier:
         )
         base = {"ignored": False, "event_id": notice.event_id, "kind": notice.kind.value}
         if not claim.send:
+            if claim.duplicate:
+                logger.info("duplicate of an event already notified: %s", notice.event_id)
+                return {**base, "folded": False, "duplicate": True, "deliveries": []}
             self.count("NotificationFolded", 1)
             logger.info(
                 "notice folded into an open window: %s",
@@ -155,10 +166,18 @@ class Notifier:
                 extra={"cluster_id": notice.cluster_id, "kind": notice.kind.value},
             )
             return {**base, "folded": True, "deliveries": []}
+        claimed = settings.dedup_window_s > 0
         notice = self._enriched(notice).model_copy(
             update={"folded_count": claim.folded_before, "folded_window_s": settings.dedup_window_s}
         )
-        deliveries = self._deliver(notice, settings)
+        try:
+            deliveries = self._deliver(notice, settings)
+        except Exception:
+            if claimed:
+                self.dedup.release(notice)  # the retry of this event must send again
+            raise
+        if claimed:
+            self.dedup.delivered(notice)
         latency_ms = (time.perf_counter() - started) * 1000.0
         logger.info(
             notice.title,
