@@ -149,3 +149,25 @@ def test_app_events_map_to_kinds(detail_type: str, reason_code: str, severity: s
     # THEN its kind follows the detail-type and, for scaling decisions, the reason and severity
     assert isinstance(notice, Notice)
     assert notice.kind is kind
+
+
+@pytest.mark.parametrize(
+    ("from_count", "to_count", "kind"),
+    [
+        pytest.param(20, 15, NoticeKind.SCALED_IN, id="lowered max: shrink"),
+        pytest.param(1, 3, NoticeKind.SCALED_OUT, id="raised min: grow"),
+    ],
+)
+def test_scaling_into_limits_is_named_by_its_direction(from_count: int, to_count: int, kind: NoticeKind) -> None:
+    # GIVEN a SCALE_TO_LIMITS decision, whose reason does not say which way it went
+    event = load_event("app_scaling_decision.json")
+    event["detail"].update(
+        reason_code="SCALE_TO_LIMITS",
+        severity="info",
+        data={"commands": [{"group_id": "ig-1", "from_count": from_count, "to_count": to_count}]},
+    )
+    # WHEN it is parsed
+    notice = parse_notice_event(event)
+    # THEN the kind follows the commands: scaled in or out, never "held"
+    assert isinstance(notice, Notice)
+    assert notice.kind is kind

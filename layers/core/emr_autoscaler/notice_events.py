@@ -164,10 +164,21 @@ def _health_alarm(envelope: _Envelope) -> Notice | IgnoredNotice:
     return notice
 
 
+def _nodes_delta(data: dict[str, Any]) -> int:
+    """The total node change of a scaling decision's commands (0 when absent or malformed)."""
+    delta = 0
+    for command in data.get("commands") or []:
+        if isinstance(command, dict):
+            to_count, from_count = command.get("to_count"), command.get("from_count")
+            if isinstance(to_count, int) and isinstance(from_count, int):
+                delta += to_count - from_count
+    return delta
+
+
 def _app_event(envelope: _Envelope) -> Notice | IgnoredNotice:
     event = AppEvent.from_eventbridge({"detail-type": envelope.detail_type, "detail": envelope.detail})
     detail = event.detail
-    kind = app_notice_kind(event.detail_type.value, detail.reason_code, detail.severity)
+    kind = app_notice_kind(event.detail_type.value, detail.reason_code, detail.severity, _nodes_delta(detail.data))
     if kind is None:
         return IgnoredNotice(reason=f"application event {envelope.detail_type!r} gives no notice")
     if detail.cluster_id is not None and not _CLUSTER_ID.match(detail.cluster_id):

@@ -264,8 +264,12 @@ _APP_KINDS = {
 SCALING_DECISION = "Scaling Decision"
 
 
-def app_notice_kind(detail_type: str, reason_code: str, severity: Severity) -> NoticeKind | None:
-    """App_notice_kind maps an application event's detail-type (and a scaling decision's reason) to a kind."""
+def app_notice_kind(detail_type: str, reason_code: str, severity: Severity, nodes_delta: int = 0) -> NoticeKind | None:
+    """App_notice_kind maps an application event's detail-type (and a scaling decision's reason) to a kind.
+
+    `nodes_delta` is the decision's total change in nodes: it tells the direction of a resize whose reason does
+    not (SCALE_TO_LIMITS).
+    """
     if detail_type == SCALING_DECISION:
         if severity is Severity.CRITICAL:
             return NoticeKind.SCALING_FAILED
@@ -273,6 +277,8 @@ def app_notice_kind(detail_type: str, reason_code: str, severity: Severity) -> N
             return NoticeKind.SCALED_OUT
         if reason_code.startswith("SCALE_IN"):
             return NoticeKind.SCALED_IN
+        if reason_code.startswith("SCALE_") and nodes_delta:
+            return NoticeKind.SCALED_OUT if nodes_delta > 0 else NoticeKind.SCALED_IN
         return NoticeKind.SCALING_HELD
     return _APP_KINDS.get(detail_type)
 
