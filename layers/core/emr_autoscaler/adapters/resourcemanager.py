@@ -19,6 +19,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from emr_autoscaler.adapters.direct_http import direct_opener
 from emr_autoscaler.domain.models import ClusterSnapshot, MetricsSource, YarnMetrics
 from emr_autoscaler.domain.policy import MetricsConfig
 
@@ -30,24 +31,8 @@ METRICS_PATH = "/ws/v1/cluster/metrics"
 _MAX_BODY_BYTES = 1 << 20
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """_NoRedirect refuses redirects: the adapter only talks to the address EMR gave for the master."""
-
-    def redirect_request(
-        self,
-        req: urllib.request.Request,
-        fp: object,
-        code: int,
-        msg: str,
-        headers: object,
-        newurl: str,
-    ) -> None:
-        return None
-
-
-# An empty ProxyHandler ignores HTTP(S)_PROXY from the environment: the master is only reachable inside the VPC,
-# and a proxy would either fail or, worse, carry the request elsewhere.
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
+# Only the address EMR gave for the master: no redirect followed, no proxy.
+_OPENER = direct_opener()
 
 
 class _ClusterMetrics(BaseModel):

@@ -20,6 +20,8 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from emr_autoscaler.adapters.direct_http import direct_opener
+
 logger = logging.getLogger(__name__)
 
 _MAX_REDIRECTS = 2
@@ -36,23 +38,8 @@ class DeliveryFailedError(RuntimeError):
         self.requests = requests
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """_NoRedirect hands 3xx answers back as HTTPError, so the poster decides (same host only)."""
-
-    def redirect_request(
-        self,
-        req: urllib.request.Request,
-        fp: object,
-        code: int,
-        msg: str,
-        headers: object,
-        newurl: str,
-    ) -> None:
-        return None
-
-
-# No proxy: the notifier does not run in a VPC, and a proxy from the environment would see every webhook URL.
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
+# The poster judges redirects itself (same host only).
+_OPENER = direct_opener()
 
 
 def _is_loopback(host: str) -> bool:
