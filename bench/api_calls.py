@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from emr_autoscaler.adapters.dynamodb_registry import DynamoRegistry
-from emr_autoscaler.bootstrap import build_scaler
+from emr_autoscaler.bootstrap import build_cluster_watch, build_scaler
 from emr_autoscaler.domain.watch import RegisteredCluster
 from emr_autoscaler.observability import logger as app_logger
 from emr_autoscaler.sandbox.local_aws import LocalAws
@@ -107,6 +107,29 @@ def main() -> int:
         detail = ", ".join(f"{name} {n // ticks}" for name, n in sorted(calls.items()))
         rows.append(("AWS API calls per cluster, steady tick", f"{per_tick:.0f}", f"{detail} (+1 RM GET); target <= 3"))
         results["api_calls_per_steady_tick"] = per_tick
+
+        # The cluster watch's every-5-minute alarm reconcile for a cluster whose alarms are up to date.
+        watch = build_cluster_watch(settings, session=session, clock=clock)
+        watch.on_state_change(cluster_id, "RUNNING")  # registers it and creates its alarms
+        watch_calls: Counter[str] = Counter()
+
+        def count_watch(event_name: str, **_kwargs: Any) -> None:
+            watch_calls[event_name.split(".", 1)[1]] += 1
+
+        for client in (watch.alarms._client, watch.registry._client):  # type: ignore[attr-defined]
+            client.meta.events.register("before-call.*.*", count_watch)
+        result = watch.reconcile_alarms(cluster_id, None)
+        assert not result.alarms_put, result
+        assert not result.alarms_deleted, result
+        watch_detail = ", ".join(f"{name} {n}" for name, n in sorted(watch_calls.items()))
+        rows.append(
+            (
+                "AWS API calls per alarm reconcile, no change",
+                str(sum(watch_calls.values())),
+                f"{watch_detail}; no writes",
+            )
+        )
+        results["api_calls_per_alarm_reconcile"] = sum(watch_calls.values())
 
         dynamodb = session.client("dynamodb", endpoint_url=aws.endpoint_url)
         emr_bare = aws.client("emr")

@@ -158,3 +158,25 @@ def test_aws_failure_fails_the_invocation_for_retry_and_dlq(aws: Any, monkeypatc
         )
     # ... and nothing was resized
     assert _task_count(aws, cluster_id) == 2
+
+
+@pytest.mark.parametrize(
+    ("mode", "reason", "outcome"),
+    [
+        pytest.param("observe", "SCALE_OUT_PENDING_DEMAND", "observed", id="observe decides, never resizes"),
+        pytest.param("paused", "HOLD_PAUSED", "held", id="paused does nothing"),
+        pytest.param("active", "SCALE_OUT_PENDING_DEMAND", "applied", id="active acts"),
+    ],
+)
+def test_modes_on_moto(aws: Any, mode: str, reason: str, outcome: str) -> None:
+    # GIVEN a loaded cluster tagged with a mode
+    tags = {"emr-autoscaler:enabled": "true", "emr-autoscaler:mode": mode}
+    cluster_id = create_cluster(aws.client("emr"), task=2, tags=tags)
+    _register(cluster_id)
+    _put_load(aws, cluster_id, pending=20, allocated_mb=4 * 12288, total_mb=4 * 12288)
+    # WHEN the schedule fires
+    result = load_handler("scaler").lambda_handler(load_event("scheduled_tick.json"), FakeContext())
+    # THEN the decision follows the mode, and only active mode changed the cluster
+    [decision] = result["decisions"]
+    assert (decision["reason"], decision["outcome"]) == (reason, outcome)
+    assert (_task_count(aws, cluster_id) > 2) is (mode == "active")
