@@ -63,7 +63,3 @@ class DynamoRegistry:
                     )
                 )
         return clusters
-
-    def registered_ids(self) -> list[str]:
-        """Registered_ids lists the registered cluster ids."""
-        return [c.cluster_id for c in self.registered()]
