@@ -293,3 +293,18 @@ def test_profile_mode_applies_and_switching_takes_effect_next_evaluation() -> No
     scaler.metrics = FakeMetrics(SPIKE.model_copy(update={"observed_at": NOW + timedelta(seconds=60)}))
     assert scaler.reconcile_cluster(CLUSTER_ID).outcome is Outcome.APPLIED
     assert len(emr.resizes) == 1
+
+
+def test_no_valid_configuration_notifies_once_per_episode() -> None:
+    # GIVEN no valid configuration (the configuration parameter unreadable, or refused)
+    from emr_autoscaler.app_events import RecordingPublisher
+
+    scaler, _emr, _store, _sink = make_scaler()
+    scaler.config = StaticConfig(document=None)
+    published = RecordingPublisher()
+    scaler.events = published
+    # WHEN the scaler holds for ten ticks
+    for _ in range(10):
+        scaler.reconcile_cluster(CLUSTER_ID)
+    # THEN one notice for the episode, not one per tick
+    assert [e.detail.reason_code for e in published.events] == ["HOLD_CONFIG_INVALID"]

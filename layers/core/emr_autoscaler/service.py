@@ -111,6 +111,7 @@ class Scaler:
     clock: Callable[[], datetime]
     events: EventPublisher = field(default_factory=RecordingPublisher)
     registry: ClusterRegistry | None = None
+    _stateless_reasons: dict[str, ReasonCode] = field(default_factory=dict, repr=False)
     _sink_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def _finish(
@@ -212,7 +213,12 @@ class Scaler:
         evaluation = self.evaluate(cluster_id, self.clock())
         plan, state = evaluation.plan, evaluation.state
         if state is None:
-            return self._finish(plan, Outcome.HELD, started)
+            # Decided before any state was read (no configuration, not opted in, paused, gone): this warm container
+            # remembers the reason, so an outage is notified once per episode, not every minute.
+            previous = self._stateless_reasons.get(cluster_id)
+            self._stateless_reasons[cluster_id] = plan.reason
+            return self._finish(plan, Outcome.HELD, started, previous=previous)
+        self._stateless_reasons.pop(cluster_id, None)
         if not plan.acts and plan.next_state == state:
             return self._finish(plan, Outcome.HELD, started, state.last_reason)
         decision_id = f"{cluster_id}:{state.version + 1}"
