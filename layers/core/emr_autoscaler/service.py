@@ -25,6 +25,7 @@ from emr_autoscaler.domain.notices import scaling_notice_severity
 from emr_autoscaler.domain.scaling import plan_resize
 from emr_autoscaler.domain.watch import Mode, resolve_mode
 from emr_autoscaler.events import IgnoredEvent, ScheduledTick, Trigger
+from emr_autoscaler.observability import cluster_log_context
 from emr_autoscaler.ports import (
     ClusterNotFoundError,
     ClusterRegistry,
@@ -203,7 +204,13 @@ class Scaler:
         return evaluation(plan, metrics=metrics, state=state, snapshot=snapshot)
 
     def reconcile_cluster(self, cluster_id: str) -> DecisionSummary:
-        """Reconcile_cluster evaluates one cluster and applies the decision at most once.
+        """Reconcile_cluster evaluates one cluster and applies the decision at most once (see `_reconcile`);
+        every log line meanwhile carries the cluster id."""
+        with cluster_log_context(cluster_id):
+            return self._reconcile(cluster_id)
+
+    def _reconcile(self, cluster_id: str) -> DecisionSummary:
+        """_Reconcile evaluates one cluster and applies the decision at most once.
 
         In `observe` mode the decision is claimed and recorded as if applied (so cooldowns and notices follow
         what the scaler would have done) but EMR is never called. Raises on AWS errors that survive botocore's
