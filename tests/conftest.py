@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import importlib.util
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import boto3
 import pytest
+from aws_lambda_powertools.utilities import parameters
+from moto import mock_aws
+
+from emr_autoscaler import bootstrap
+from emr_autoscaler.sandbox.provision import provision
+from emr_autoscaler.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
@@ -54,3 +63,23 @@ def load_handler(function: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@contextmanager
+def moto_app(monkeypatch: pytest.MonkeyPatch, settings: Settings, config_text: str, **env: str) -> Iterator[Any]:
+    """Moto_app is an in-process AWS (moto) with the deployment's table and configuration parameter, the
+    functions' environment pointing at them, and the composition and parameter caches cleared around it."""
+    monkeypatch.setenv("EMR_AUTOSCALER_CONFIG_PARAMETER", settings.config_parameter)
+    monkeypatch.setenv("EMR_AUTOSCALER_STATE_TABLE", settings.state_table)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    bootstrap.reset()
+    parameters.clear_caches()
+    try:
+        with mock_aws():
+            session = boto3.Session(region_name="eu-west-1")
+            provision(session, settings, config_text)
+            yield session
+    finally:
+        bootstrap.reset()
+        parameters.clear_caches()

@@ -6,16 +6,13 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from aws_lambda_powertools.utilities import parameters
-from moto import mock_aws
 
 from emr_autoscaler import bootstrap
 from emr_autoscaler.cli import main as cli_main
-from emr_autoscaler.sandbox.provision import create_cluster, provision
+from emr_autoscaler.sandbox.provision import create_cluster
 from emr_autoscaler.settings import Settings
-from tests.conftest import FakeContext, load_event, load_handler
+from tests.conftest import FakeContext, load_event, load_handler, moto_app
 
 SETTINGS = Settings(config_parameter="/watch/config", state_table="watch-state")
 CONFIG = "version: 1\ndefaults:\n  metrics: {sources: [cloudwatch]}\n"
@@ -23,18 +20,9 @@ CONFIG = "version: 1\ndefaults:\n  metrics: {sources: [cloudwatch]}\n"
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    monkeypatch.setenv("EMR_AUTOSCALER_CONFIG_PARAMETER", SETTINGS.config_parameter)
-    monkeypatch.setenv("EMR_AUTOSCALER_STATE_TABLE", SETTINGS.state_table)
     # No parameter cache: a configuration edit is seen at once (deployed, it is seen within the 60 s cache).
-    monkeypatch.setenv("EMR_AUTOSCALER_CONFIG_CACHE_S", "0")
-    bootstrap.reset()
-    parameters.clear_caches()
-    with mock_aws():
-        session = boto3.Session(region_name="eu-west-1")
-        provision(session, SETTINGS, CONFIG)
+    with moto_app(monkeypatch, SETTINGS, CONFIG, EMR_AUTOSCALER_CONFIG_CACHE_S="0") as session:
         yield session
-    bootstrap.reset()
-    parameters.clear_caches()
 
 
 def _state_event(cluster_id: str, state: str) -> dict[str, Any]:

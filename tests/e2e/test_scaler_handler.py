@@ -6,16 +6,13 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 import pytest
-from aws_lambda_powertools.utilities import parameters
-from moto import mock_aws
 
 from emr_autoscaler import bootstrap
 from emr_autoscaler.events import parse_watch_trigger
-from emr_autoscaler.sandbox.provision import create_cluster, provision
+from emr_autoscaler.sandbox.provision import create_cluster
 from emr_autoscaler.settings import Settings
-from tests.conftest import FakeContext, load_event, load_handler
+from tests.conftest import FakeContext, load_event, load_handler, moto_app
 
 # CloudWatch only: moto's master DNS name does not resolve here, and the RM source is tested on its own.
 CONFIG = "version: 1\ndefaults:\n  metrics: {sources: [cloudwatch]}\n"
@@ -24,17 +21,8 @@ SETTINGS = Settings(config_parameter="/test/config", state_table="test-state")
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    monkeypatch.setenv("EMR_AUTOSCALER_CONFIG_PARAMETER", SETTINGS.config_parameter)
-    monkeypatch.setenv("EMR_AUTOSCALER_STATE_TABLE", SETTINGS.state_table)
-    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "emr-autoscaler")
-    bootstrap.reset()
-    parameters.clear_caches()
-    with mock_aws():
-        session = boto3.Session(region_name="eu-west-1")
-        provision(session, SETTINGS, CONFIG)
+    with moto_app(monkeypatch, SETTINGS, CONFIG, POWERTOOLS_SERVICE_NAME="emr-autoscaler") as session:
         yield session
-    bootstrap.reset()
-    parameters.clear_caches()
 
 
 def _put_load(session: Any, cluster_id: str, *, pending: int, allocated_mb: int, total_mb: int) -> None:

@@ -36,7 +36,7 @@ from emr_autoscaler.service import handle_trigger
 from emr_autoscaler.settings import Settings
 from emr_autoscaler.step_events import StepFailure, parse_step_failure
 from emr_autoscaler.steps import handle_step_retry_invocation
-from tests.conftest import load_event
+from tests.conftest import FakeContext, load_event
 from tests.faults.injection import FAULTS, TRANSIENT, AwsFault, Calls, Fault, HttpAnswer, ScriptedHttpServer
 from tests.moto_steps import add_steps, fail_step
 from tests.notify_fakes import InMemoryDedup
@@ -242,16 +242,6 @@ def _step_world(setup: Any) -> tuple[Settings, str, str, dict[str, Any]]:
     return settings, cluster_id, aggregate, event
 
 
-class _Context:
-    function_name = "StepRetryFunction"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:StepRetryFunction"
-    aws_request_id = "fault-matrix"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 60_000
-
-
 def _restarts(setup: Any, cluster_id: str) -> Callable[[], int]:
     def count() -> int:
         steps = setup.client("emr").list_steps(ClusterId=cluster_id)["Steps"]
@@ -269,7 +259,7 @@ def _step_failed(env: Env, faulty: Any, setup: Any, config: str) -> tuple[Run, C
         attributes = sqs.get_queue_attributes(QueueUrl=settings.retry_queue_url, AttributeNames=["All"])["Attributes"]
         return int(attributes["ApproximateNumberOfMessagesDelayed"]) + int(attributes["ApproximateNumberOfMessages"])
 
-    return Run(lambda: handle_step_retry_invocation(event, _Context(), retrier), _step_summary), queued
+    return Run(lambda: handle_step_retry_invocation(event, FakeContext(), retrier), _step_summary), queued
 
 
 def _step_due(env: Env, faulty: Any, setup: Any, config: str) -> tuple[Run, Callable[[], int]]:
@@ -283,7 +273,7 @@ def _step_due(env: Env, faulty: Any, setup: Any, config: str) -> tuple[Run, Call
     record["body"] = clean.queue.messages[0].model_dump_json()
     retrier = bootstrap.build_step_retrier(settings, session=faulty, jitter=lambda: 0.0)
     due = {"Records": [record]}
-    return Run(lambda: handle_step_retry_invocation(due, _Context(), retrier), _step_summary), _restarts(
+    return Run(lambda: handle_step_retry_invocation(due, FakeContext(), retrier), _step_summary), _restarts(
         setup, cluster_id
     )
 

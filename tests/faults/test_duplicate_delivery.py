@@ -21,7 +21,7 @@ from emr_autoscaler.sandbox.provision import create_cluster, provision, provisio
 from emr_autoscaler.service import handle_trigger
 from emr_autoscaler.settings import Settings
 from emr_autoscaler.steps import handle_step_retry_invocation
-from tests.conftest import load_event
+from tests.conftest import FakeContext, load_event
 from tests.faults.injection import Calls, HttpAnswer, ScriptedHttpServer
 from tests.faults.matrix import LOADED, LOST_NODE, RM_ONLY
 from tests.moto_steps import add_steps, fail_step
@@ -30,16 +30,6 @@ pytestmark = pytest.mark.network
 
 SETTINGS = Settings(config_parameter="/dup/config", state_table="dup-state", event_bus="dup-events")
 PARALLEL = 8
-
-
-class _Context:
-    function_name = "StepRetryFunction"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:StepRetryFunction"
-    aws_request_id = "duplicates"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 60_000
 
 
 @pytest.fixture
@@ -126,7 +116,7 @@ def test_one_restart_for_a_repeated_and_concurrent_failure_and_due_message(aws: 
         retriers.append(bootstrap.build_step_retrier(settings, session=faulty, jitter=lambda: 0.0))
 
     # WHEN the FAILED event arrives three times, then to every instance at once
-    failed = _three_then_parallel([lambda r=r: handle_step_retry_invocation(event, _Context(), r) for r in retriers])
+    failed = _three_then_parallel([lambda r=r: handle_step_retry_invocation(event, FakeContext(), r) for r in retriers])
 
     # THEN one restart was queued; duplicates got the first result or were told to retry later
     assert calls.succeeded["sqs.SendMessage"] == 1
@@ -137,7 +127,7 @@ def test_one_restart_for_a_repeated_and_concurrent_failure_and_due_message(aws: 
     record = copy.deepcopy(load_event("step_retry_due.json")["Records"][0])
     record["body"] = body
     due = {"Records": [record]}
-    added = _three_then_parallel([lambda r=r: handle_step_retry_invocation(due, _Context(), r) for r in retriers])
+    added = _three_then_parallel([lambda r=r: handle_step_retry_invocation(due, FakeContext(), r) for r in retriers])
 
     # THEN EMR got exactly one restart; a loser of the claim failed its record, so SQS would redeliver it
     restarts = [s for s in emr.list_steps(ClusterId=cluster_id)["Steps"] if s["Name"] == "aggregate (retry 1/2)"]

@@ -19,7 +19,7 @@ from emr_autoscaler.sandbox.provision import create_cluster, provision, provisio
 from emr_autoscaler.service import handle_trigger
 from emr_autoscaler.settings import Settings
 from emr_autoscaler.steps import handle_step_retry_invocation
-from tests.conftest import load_event
+from tests.conftest import FakeContext, load_event
 from tests.faults.injection import Calls, HttpAnswer, ScriptedHttpServer
 from tests.moto_steps import add_steps, fail_step
 
@@ -29,16 +29,6 @@ SETTINGS = Settings(config_parameter="/safe/config", state_table="safe-state")
 SLACK_TOKEN = "T0SAFE/B0SAFE/xoxb-Sl4ckT0kenNeverLogged"
 SIGNING_SECRET = "whsec-S1gningSecretNeverLogged"
 AWS_SECRET = "AwsSecretKeyNeverLogged0123456789"
-
-
-class _Context:
-    function_name = "fn"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:fn"
-    aws_request_id = "safety"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 60_000
 
 
 @pytest.fixture
@@ -184,10 +174,10 @@ def test_logs_of_a_step_retry_run_hold_no_secret(
     retrier = bootstrap.build_step_retrier(settings, session=aws, jitter=lambda: 0.0)
 
     # WHEN the failure is decided and its restart added
-    handle_step_retry_invocation(event, _Context(), retrier)
+    handle_step_retry_invocation(event, FakeContext(), retrier)
     record = load_event("step_retry_due.json")["Records"][0]
     record["body"] = calls.succeeded_params["sqs.SendMessage"][0]["MessageBody"]
-    handle_step_retry_invocation({"Records": [record]}, _Context(), retrier)
+    handle_step_retry_invocation({"Records": [record]}, FakeContext(), retrier)
 
     # THEN a restart was added, and no log line contains the AWS secret key
     assert calls.succeeded["emr.AddJobFlowSteps"] == 1

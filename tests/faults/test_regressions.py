@@ -22,23 +22,13 @@ from emr_autoscaler.notify import Notifier
 from emr_autoscaler.sandbox.provision import create_cluster, provision, provision_step_retry
 from emr_autoscaler.settings import Settings
 from emr_autoscaler.steps import handle_step_retry_invocation
-from tests.conftest import load_event
+from tests.conftest import FakeContext, load_event
 from tests.fakes import StaticConfig
 from tests.faults.injection import Calls
 from tests.moto_steps import add_steps, fail_step
 from tests.notify_fakes import FakeChannels, InMemoryDedup, RecordingChannel, RecordingDeadLetters, StaticContext
 
 SETTINGS = Settings(config_parameter="/reg/config", state_table="reg-state")
-
-
-class _Context:
-    function_name = "StepRetryFunction"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:StepRetryFunction"
-    aws_request_id = "regression"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 60_000
 
 
 @pytest.fixture
@@ -71,13 +61,13 @@ def test_a_restart_whose_answer_was_lost_is_not_added_twice(aws: Any) -> None:
 
     aws.events.register("after-call.emr.AddJobFlowSteps", lose_the_answer)
     retrier = bootstrap.build_step_retrier(settings, session=aws, jitter=lambda: 0.0)
-    handle_step_retry_invocation(event, _Context(), retrier)
+    handle_step_retry_invocation(event, FakeContext(), retrier)
     record = copy.deepcopy(load_event("step_retry_due.json")["Records"][0])
     record["body"] = calls.succeeded_params["sqs.SendMessage"][0]["MessageBody"]
 
     # WHEN the due message is delivered, and delivered again
-    first = handle_step_retry_invocation({"Records": [record]}, _Context(), retrier)
-    second = handle_step_retry_invocation({"Records": [record]}, _Context(), retrier)
+    first = handle_step_retry_invocation({"Records": [record]}, FakeContext(), retrier)
+    second = handle_step_retry_invocation({"Records": [record]}, FakeContext(), retrier)
 
     # THEN the restart EMR took is recorded (found by its name), not added again; botocore did not retry the add
     names = [s["Name"] for s in emr.list_steps(ClusterId=cluster_id)["Steps"]]
