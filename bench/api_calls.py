@@ -32,10 +32,10 @@ from emr_autoscaler.adapters.dynamodb_registry import DynamoRegistry
 from emr_autoscaler.bootstrap import build_cluster_watch, build_scaler
 from emr_autoscaler.domain.watch import RegisteredCluster
 from emr_autoscaler.observability import logger as app_logger
-from emr_autoscaler.sandbox.local_aws import LocalAws
-from emr_autoscaler.sandbox.provision import create_cluster, provision
-from emr_autoscaler.sandbox.yarn import YarnResourceManagerEmulator, cluster_metrics
 from emr_autoscaler.settings import Settings
+from emr_autoscaler_dev.sandbox.local_aws import LocalAws
+from emr_autoscaler_dev.sandbox.provision import create_cluster, provision
+from emr_autoscaler_dev.sandbox.yarn import YarnResourceManagerEmulator, cluster_metrics
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = "version: 1\ndefaults: {}\n"

@@ -16,15 +16,15 @@ from pathlib import Path
 
 from emr_autoscaler.domain.config import parse_config_text
 from emr_autoscaler.domain.policy import ScalingPolicy
-from emr_autoscaler.sim.cluster import ClusterSpec
-from emr_autoscaler.sim.engine import RunResult
-from emr_autoscaler.sim.plot import plot_runs
-from emr_autoscaler.sim.policies.base import Bounds
-from emr_autoscaler.sim.report import format_markdown, format_table
-from emr_autoscaler.sim.run import POLICIES, run_policies
-from emr_autoscaler.sim.synthetic import SyntheticWorkload
-from emr_autoscaler.sim.trace import load_trace
-from emr_autoscaler.sim.workload import JobModel
+from emr_autoscaler_dev.sim.cluster import ClusterSpec
+from emr_autoscaler_dev.sim.engine import RunResult
+from emr_autoscaler_dev.sim.plot import plot_runs
+from emr_autoscaler_dev.sim.policies.base import Bounds
+from emr_autoscaler_dev.sim.report import format_markdown, format_table
+from emr_autoscaler_dev.sim.run import POLICIES, run_policies
+from emr_autoscaler_dev.sim.synthetic import SyntheticWorkload
+from emr_autoscaler_dev.sim.trace import load_trace
+from emr_autoscaler_dev.sim.workload import JobModel
 
 REPO = Path(__file__).resolve().parents[1]
 FB_TRACE = REPO / "data" / "traces" / "FB-2009_samples_24_times_1hr_0.tsv"

@@ -17,8 +17,8 @@ from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
 
 from emr_autoscaler import bootstrap
-from emr_autoscaler.sandbox.provision import provision
 from emr_autoscaler.settings import Settings
+from emr_autoscaler_dev.sandbox.provision import provision
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"

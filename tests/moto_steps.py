@@ -1,13 +1,13 @@
 """Helpers that make moto's EMR steps fail: moto steps never fail by themselves, so the tests reach its backend.
 
-The mechanics are the Sandbox's (`emr_autoscaler.sandbox.steps`); these wrappers keep the tests' call shapes.
+The mechanics are the Sandbox's (`emr_autoscaler_dev.sandbox.steps`); these wrappers keep the tests' call shapes.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from emr_autoscaler.sandbox import steps as sandbox_steps
+from emr_autoscaler_dev.sandbox import steps as sandbox_steps
 
 REGION = "eu-west-1"
 moto_steps = sandbox_steps.moto_steps

@@ -15,8 +15,8 @@ from emr_autoscaler.adapters.dedup_store import LEASE_S, DynamoDedupStore, dedup
 from emr_autoscaler.adapters.notice_context import EmrNoticeContext
 from emr_autoscaler.domain.notice import Notice
 from emr_autoscaler.notice_events import parse_notice_event
-from emr_autoscaler.sandbox.provision import create_cluster, provision
 from emr_autoscaler.settings import Settings
+from emr_autoscaler_dev.sandbox.provision import create_cluster, provision
 from tests.conftest import load_event
 
 NOW = datetime(2026, 3, 4, 3, 3, 0, tzinfo=UTC)

@@ -12,8 +12,8 @@ from moto import mock_aws
 
 from emr_autoscaler.adapters.dynamodb_state import DynamoStateStore
 from emr_autoscaler.domain.decisions import ReasonCode, ResizePlan, ScalingState
-from emr_autoscaler.sandbox.provision import provision
 from emr_autoscaler.settings import Settings
+from emr_autoscaler_dev.sandbox.provision import provision
 
 NOW = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
 

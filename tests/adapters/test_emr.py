@@ -14,7 +14,7 @@ from emr_autoscaler.adapters.emr import EmrInstanceGroups
 from emr_autoscaler.domain.decisions import ResizeInstanceGroup
 from emr_autoscaler.domain.models import ClusterState, GroupRole, GroupState
 from emr_autoscaler.ports import ClusterNotFoundError, GroupMovedError
-from emr_autoscaler.sandbox.provision import create_cluster
+from emr_autoscaler_dev.sandbox.provision import create_cluster
 
 
 @pytest.fixture

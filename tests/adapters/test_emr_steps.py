@@ -14,8 +14,8 @@ from moto import mock_aws
 from emr_autoscaler.adapters.emr_steps import EmrStepsClient
 from emr_autoscaler.domain.step_retry import StepConfig
 from emr_autoscaler.ports import ClusterNotFoundError
-from emr_autoscaler.sandbox.provision import create_cluster
 from emr_autoscaler.step_ports import StepNotFoundError
+from emr_autoscaler_dev.sandbox.provision import create_cluster
 from tests.moto_steps import add_steps, fail_step
 
 

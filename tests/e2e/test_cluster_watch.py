@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from emr_autoscaler import bootstrap
-from emr_autoscaler.cli import main as cli_main
-from emr_autoscaler.sandbox.provision import create_cluster
 from emr_autoscaler.settings import Settings
+from emr_autoscaler_dev.cli import main as cli_main
+from emr_autoscaler_dev.sandbox.provision import create_cluster
 from tests.conftest import FakeContext, load_event, load_handler, moto_app
 
 SETTINGS = Settings(config_parameter="/watch/config", state_table="watch-state")

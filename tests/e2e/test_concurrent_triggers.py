@@ -12,11 +12,11 @@ import pytest
 from aws_lambda_powertools.utilities import parameters
 
 from emr_autoscaler.bootstrap import build_scaler
-from emr_autoscaler.sandbox.local_aws import LocalAws
-from emr_autoscaler.sandbox.provision import create_cluster, provision
-from emr_autoscaler.sandbox.yarn import YarnResourceManagerEmulator, cluster_metrics
 from emr_autoscaler.service import Outcome
 from emr_autoscaler.settings import Settings
+from emr_autoscaler_dev.sandbox.local_aws import LocalAws
+from emr_autoscaler_dev.sandbox.provision import create_cluster, provision
+from emr_autoscaler_dev.sandbox.yarn import YarnResourceManagerEmulator, cluster_metrics
 
 pytestmark = pytest.mark.network
 

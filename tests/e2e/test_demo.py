@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from emr_autoscaler.demo import run_demo
+from emr_autoscaler_dev.demo import run_demo
 
 pytestmark = pytest.mark.network
 

@@ -19,8 +19,8 @@ from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
 
 from emr_autoscaler import bootstrap
-from emr_autoscaler.sandbox.provision import create_cluster, provision, provision_notifier
 from emr_autoscaler.settings import Settings
+from emr_autoscaler_dev.sandbox.provision import create_cluster, provision, provision_notifier
 from tests.adapters.notify_server import WebhookServer, webhook_server
 from tests.conftest import FakeContext, load_event, load_handler
 

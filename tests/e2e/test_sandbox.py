@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from emr_autoscaler.observability import logger as app_logger
-from emr_autoscaler.sandbox.sandbox import Sandbox, SandboxError
-from emr_autoscaler.sandbox.template import load_template
+from emr_autoscaler_dev.sandbox.sandbox import Sandbox, SandboxError
+from emr_autoscaler_dev.sandbox.template import load_template
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.network

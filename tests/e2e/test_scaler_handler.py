@@ -10,8 +10,8 @@ import pytest
 
 from emr_autoscaler import bootstrap
 from emr_autoscaler.events import parse_watch_trigger
-from emr_autoscaler.sandbox.provision import create_cluster
 from emr_autoscaler.settings import Settings
+from emr_autoscaler_dev.sandbox.provision import create_cluster
 from tests.conftest import FakeContext, load_event, load_handler, moto_app
 
 # CloudWatch only: moto's master DNS name does not resolve here, and the RM source is tested on its own.

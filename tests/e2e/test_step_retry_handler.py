@@ -22,8 +22,8 @@ from moto.backends import get_backend
 from moto.core import DEFAULT_ACCOUNT_ID
 
 from emr_autoscaler import bootstrap
-from emr_autoscaler.sandbox.provision import create_cluster, provision, provision_step_retry
 from emr_autoscaler.settings import Settings
+from emr_autoscaler_dev.sandbox.provision import create_cluster, provision, provision_step_retry
 from tests.conftest import FakeContext, load_event, load_handler
 from tests.moto_steps import REGION, add_steps, fail_step
 

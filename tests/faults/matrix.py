@@ -29,13 +29,13 @@ from emr_autoscaler.domain.notice import Notice
 from emr_autoscaler.domain.notices import Severity
 from emr_autoscaler.events import ClusterTrigger
 from emr_autoscaler.notice_events import parse_notice_event
-from emr_autoscaler.sandbox.local_aws import LocalAws
-from emr_autoscaler.sandbox.provision import create_cluster, provision, provision_notifier, provision_step_retry
-from emr_autoscaler.sandbox.yarn import cluster_metrics
 from emr_autoscaler.service import handle_trigger
 from emr_autoscaler.settings import Settings
 from emr_autoscaler.step_events import StepFailure, parse_step_failure
 from emr_autoscaler.steps import handle_step_retry_invocation
+from emr_autoscaler_dev.sandbox.local_aws import LocalAws
+from emr_autoscaler_dev.sandbox.provision import create_cluster, provision, provision_notifier, provision_step_retry
+from emr_autoscaler_dev.sandbox.yarn import cluster_metrics
 from tests.conftest import FakeContext, load_event
 from tests.faults.injection import FAULTS, TRANSIENT, AwsFault, Calls, Fault, HttpAnswer, ScriptedHttpServer
 from tests.moto_steps import add_steps, fail_step

@@ -16,11 +16,11 @@ from aws_lambda_powertools.utilities import parameters
 
 from emr_autoscaler import bootstrap
 from emr_autoscaler.events import ClusterTrigger
-from emr_autoscaler.sandbox.local_aws import LocalAws
-from emr_autoscaler.sandbox.provision import create_cluster, provision, provision_notifier, provision_step_retry
 from emr_autoscaler.service import handle_trigger
 from emr_autoscaler.settings import Settings
 from emr_autoscaler.steps import handle_step_retry_invocation
+from emr_autoscaler_dev.sandbox.local_aws import LocalAws
+from emr_autoscaler_dev.sandbox.provision import create_cluster, provision, provision_notifier, provision_step_retry
 from tests.conftest import FakeContext, load_event
 from tests.faults.injection import Calls, HttpAnswer, ScriptedHttpServer
 from tests.faults.matrix import LOADED, LOST_NODE, RM_ONLY

@@ -15,10 +15,10 @@ from moto import mock_aws
 
 from emr_autoscaler import bootstrap
 from emr_autoscaler.events import parse_scaler_trigger
-from emr_autoscaler.sandbox.provision import create_cluster, provision, provision_notifier, provision_step_retry
 from emr_autoscaler.service import handle_trigger
 from emr_autoscaler.settings import Settings
 from emr_autoscaler.steps import handle_step_retry_invocation
+from emr_autoscaler_dev.sandbox.provision import create_cluster, provision, provision_notifier, provision_step_retry
 from tests.conftest import FakeContext, load_event
 from tests.faults.injection import Calls, HttpAnswer, ScriptedHttpServer
 from tests.moto_steps import add_steps, fail_step

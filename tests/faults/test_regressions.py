@@ -19,9 +19,9 @@ from emr_autoscaler.domain.notice import Notice, NoticeKind
 from emr_autoscaler.domain.notices import Severity
 from emr_autoscaler.notice_events import IgnoredNotice, parse_notice_event
 from emr_autoscaler.notify import Notifier
-from emr_autoscaler.sandbox.provision import create_cluster, provision, provision_step_retry
 from emr_autoscaler.settings import Settings
 from emr_autoscaler.steps import handle_step_retry_invocation
+from emr_autoscaler_dev.sandbox.provision import create_cluster, provision, provision_step_retry
 from tests.conftest import FakeContext, load_event
 from tests.fakes import StaticConfig
 from tests.faults.injection import Calls

@@ -6,9 +6,9 @@ import random
 from pathlib import Path
 
 from emr_autoscaler.domain.policy import NodeCapacity
-from emr_autoscaler.sim.cluster import ClusterSpec, SimCluster
-from emr_autoscaler.sim.trace import TraceJob
-from emr_autoscaler.sim.workload import Job, JobModel
+from emr_autoscaler_dev.sim.cluster import ClusterSpec, SimCluster
+from emr_autoscaler_dev.sim.trace import TraceJob
+from emr_autoscaler_dev.sim.workload import Job, JobModel
 
 REPO = Path(__file__).resolve().parents[3]
 FB_TRACE = REPO / "data" / "traces" / "FB-2009_samples_24_times_1hr_0.tsv"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from emr_autoscaler.sim.cluster import NodeState
-from emr_autoscaler.sim.metrics import resourcemanager_metrics
+from emr_autoscaler_dev.sim.cluster import NodeState
+from emr_autoscaler_dev.sim.metrics import resourcemanager_metrics
 from tests.unit.sim.builders import cluster, job
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from emr_autoscaler.sim import command
+from emr_autoscaler_dev.sim import command
 from tests.unit.sim.builders import FB_TRACE
 
 JSON_KEYS = {

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from emr_autoscaler.domain.policy import ScalingPolicy
-from emr_autoscaler.sim.cluster import ClusterSpec
-from emr_autoscaler.sim.engine import RunResult
-from emr_autoscaler.sim.run import POLICIES, run_policies
-from emr_autoscaler.sim.synthetic import SyntheticWorkload
-from emr_autoscaler.sim.trace import load_trace
-from emr_autoscaler.sim.workload import JobModel
+from emr_autoscaler_dev.sim.cluster import ClusterSpec
+from emr_autoscaler_dev.sim.engine import RunResult
+from emr_autoscaler_dev.sim.run import POLICIES, run_policies
+from emr_autoscaler_dev.sim.synthetic import SyntheticWorkload
+from emr_autoscaler_dev.sim.trace import load_trace
+from emr_autoscaler_dev.sim.workload import JobModel
 from tests.unit.sim.builders import FB_TRACE
 
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from emr_autoscaler.domain.decisions import ReasonCode
 from emr_autoscaler.domain.policy import GroupLimits, GroupsConfig, ScalingPolicy
-from emr_autoscaler.sim.cluster import SimCluster
-from emr_autoscaler.sim.metrics import CloudWatchFeed
-from emr_autoscaler.sim.policies.autoscaler import AutoscalerPolicy
-from emr_autoscaler.sim.policies.base import Bounds
-from emr_autoscaler.sim.policies.custom import EmrCustomPolicy
-from emr_autoscaler.sim.policies.managed import ManagedLikePolicy
-from emr_autoscaler.sim.policies.oracle import OraclePolicy
-from emr_autoscaler.sim.policies.static import StaticPolicy
+from emr_autoscaler_dev.sim.cluster import SimCluster
+from emr_autoscaler_dev.sim.metrics import CloudWatchFeed
+from emr_autoscaler_dev.sim.policies.autoscaler import AutoscalerPolicy
+from emr_autoscaler_dev.sim.policies.base import Bounds
+from emr_autoscaler_dev.sim.policies.custom import EmrCustomPolicy
+from emr_autoscaler_dev.sim.policies.managed import ManagedLikePolicy
+from emr_autoscaler_dev.sim.policies.oracle import OraclePolicy
+from emr_autoscaler_dev.sim.policies.static import StaticPolicy
 from tests.unit.sim.builders import cluster, job
 
 BOUNDS = Bounds(core_min=1, core_max=1, task_min=0, task_max=10)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from emr_autoscaler.sim.trace import TraceError, TraceFormatError, format_swim, load_trace, parse_swim
+from emr_autoscaler_dev.sim.trace import TraceError, TraceFormatError, format_swim, load_trace, parse_swim
 from tests.unit.sim.builders import FB_TRACE, trace_job
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from emr_autoscaler.sim.workload import JobModel
+from emr_autoscaler_dev.sim.workload import JobModel
 from tests.unit.sim.builders import MIB, trace_job
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from emr_autoscaler.domain.models import MetricsSource, YarnMetrics
-from emr_autoscaler.sim.cluster import SimCluster
+from emr_autoscaler_dev.sim.cluster import SimCluster
 
 # Simulated time zero: any fixed instant works; the policies only compare times.
 EPOCH = datetime(2009, 10, 1, tzinfo=UTC)

@@ -17,7 +17,7 @@ import math
 import random
 from dataclasses import dataclass
 
-from emr_autoscaler.sim.trace import TraceJob
+from emr_autoscaler_dev.sim.trace import TraceJob
 
 _MIB = 1 << 20
 

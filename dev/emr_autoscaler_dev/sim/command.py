@@ -15,14 +15,14 @@ from typing import TextIO
 
 from emr_autoscaler.domain.config import ConfigInvalidError, parse_config_text
 from emr_autoscaler.domain.policy import ScalingPolicy
-from emr_autoscaler.sim.cluster import SCHEDULERS, ClusterSpec
-from emr_autoscaler.sim.engine import RunResult
-from emr_autoscaler.sim.policies.base import Bounds
-from emr_autoscaler.sim.report import format_json_lines, format_table
-from emr_autoscaler.sim.run import POLICIES, run_policies
-from emr_autoscaler.sim.synthetic import SyntheticWorkload
-from emr_autoscaler.sim.trace import FORMATS, SWIM_FORMAT, TraceError, TraceJob, load_trace
-from emr_autoscaler.sim.workload import JobModel
+from emr_autoscaler_dev.sim.cluster import SCHEDULERS, ClusterSpec
+from emr_autoscaler_dev.sim.engine import RunResult
+from emr_autoscaler_dev.sim.policies.base import Bounds
+from emr_autoscaler_dev.sim.report import format_json_lines, format_table
+from emr_autoscaler_dev.sim.run import POLICIES, run_policies
+from emr_autoscaler_dev.sim.synthetic import SyntheticWorkload
+from emr_autoscaler_dev.sim.trace import FORMATS, SWIM_FORMAT, TraceError, TraceJob, load_trace
+from emr_autoscaler_dev.sim.workload import JobModel
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -165,7 +165,7 @@ def _simulate(args: argparse.Namespace) -> int:
         )
         print(format_table(results))
     if args.plot:
-        from emr_autoscaler.sim.plot import plot_runs
+        from emr_autoscaler_dev.sim.plot import plot_runs
 
         try:
             plot_runs(results, args.plot, f"{label}: YARN demand vs capacity", Bounds.of(policy).max_nodes)

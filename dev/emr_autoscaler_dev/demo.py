@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from emr_autoscaler.observability import logger as app_logger
-from emr_autoscaler.sandbox.sandbox import Invocation, Sandbox
-from emr_autoscaler.sandbox.sink import ReceivedMessage
+from emr_autoscaler_dev.sandbox.sandbox import Invocation, Sandbox
+from emr_autoscaler_dev.sandbox.sink import ReceivedMessage
 
 NODE_MEMORY_MB = 12288  # m5.xlarge under EMR's YARN defaults
 NODE_VCORES = 4
@@ -165,7 +165,7 @@ def run_demo(minutes: int = 60, json_lines: bool = False, plot: Path | None = Pa
     # Library warnings (an empty metrics flush, Powertools' idempotency notes) would interleave with the view.
     warnings.filterwarnings("ignore", category=UserWarning, module="aws_lambda_powertools")
     app_logger.setLevel(logging.WARNING)
-    config = resources.files("emr_autoscaler").joinpath("defaults/demo.yaml").read_text(encoding="utf-8")
+    config = resources.files("emr_autoscaler_dev").joinpath("defaults/demo.yaml").read_text(encoding="utf-8")
     with Sandbox(on_line=lambda text: print(text, file=out, flush=True) if not json_lines else None) as sandbox:
         topic = sandbox.client("sns").create_topic(Name="emr-autoscaler-ops-email")["TopicArn"]
         sandbox.set_config(config.replace("arn:aws:sns:eu-west-1:123456789012:emr-autoscaler-ops-email", topic))

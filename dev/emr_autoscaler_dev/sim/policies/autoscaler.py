@@ -17,9 +17,9 @@ from emr_autoscaler.domain.models import (
 )
 from emr_autoscaler.domain.policy import ScalingPolicy
 from emr_autoscaler.domain.scaling import plan_resize
-from emr_autoscaler.sim.cluster import SimCluster, SimGroup
-from emr_autoscaler.sim.metrics import CloudWatchFeed, at, resourcemanager_metrics
-from emr_autoscaler.sim.policies.base import DEFAULT_DECOMMISSION_TIMEOUT_S, Bounds, GroupResize
+from emr_autoscaler_dev.sim.cluster import SimCluster, SimGroup
+from emr_autoscaler_dev.sim.metrics import CloudWatchFeed, at, resourcemanager_metrics
+from emr_autoscaler_dev.sim.policies.base import DEFAULT_DECOMMISSION_TIMEOUT_S, Bounds, GroupResize
 
 CLUSTER_ID = "j-SIMULATED"
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from emr_autoscaler.domain.config import ConfigInvalidError, dump_schema, parse_config_text
-from emr_autoscaler.sim import command as simulate_command
+from emr_autoscaler_dev.sim import command as simulate_command
 
 
 def _config_validate(args: argparse.Namespace) -> int:
@@ -34,7 +34,7 @@ def _config_schema(_args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from emr_autoscaler.demo import run_demo
+    from emr_autoscaler_dev.demo import run_demo
 
     return run_demo(minutes=args.minutes, json_lines=args.json, plot=None if args.no_plot else Path(args.plot))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from emr_autoscaler.sim.engine import RunResult
+from emr_autoscaler_dev.sim.engine import RunResult
 
 
 def plot_runs(results: Sequence[RunResult], path: str | Path, title: str, max_nodes: int) -> None:

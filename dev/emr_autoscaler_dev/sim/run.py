@@ -7,15 +7,15 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from emr_autoscaler.domain.policy import ScalingPolicy
-from emr_autoscaler.sim.cluster import ClusterSpec
-from emr_autoscaler.sim.engine import Progress, RunResult, simulate
-from emr_autoscaler.sim.policies.autoscaler import AutoscalerPolicy
-from emr_autoscaler.sim.policies.base import Bounds, SimPolicy
-from emr_autoscaler.sim.policies.custom import EmrCustomPolicy
-from emr_autoscaler.sim.policies.managed import ManagedLikePolicy
-from emr_autoscaler.sim.policies.oracle import OraclePolicy
-from emr_autoscaler.sim.policies.static import StaticPolicy
-from emr_autoscaler.sim.workload import Job
+from emr_autoscaler_dev.sim.cluster import ClusterSpec
+from emr_autoscaler_dev.sim.engine import Progress, RunResult, simulate
+from emr_autoscaler_dev.sim.policies.autoscaler import AutoscalerPolicy
+from emr_autoscaler_dev.sim.policies.base import Bounds, SimPolicy
+from emr_autoscaler_dev.sim.policies.custom import EmrCustomPolicy
+from emr_autoscaler_dev.sim.policies.managed import ManagedLikePolicy
+from emr_autoscaler_dev.sim.policies.oracle import OraclePolicy
+from emr_autoscaler_dev.sim.policies.static import StaticPolicy
+from emr_autoscaler_dev.sim.workload import Job
 
 POLICIES = ("autoscaler", "static", "emr-custom-policy", "managed-like", "oracle")
 

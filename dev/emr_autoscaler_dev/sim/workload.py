@@ -23,7 +23,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from emr_autoscaler.sim.trace import TraceJob
+from emr_autoscaler_dev.sim.trace import TraceJob
 
 _MIB = 1 << 20
 

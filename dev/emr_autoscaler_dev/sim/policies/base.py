@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from emr_autoscaler.domain.policy import ScalingPolicy
-from emr_autoscaler.sim.cluster import SimCluster, SimGroup
-from emr_autoscaler.sim.metrics import CloudWatchFeed
+from emr_autoscaler_dev.sim.cluster import SimCluster, SimGroup
+from emr_autoscaler_dev.sim.metrics import CloudWatchFeed
 
 # EMR's default YARN graceful decommission timeout (yarn.resourcemanager.decommissioning.timeout), s.
 DEFAULT_DECOMMISSION_TIMEOUT_S = 3600.0

@@ -27,7 +27,7 @@ from enum import IntEnum
 
 from emr_autoscaler.domain.models import GroupRole
 from emr_autoscaler.domain.policy import DEFAULT_NODE_CAPACITY, NodeCapacity
-from emr_autoscaler.sim.workload import Job
+from emr_autoscaler_dev.sim.workload import Job
 
 FAIR = "fair"
 FIFO = "fifo"

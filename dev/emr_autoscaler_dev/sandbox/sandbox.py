@@ -28,16 +28,16 @@ from typing import Any
 
 from emr_autoscaler import bootstrap
 from emr_autoscaler.domain.policy import DEFAULT_NODE_CAPACITY
-from emr_autoscaler.sandbox import steps as emr_steps
-from emr_autoscaler.sandbox.local_aws import LocalAws
-from emr_autoscaler.sandbox.provision import create_cluster as _run_job_flow
-from emr_autoscaler.sandbox.sink import HttpSink, ReceivedMessage
-from emr_autoscaler.sandbox.template import ACCOUNT_ID, REGION, Resolver, TemplateError, load_template
-from emr_autoscaler.sandbox.yarn import YarnResourceManagerEmulator, cluster_metrics
+from emr_autoscaler_dev.sandbox import steps as emr_steps
+from emr_autoscaler_dev.sandbox.local_aws import LocalAws
+from emr_autoscaler_dev.sandbox.provision import create_cluster as _run_job_flow
+from emr_autoscaler_dev.sandbox.sink import HttpSink, ReceivedMessage
+from emr_autoscaler_dev.sandbox.template import ACCOUNT_ID, REGION, Resolver, TemplateError, load_template
+from emr_autoscaler_dev.sandbox.yarn import YarnResourceManagerEmulator, cluster_metrics
 
 logger = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parents[4]
+ROOT = Path(__file__).resolve().parents[3]
 START = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
 # Resource types the sandbox does not need to emulate for the application to behave as deployed: permissions,
 # log groups, the shared layer, alarms on the stack's own health, dashboards.

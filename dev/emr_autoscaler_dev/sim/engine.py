@@ -14,10 +14,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from emr_autoscaler.sim.cluster import ClusterSpec, SimCluster
-from emr_autoscaler.sim.metrics import CloudWatchFeed
-from emr_autoscaler.sim.policies.base import Bounds, SimPolicy
-from emr_autoscaler.sim.workload import Job
+from emr_autoscaler_dev.sim.cluster import ClusterSpec, SimCluster
+from emr_autoscaler_dev.sim.metrics import CloudWatchFeed
+from emr_autoscaler_dev.sim.policies.base import Bounds, SimPolicy
+from emr_autoscaler_dev.sim.workload import Job
 
 SAMPLE_S = 60.0
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from emr_autoscaler.sim.engine import RunResult
+from emr_autoscaler_dev.sim.engine import RunResult
 
 _HEADERS = (
     "policy",

@@ -12,9 +12,9 @@
 
 from __future__ import annotations
 
-from emr_autoscaler.sim.cluster import SimCluster
-from emr_autoscaler.sim.metrics import CloudWatchFeed
-from emr_autoscaler.sim.policies.base import Bounds, GroupResize, nodes_needed, resize_to
+from emr_autoscaler_dev.sim.cluster import SimCluster
+from emr_autoscaler_dev.sim.metrics import CloudWatchFeed
+from emr_autoscaler_dev.sim.policies.base import Bounds, GroupResize, nodes_needed, resize_to
 
 
 class ManagedLikePolicy:

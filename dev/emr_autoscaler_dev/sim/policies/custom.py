@@ -15,9 +15,9 @@ import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from emr_autoscaler.sim.cluster import SimCluster
-from emr_autoscaler.sim.metrics import CloudWatchFeed, Datapoint
-from emr_autoscaler.sim.policies.base import Bounds, GroupResize
+from emr_autoscaler_dev.sim.cluster import SimCluster
+from emr_autoscaler_dev.sim.metrics import CloudWatchFeed, Datapoint
+from emr_autoscaler_dev.sim.policies.base import Bounds, GroupResize
 
 _METRICS: dict[str, Callable[[Datapoint], float]] = {
     "YARNMemoryAvailablePercentage": lambda p: p.yarn_memory_available_pct,
