@@ -14,8 +14,8 @@ import sys
 import time
 from pathlib import Path
 
-from emr_autoscaler.domain.config import parse_config_text
-from emr_autoscaler.domain.policy import ScalingPolicy
+from emr_autoscaler.kernel.config.document import parse_config_text
+from emr_autoscaler.kernel.config.scaling import ScalingPolicy
 from emr_autoscaler_dev.sim.cluster import ClusterSpec
 from emr_autoscaler_dev.sim.engine import RunResult
 from emr_autoscaler_dev.sim.plot import plot_runs

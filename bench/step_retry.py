@@ -24,10 +24,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from emr_autoscaler.adapters.powertools.observability import logger as app_logger
 from emr_autoscaler.bootstrap import build_step_retrier
-from emr_autoscaler.observability import logger as app_logger
 from emr_autoscaler.settings import Settings
-from emr_autoscaler.steps import handle_step_retry_invocation
+from emr_autoscaler.steps.service import handle_step_retry_invocation
 from emr_autoscaler_dev.sandbox.local_aws import LocalAws
 from emr_autoscaler_dev.sandbox.provision import create_cluster, provision, provision_step_retry
 

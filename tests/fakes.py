@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from emr_autoscaler.domain.config import ConfigDocument, ConfigInvalidError, parse_config
-from emr_autoscaler.domain.decisions import ResizeInstanceGroup, ResizePlan, ScalingState
-from emr_autoscaler.domain.models import ClusterSnapshot, InstanceGroupCapacity, YarnMetrics
-from emr_autoscaler.domain.policy import MetricsConfig
-from emr_autoscaler.ports import ClusterNotFoundError, GroupMovedError
+from emr_autoscaler.kernel.config.document import ConfigDocument, ConfigInvalidError, parse_config
+from emr_autoscaler.kernel.config.scaling import MetricsConfig
+from emr_autoscaler.kernel.models import ClusterSnapshot, InstanceGroupCapacity, YarnMetrics
+from emr_autoscaler.scaling.domain.decisions import ResizeInstanceGroup, ResizePlan, ScalingState
+from emr_autoscaler.scaling.ports import ClusterNotFoundError, GroupMovedError
 
 
 @dataclass

@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from emr_autoscaler.domain.models import ClusterSnapshot
-from emr_autoscaler.domain.step_retry import FailedStep, GiveUp, RetryStep, ScheduledRetry, StepConfig, StepLineage
-from emr_autoscaler.ports import ClusterNotFoundError
-from emr_autoscaler.step_ports import ClaimOutcome, StepNotFoundError
+from emr_autoscaler.kernel.models import ClusterSnapshot
+from emr_autoscaler.scaling.ports import ClusterNotFoundError
+from emr_autoscaler.steps.domain.decide import FailedStep, GiveUp, RetryStep, ScheduledRetry, StepConfig, StepLineage
+from emr_autoscaler.steps.ports import ClaimOutcome, StepNotFoundError
 
 
 @dataclass

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from emr_autoscaler.domain.config import ConfigInvalidError, dump_schema, parse_config_text
+from emr_autoscaler.kernel.config.document import ConfigInvalidError, dump_schema, parse_config_text
 from emr_autoscaler_dev.sim import command as simulate_command
 
 
@@ -46,7 +46,7 @@ def _explain(args: argparse.Namespace) -> int:
     from botocore.exceptions import BotoCoreError, ClientError
 
     from emr_autoscaler.bootstrap import build_scaler, utcnow
-    from emr_autoscaler.explain import render_json, render_text
+    from emr_autoscaler.scaling.explain import render_json, render_text
     from emr_autoscaler.settings import Settings, SettingsError
 
     if args.endpoint_url:

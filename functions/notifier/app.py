@@ -7,7 +7,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from emr_autoscaler import bootstrap
-from emr_autoscaler.observability import logger, metrics, tracer
+from emr_autoscaler.adapters.powertools.observability import logger, metrics, tracer
 
 
 @logger.inject_lambda_context(clear_state=True)

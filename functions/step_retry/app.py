@@ -7,8 +7,8 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from emr_autoscaler import bootstrap
-from emr_autoscaler.observability import logger, metrics, tracer
-from emr_autoscaler.steps import handle_step_retry_invocation
+from emr_autoscaler.adapters.powertools.observability import logger, metrics, tracer
+from emr_autoscaler.steps.service import handle_step_retry_invocation
 
 
 @logger.inject_lambda_context(clear_state=True)

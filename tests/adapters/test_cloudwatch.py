@@ -12,16 +12,16 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from emr_autoscaler.adapters.cloudwatch import CloudWatchMetrics
-from emr_autoscaler.domain.models import ClusterSnapshot, ClusterState, MetricsSource
-from emr_autoscaler.domain.policy import MetricsConfig
+from emr_autoscaler.adapters.aws.cloudwatch import CloudWatchMetrics
+from emr_autoscaler.kernel.config.scaling import MetricsConfig
+from emr_autoscaler.kernel.models import ClusterSnapshot, ClusterState, MetricsSource
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
 
 CLUSTER_ID = "j-TESTCLUSTER01"
 CONFIG = MetricsConfig(estimated_container_memory_mb=3072)
-LOGGER = "emr_autoscaler.adapters.cloudwatch"
+LOGGER = "emr_autoscaler.adapters.aws.cloudwatch"
 # A healthy period on a 4 x m5.xlarge cluster: 40 GiB of 48 GiB allocated, 5 containers waiting.
 HEALTHY = {
     "ContainerAllocated": 13.0,

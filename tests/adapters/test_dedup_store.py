@@ -10,11 +10,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from emr_autoscaler.adapters.dead_letters import SqsDeadLetters
-from emr_autoscaler.adapters.dedup_store import LEASE_S, DynamoDedupStore, dedup_key
-from emr_autoscaler.adapters.notice_context import EmrNoticeContext
-from emr_autoscaler.domain.notice import Notice
-from emr_autoscaler.notice_events import parse_notice_event
+from emr_autoscaler.adapters.aws.dynamodb.dedup import LEASE_S, DynamoDedupStore, dedup_key
+from emr_autoscaler.adapters.aws.notice_context import EmrNoticeContext
+from emr_autoscaler.adapters.aws.sqs_dead_letters import SqsDeadLetters
+from emr_autoscaler.notifications.domain.notice import Notice
+from emr_autoscaler.notifications.triggers import parse_notice_event
 from emr_autoscaler.settings import Settings
 from emr_autoscaler_dev.sandbox.provision import create_cluster, provision
 from tests.conftest import load_event

@@ -9,10 +9,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from emr_autoscaler.adapters.dynamodb_lineage import DynamoLineageStore
-from emr_autoscaler.domain.step_retry import GiveUp, RetryStep, StepLineage, StepRetryReason
+from emr_autoscaler.adapters.aws.dynamodb.lineage import DynamoLineageStore
 from emr_autoscaler.settings import Settings
-from emr_autoscaler.step_ports import ClaimOutcome
+from emr_autoscaler.steps.domain.decide import GiveUp, RetryStep, StepLineage, StepRetryReason
+from emr_autoscaler.steps.ports import ClaimOutcome
 from emr_autoscaler_dev.sandbox.provision import provision
 
 T0 = datetime(2026, 3, 4, 3, 4, 41, tzinfo=UTC)

@@ -10,8 +10,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from emr_autoscaler.adapters.dynamodb_state import DynamoStateStore
-from emr_autoscaler.domain.decisions import ReasonCode, ResizePlan, ScalingState
+from emr_autoscaler.adapters.aws.dynamodb.state import DynamoStateStore
+from emr_autoscaler.scaling.domain.decisions import ReasonCode, ResizePlan, ScalingState
 from emr_autoscaler.settings import Settings
 from emr_autoscaler_dev.sandbox.provision import provision
 

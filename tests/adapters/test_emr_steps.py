@@ -11,10 +11,10 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from emr_autoscaler.adapters.emr_steps import EmrStepsClient
-from emr_autoscaler.domain.step_retry import StepConfig
-from emr_autoscaler.ports import ClusterNotFoundError
-from emr_autoscaler.step_ports import StepNotFoundError
+from emr_autoscaler.adapters.aws.emr_steps import EmrStepsClient
+from emr_autoscaler.scaling.ports import ClusterNotFoundError
+from emr_autoscaler.steps.domain.decide import StepConfig
+from emr_autoscaler.steps.ports import StepNotFoundError
 from emr_autoscaler_dev.sandbox.provision import create_cluster
 from tests.moto_steps import add_steps, fail_step
 

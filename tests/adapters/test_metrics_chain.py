@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from emr_autoscaler.adapters.metrics_chain import MetricsChain
-from emr_autoscaler.domain.models import ClusterSnapshot, ClusterState, MetricsSource, YarnMetrics
-from emr_autoscaler.domain.policy import MetricsConfig
+from emr_autoscaler.kernel.config.scaling import MetricsConfig
+from emr_autoscaler.kernel.models import ClusterSnapshot, ClusterState, MetricsSource, YarnMetrics
 
 NOW = datetime(2025, 3, 14, 12, 0, 0, tzinfo=UTC)
 RM = MetricsSource.RESOURCE_MANAGER

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from emr_autoscaler.adapters.resourcemanager import ResourceManagerMetrics
-from emr_autoscaler.domain.models import ClusterSnapshot, ClusterState, MetricsSource
-from emr_autoscaler.domain.policy import MetricsConfig
+from emr_autoscaler.adapters.yarn.resourcemanager import ResourceManagerMetrics
+from emr_autoscaler.kernel.config.scaling import MetricsConfig
+from emr_autoscaler.kernel.models import ClusterSnapshot, ClusterState, MetricsSource
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 NOW = datetime(2025, 3, 14, 12, 0, 0, tzinfo=UTC)
@@ -183,7 +183,7 @@ def test_unusable_answer_is_none_with_a_logged_reason(
     reader = ResourceManagerMetrics(port=resource_manager.port)
 
     # WHEN the metrics are read
-    with caplog.at_level(logging.WARNING, logger="emr_autoscaler.adapters.resourcemanager"):
+    with caplog.at_level(logging.WARNING, logger="emr_autoscaler.adapters.yarn.resourcemanager"):
         metrics = reader.read(_snapshot(), CONFIG, NOW)
 
     # THEN there are no metrics, and the warning says why
@@ -201,7 +201,7 @@ def test_slow_server_beyond_the_timeout_is_none(
 
     # WHEN the metrics are read
     started = datetime.now(UTC)
-    with caplog.at_level(logging.WARNING, logger="emr_autoscaler.adapters.resourcemanager"):
+    with caplog.at_level(logging.WARNING, logger="emr_autoscaler.adapters.yarn.resourcemanager"):
         metrics = reader.read(_snapshot(), CONFIG, NOW)
     elapsed_s = (datetime.now(UTC) - started).total_seconds()
 
@@ -219,7 +219,7 @@ def test_refused_connection_is_none(caplog: pytest.LogCaptureFixture) -> None:
     reader = ResourceManagerMetrics(port=port)
 
     # WHEN the metrics are read
-    with caplog.at_level(logging.WARNING, logger="emr_autoscaler.adapters.resourcemanager"):
+    with caplog.at_level(logging.WARNING, logger="emr_autoscaler.adapters.yarn.resourcemanager"):
         metrics = reader.read(_snapshot(), CONFIG, NOW)
 
     # THEN there are no metrics, and the warning says the RM could not be read
@@ -234,7 +234,7 @@ def test_no_master_dns_is_none_without_a_request(
     reader = ResourceManagerMetrics(port=resource_manager.port)
 
     # WHEN the metrics are read
-    with caplog.at_level(logging.WARNING, logger="emr_autoscaler.adapters.resourcemanager"):
+    with caplog.at_level(logging.WARNING, logger="emr_autoscaler.adapters.yarn.resourcemanager"):
         metrics = reader.read(_snapshot(master_private_dns=None), CONFIG, NOW)
 
     # THEN there are no metrics, nothing was requested, and the warning says why
@@ -249,7 +249,7 @@ def test_only_http_urls_are_followed(url: str, caplog: pytest.LogCaptureFixture)
     reader = ResourceManagerMetrics(url_for=lambda snapshot: url)
 
     # WHEN the metrics are read
-    with caplog.at_level(logging.WARNING, logger="emr_autoscaler.adapters.resourcemanager"):
+    with caplog.at_level(logging.WARNING, logger="emr_autoscaler.adapters.yarn.resourcemanager"):
         metrics = reader.read(_snapshot(), CONFIG, NOW)
 
     # THEN nothing is opened
@@ -263,7 +263,7 @@ def test_redirect_is_not_followed(resource_manager: FakeResourceManager, caplog:
     reader = ResourceManagerMetrics(port=resource_manager.port)
 
     # WHEN the metrics are read
-    with caplog.at_level(logging.WARNING, logger="emr_autoscaler.adapters.resourcemanager"):
+    with caplog.at_level(logging.WARNING, logger="emr_autoscaler.adapters.yarn.resourcemanager"):
         metrics = reader.read(_snapshot(), CONFIG, NOW)
 
     # THEN the reader stays on the master's address and answers None

@@ -11,8 +11,8 @@ from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.parameters import SSMProvider
 from moto import mock_aws
 
-from emr_autoscaler.adapters.ssm_config import SsmConfigSource
-from emr_autoscaler.domain.config import ConfigInvalidError
+from emr_autoscaler.adapters.aws.ssm_config import SsmConfigSource
+from emr_autoscaler.kernel.config.document import ConfigInvalidError
 
 NAME = "/emr-autoscaler/config"
 VALID = """\

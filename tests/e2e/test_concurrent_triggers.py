@@ -12,7 +12,7 @@ import pytest
 from aws_lambda_powertools.utilities import parameters
 
 from emr_autoscaler.bootstrap import build_scaler
-from emr_autoscaler.service import Outcome
+from emr_autoscaler.scaling.service import Outcome
 from emr_autoscaler.settings import Settings
 from emr_autoscaler_dev.sandbox.local_aws import LocalAws
 from emr_autoscaler_dev.sandbox.provision import create_cluster, provision

@@ -25,14 +25,14 @@ from typing import Any
 
 from emr_autoscaler import bootstrap
 from emr_autoscaler.adapters.channels.http import HttpPoster
-from emr_autoscaler.domain.notice import Notice
-from emr_autoscaler.domain.notices import Severity
-from emr_autoscaler.events import ClusterTrigger
-from emr_autoscaler.notice_events import parse_notice_event
-from emr_autoscaler.service import handle_trigger
+from emr_autoscaler.notifications.domain.notice import Notice
+from emr_autoscaler.notifications.triggers import parse_notice_event
+from emr_autoscaler.scaling.domain.notices import Severity
+from emr_autoscaler.scaling.service import handle_trigger
+from emr_autoscaler.scaling.triggers import ClusterTrigger
 from emr_autoscaler.settings import Settings
-from emr_autoscaler.step_events import StepFailure, parse_step_failure
-from emr_autoscaler.steps import handle_step_retry_invocation
+from emr_autoscaler.steps.service import handle_step_retry_invocation
+from emr_autoscaler.steps.triggers import StepFailure, parse_step_failure
 from emr_autoscaler_dev.sandbox.local_aws import LocalAws
 from emr_autoscaler_dev.sandbox.provision import create_cluster, provision, provision_notifier, provision_step_retry
 from emr_autoscaler_dev.sandbox.yarn import cluster_metrics

@@ -15,10 +15,10 @@ import pytest
 from aws_lambda_powertools.utilities import parameters
 
 from emr_autoscaler import bootstrap
-from emr_autoscaler.events import ClusterTrigger
-from emr_autoscaler.service import handle_trigger
+from emr_autoscaler.scaling.service import handle_trigger
+from emr_autoscaler.scaling.triggers import ClusterTrigger
 from emr_autoscaler.settings import Settings
-from emr_autoscaler.steps import handle_step_retry_invocation
+from emr_autoscaler.steps.service import handle_step_retry_invocation
 from emr_autoscaler_dev.sandbox.local_aws import LocalAws
 from emr_autoscaler_dev.sandbox.provision import create_cluster, provision, provision_notifier, provision_step_retry
 from tests.conftest import FakeContext, load_event

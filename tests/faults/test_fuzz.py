@@ -18,14 +18,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from emr_autoscaler.domain.config import ConfigDocument, ConfigInvalidError, parse_config, parse_config_text
-from emr_autoscaler.domain.models import ClusterSnapshot, ClusterState
-from emr_autoscaler.events import IgnoredEvent, parse_scaler_trigger, parse_watch_trigger
-from emr_autoscaler.notice_events import IgnoredNotice, parse_notice_event
-from emr_autoscaler.notify import Notifier
-from emr_autoscaler.service import Scaler, handle_trigger
-from emr_autoscaler.step_events import IgnoredStepEvent, parse_step_failure
-from emr_autoscaler.steps import StepRetrier, handle_step_retry_invocation
+from emr_autoscaler.kernel.config.document import ConfigDocument, ConfigInvalidError, parse_config, parse_config_text
+from emr_autoscaler.kernel.models import ClusterSnapshot, ClusterState
+from emr_autoscaler.notifications.service import Notifier
+from emr_autoscaler.notifications.triggers import IgnoredNotice, parse_notice_event
+from emr_autoscaler.scaling.service import Scaler, handle_trigger
+from emr_autoscaler.scaling.triggers import IgnoredEvent, parse_scaler_trigger, parse_watch_trigger
+from emr_autoscaler.steps.service import StepRetrier, handle_step_retry_invocation
+from emr_autoscaler.steps.triggers import IgnoredStepEvent, parse_step_failure
 from tests.conftest import load_event
 from tests.fakes import FakeEmr, FakeMetrics, InMemoryStateStore, RecordingSink, StaticConfig
 from tests.notify_fakes import FakeChannels, InMemoryDedup, RecordingChannel, RecordingDeadLetters, StaticContext

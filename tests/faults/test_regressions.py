@@ -14,13 +14,13 @@ from botocore.exceptions import ReadTimeoutError
 from moto import mock_aws
 
 from emr_autoscaler import bootstrap
-from emr_autoscaler.domain.config import parse_config
-from emr_autoscaler.domain.notice import Notice, NoticeKind
-from emr_autoscaler.domain.notices import Severity
-from emr_autoscaler.notice_events import IgnoredNotice, parse_notice_event
-from emr_autoscaler.notify import Notifier
+from emr_autoscaler.kernel.config.document import parse_config
+from emr_autoscaler.notifications.domain.notice import Notice, NoticeKind
+from emr_autoscaler.notifications.service import Notifier
+from emr_autoscaler.notifications.triggers import IgnoredNotice, parse_notice_event
+from emr_autoscaler.scaling.domain.notices import Severity
 from emr_autoscaler.settings import Settings
-from emr_autoscaler.steps import handle_step_retry_invocation
+from emr_autoscaler.steps.service import handle_step_retry_invocation
 from emr_autoscaler_dev.sandbox.provision import create_cluster, provision, provision_step_retry
 from tests.conftest import FakeContext, load_event
 from tests.fakes import StaticConfig

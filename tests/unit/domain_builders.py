@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from emr_autoscaler.domain.decisions import ScalingState
-from emr_autoscaler.domain.models import (
+from emr_autoscaler.kernel.config.scaling import ScalingPolicy
+from emr_autoscaler.kernel.models import (
     OPT_IN_TAG,
     ClusterSnapshot,
     ClusterState,
@@ -20,7 +20,7 @@ from emr_autoscaler.domain.models import (
     MetricsSource,
     YarnMetrics,
 )
-from emr_autoscaler.domain.policy import ScalingPolicy
+from emr_autoscaler.scaling.domain.decisions import ScalingState
 
 NOW = datetime(2025, 3, 14, 12, 0, 0, tzinfo=UTC)
 CLUSTER_ID = "j-TESTCLUSTER01"

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from emr_autoscaler.domain.config import (
+from emr_autoscaler.kernel.config.document import (
     DEFAULT_PROFILE,
     ConfigInvalidError,
     config_json_schema,
@@ -16,8 +16,8 @@ from emr_autoscaler.domain.config import (
     parse_config,
     parse_config_text,
 )
-from emr_autoscaler.domain.models import MetricsSource
-from emr_autoscaler.domain.policy import NodeCapacity, ScalingPolicy
+from emr_autoscaler.kernel.config.scaling import NodeCapacity, ScalingPolicy
+from emr_autoscaler.kernel.models import MetricsSource
 
 DOCUMENT = """
 version: 1

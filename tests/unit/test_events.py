@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from emr_autoscaler.events import ClusterTrigger, IgnoredEvent, ScheduledTick, parse_scaler_trigger
+from emr_autoscaler.scaling.triggers import ClusterTrigger, IgnoredEvent, ScheduledTick, parse_scaler_trigger
 from tests.conftest import load_event
 
 PREFIX = "emr-autoscaler-"

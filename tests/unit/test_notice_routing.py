@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from emr_autoscaler.domain.config import ConfigInvalidError, parse_config
-from emr_autoscaler.domain.notice import Notice, NoticeKind
-from emr_autoscaler.domain.notice_routing import NotificationsConfig, route_notice
-from emr_autoscaler.domain.notices import Severity
+from emr_autoscaler.kernel.config.document import ConfigInvalidError, parse_config
+from emr_autoscaler.notifications.domain.notice import Notice, NoticeKind
+from emr_autoscaler.notifications.domain.routing import NotificationsConfig, route_notice
+from emr_autoscaler.scaling.domain.notices import Severity
 
 CHANNELS = {
     "oncall": {"type": "slack", "secret": "stack/slack-oncall"},

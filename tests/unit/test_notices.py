@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from emr_autoscaler.domain.decisions import ReasonCode
-from emr_autoscaler.domain.notices import TROUBLE_HOLDS, Severity, scaling_notice_severity
+from emr_autoscaler.scaling.domain.decisions import ReasonCode
+from emr_autoscaler.scaling.domain.notices import TROUBLE_HOLDS, Severity, scaling_notice_severity
 
 
 @pytest.mark.parametrize(

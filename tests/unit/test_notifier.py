@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from emr_autoscaler.domain.config import parse_config
-from emr_autoscaler.domain.notice import ClusterFacts, StepFailure
-from emr_autoscaler.notify import Notifier
+from emr_autoscaler.kernel.config.document import parse_config
+from emr_autoscaler.notifications.domain.notice import ClusterFacts, StepFailure
+from emr_autoscaler.notifications.service import Notifier
 from tests.conftest import load_event
 from tests.fakes import StaticConfig
 from tests.notify_fakes import (

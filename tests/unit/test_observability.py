@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 
-from emr_autoscaler.observability import cluster_log_context, logger
+from emr_autoscaler.adapters.powertools.observability import cluster_log_context, logger
 
 
 def test_lines_inside_an_evaluation_carry_the_cluster_id() -> None:
@@ -36,9 +36,9 @@ def test_in_lambda_adapter_loggers_write_json_with_the_cluster_id() -> None:
     # GIVEN a process that looks like Lambda (the runtime sets AWS_LAMBDA_FUNCTION_NAME)
     code = (
         "import logging\n"
-        "from emr_autoscaler.observability import cluster_log_context\n"
+        "from emr_autoscaler.adapters.powertools.observability import cluster_log_context\n"
         "with cluster_log_context('j-XYZ'):\n"
-        "    logging.getLogger('emr_autoscaler.adapters.resourcemanager').warning('no answer from the RM')\n"
+        "    logging.getLogger('emr_autoscaler.adapters.yarn.resourcemanager').warning('no answer from the RM')\n"
     )
     env = {**os.environ, "AWS_LAMBDA_FUNCTION_NAME": "emr-autoscaler-scaler", "POWERTOOLS_TRACE_DISABLED": "true"}
     # WHEN an adapter logs a warning during an evaluation
@@ -48,4 +48,4 @@ def test_in_lambda_adapter_loggers_write_json_with_the_cluster_id() -> None:
     assert line["message"] == "no answer from the RM"
     assert line["service"] == "emr-autoscaler"
     assert line["cluster_id"] == "j-XYZ"
-    assert line["name"] == "emr_autoscaler.adapters.resourcemanager"
+    assert line["name"] == "emr_autoscaler.adapters.yarn.resourcemanager"

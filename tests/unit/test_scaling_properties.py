@@ -14,8 +14,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from emr_autoscaler.domain.decisions import Direction, ResizeInstanceGroup, ResizePlan, ScalingState
-from emr_autoscaler.domain.models import (
+from emr_autoscaler.kernel.config.scaling import GroupLimits, ScalingPolicy
+from emr_autoscaler.kernel.models import (
     ClusterSnapshot,
     ClusterState,
     GroupRole,
@@ -24,8 +24,8 @@ from emr_autoscaler.domain.models import (
     MetricsSource,
     YarnMetrics,
 )
-from emr_autoscaler.domain.policy import GroupLimits, ScalingPolicy
-from emr_autoscaler.domain.scaling import plan_resize
+from emr_autoscaler.scaling.domain.decisions import Direction, ResizeInstanceGroup, ResizePlan, ScalingState
+from emr_autoscaler.scaling.domain.plan import plan_resize
 from tests.unit.domain_builders import CLUSTER_ID, NOW, group, master, snapshot
 from tests.unit.test_scaling_reasons import SERVICE_LAYER_REASONS
 

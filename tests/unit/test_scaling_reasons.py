@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from emr_autoscaler.domain.decisions import ReasonCode, ResizePlan, ScalingState
-from emr_autoscaler.domain.models import (
+from emr_autoscaler.kernel.config.scaling import ScalingPolicy
+from emr_autoscaler.kernel.models import (
     OPT_IN_TAG,
     ClusterSnapshot,
     ClusterState,
@@ -20,8 +20,8 @@ from emr_autoscaler.domain.models import (
     MetricsSource,
     YarnMetrics,
 )
-from emr_autoscaler.domain.policy import ScalingPolicy
-from emr_autoscaler.domain.scaling import plan_resize
+from emr_autoscaler.scaling.domain.decisions import ReasonCode, ResizePlan, ScalingState
+from emr_autoscaler.scaling.domain.plan import plan_resize
 from tests.unit.domain_builders import (
     CLUSTER_ID,
     CLUSTER_NAME,

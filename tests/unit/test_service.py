@@ -7,10 +7,10 @@ from datetime import timedelta
 
 import pytest
 
-from emr_autoscaler.domain.decisions import ReasonCode
-from emr_autoscaler.domain.models import ClusterState
-from emr_autoscaler.events import ClusterTrigger, IgnoredEvent, ScheduledTick
-from emr_autoscaler.service import Outcome, ReconcileFailedError, Scaler, handle_trigger
+from emr_autoscaler.kernel.models import ClusterState
+from emr_autoscaler.scaling.domain.decisions import ReasonCode
+from emr_autoscaler.scaling.service import Outcome, ReconcileFailedError, Scaler, handle_trigger
+from emr_autoscaler.scaling.triggers import ClusterTrigger, IgnoredEvent, ScheduledTick
 from tests.fakes import FakeEmr, FakeMetrics, InMemoryStateStore, RecordingSink, StaticConfig
 from tests.unit.domain_builders import CLUSTER_ID, NOW, metrics, snapshot
 
@@ -97,7 +97,7 @@ def test_parallel_evaluations_resize_once() -> None:
 
 def test_group_moved_between_decision_and_action_is_skipped_and_released() -> None:
     # GIVEN the group changes under us right before the resize
-    from emr_autoscaler.ports import GroupMovedError
+    from emr_autoscaler.scaling.ports import GroupMovedError
 
     scaler, emr, store, _sink = make_scaler()
     emr.next_resize_error = GroupMovedError("task moved")
@@ -208,7 +208,7 @@ def test_cluster_trigger_and_ignored_event() -> None:
 
 def test_actions_and_trouble_publish_one_notice_each() -> None:
     # GIVEN a scaler publishing application events
-    from emr_autoscaler.app_events import AppDetailType, RecordingPublisher
+    from emr_autoscaler.kernel.events import AppDetailType, RecordingPublisher
 
     scaler, _emr, _store, _sink = make_scaler()
     published = RecordingPublisher()
@@ -245,7 +245,7 @@ def test_a_failing_bus_does_not_undo_the_decision() -> None:
 
 def test_observe_mode_decides_and_notifies_but_never_resizes() -> None:
     # GIVEN a loaded cluster tagged for observe mode
-    from emr_autoscaler.app_events import RecordingPublisher
+    from emr_autoscaler.kernel.events import RecordingPublisher
 
     emr = FakeEmr()
     emr.add(snapshot(tags={"emr-autoscaler:enabled": "true", "emr-autoscaler:mode": "observe"}))
@@ -280,7 +280,7 @@ def test_paused_cluster_reads_nothing_more_and_holds() -> None:
 
 def test_profile_mode_applies_and_switching_takes_effect_next_evaluation() -> None:
     # GIVEN a configuration whose default profile observes
-    from emr_autoscaler.domain.config import parse_config
+    from emr_autoscaler.kernel.config.document import parse_config
 
     scaler, emr, _store, _sink = make_scaler()
     scaler.config = StaticConfig(document=parse_config({"defaults": {"mode": "observe"}}))
@@ -297,7 +297,7 @@ def test_profile_mode_applies_and_switching_takes_effect_next_evaluation() -> No
 
 def test_no_valid_configuration_notifies_once_per_episode() -> None:
     # GIVEN no valid configuration (the configuration parameter unreadable, or refused)
-    from emr_autoscaler.app_events import RecordingPublisher
+    from emr_autoscaler.kernel.events import RecordingPublisher
 
     scaler, _emr, _store, _sink = make_scaler()
     scaler.config = StaticConfig(document=None)

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from emr_autoscaler.domain.config import ConfigInvalidError, parse_config
-from emr_autoscaler.domain.models import ClusterSnapshot, ClusterState
-from emr_autoscaler.domain.notices import Severity
-from emr_autoscaler.domain.step_retry import (
+from emr_autoscaler.kernel.config.document import ConfigInvalidError, parse_config
+from emr_autoscaler.kernel.models import ClusterSnapshot, ClusterState
+from emr_autoscaler.scaling.domain.notices import Severity
+from emr_autoscaler.steps.domain.decide import (
     FailedStep,
     FailureClass,
     FailureDetails,

@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from emr_autoscaler.app_events import AppDetailType, RecordingPublisher
-from emr_autoscaler.domain.models import ClusterSnapshot, ClusterState
-from emr_autoscaler.domain.notices import Severity
-from emr_autoscaler.domain.step_retry import FailedStep, FailureDetails, StepConfig
-from emr_autoscaler.step_events import StepFailure, parse_step_failure
-from emr_autoscaler.step_ports import ClaimInProgressError
-from emr_autoscaler.steps import StepRetrier, handle_step_retry_invocation
+from emr_autoscaler.kernel.events import AppDetailType, RecordingPublisher
+from emr_autoscaler.kernel.models import ClusterSnapshot, ClusterState
+from emr_autoscaler.scaling.domain.notices import Severity
+from emr_autoscaler.steps.domain.decide import FailedStep, FailureDetails, StepConfig
+from emr_autoscaler.steps.ports import ClaimInProgressError
+from emr_autoscaler.steps.service import StepRetrier, handle_step_retry_invocation
+from emr_autoscaler.steps.triggers import StepFailure, parse_step_failure
 from tests.conftest import load_event
 from tests.fakes import StaticConfig
 from tests.step_fakes import FakeEmrSteps, FakeRetryQueue, InMemoryLineageStore

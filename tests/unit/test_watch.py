@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from emr_autoscaler.domain.watch import (
+from emr_autoscaler.watch.domain.alarms import (
     MODE_TAG,
     AlarmThresholds,
     Mode,

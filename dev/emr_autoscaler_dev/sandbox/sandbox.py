@@ -27,7 +27,7 @@ from types import ModuleType, TracebackType
 from typing import Any
 
 from emr_autoscaler import bootstrap
-from emr_autoscaler.domain.policy import DEFAULT_NODE_CAPACITY
+from emr_autoscaler.kernel.config.scaling import DEFAULT_NODE_CAPACITY
 from emr_autoscaler_dev.sandbox import steps as emr_steps
 from emr_autoscaler_dev.sandbox.local_aws import LocalAws
 from emr_autoscaler_dev.sandbox.provision import create_cluster as _run_job_flow
@@ -710,7 +710,7 @@ class Sandbox:
     def set_config(self, text: str) -> None:
         """Set_config stores a configuration document in the template's parameter (validated by the functions, as
         in AWS) and points each notification channel's secret at the local sink (`/<type>/<channel>`)."""
-        from emr_autoscaler.domain.config import ConfigInvalidError, parse_config_text
+        from emr_autoscaler.kernel.config.document import ConfigInvalidError, parse_config_text
 
         ssm = self.aws.client("ssm")
         names = {f.environment.get("EMR_AUTOSCALER_CONFIG_PARAMETER") for f in self.functions.values()} - {None}

@@ -25,8 +25,8 @@ import random
 from dataclasses import dataclass, field
 from enum import IntEnum
 
-from emr_autoscaler.domain.models import GroupRole
-from emr_autoscaler.domain.policy import DEFAULT_NODE_CAPACITY, NodeCapacity
+from emr_autoscaler.kernel.config.scaling import DEFAULT_NODE_CAPACITY, NodeCapacity
+from emr_autoscaler.kernel.models import GroupRole
 from emr_autoscaler_dev.sim.workload import Job
 
 FAIR = "fair"

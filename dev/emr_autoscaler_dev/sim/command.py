@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from emr_autoscaler.domain.config import ConfigInvalidError, parse_config_text
-from emr_autoscaler.domain.policy import ScalingPolicy
+from emr_autoscaler.kernel.config.document import ConfigInvalidError, parse_config_text
+from emr_autoscaler.kernel.config.scaling import ScalingPolicy
 from emr_autoscaler_dev.sim.cluster import SCHEDULERS, ClusterSpec
 from emr_autoscaler_dev.sim.engine import RunResult
 from emr_autoscaler_dev.sim.policies.base import Bounds

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from emr_autoscaler.domain.models import MetricsSource, YarnMetrics
+from emr_autoscaler.kernel.models import MetricsSource, YarnMetrics
 from emr_autoscaler_dev.sim.cluster import SimCluster
 
 # Simulated time zero: any fixed instant works; the policies only compare times.

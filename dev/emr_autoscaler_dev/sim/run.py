@@ -6,7 +6,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 
-from emr_autoscaler.domain.policy import ScalingPolicy
+from emr_autoscaler.kernel.config.scaling import ScalingPolicy
 from emr_autoscaler_dev.sim.cluster import ClusterSpec
 from emr_autoscaler_dev.sim.engine import Progress, RunResult, simulate
 from emr_autoscaler_dev.sim.policies.autoscaler import AutoscalerPolicy

@@ -14,27 +14,27 @@ from typing import TYPE_CHECKING
 import boto3
 from botocore.config import Config
 
-from emr_autoscaler.adapters.cloudwatch import CloudWatchMetrics
-from emr_autoscaler.adapters.cloudwatch_alarms import CloudWatchAlarms
-from emr_autoscaler.adapters.dynamodb_registry import DynamoRegistry
-from emr_autoscaler.adapters.dynamodb_state import DynamoStateStore
-from emr_autoscaler.adapters.emr import EmrInstanceGroups
+from emr_autoscaler.adapters.aws.cloudwatch import CloudWatchMetrics
+from emr_autoscaler.adapters.aws.cloudwatch_alarms import CloudWatchAlarms
+from emr_autoscaler.adapters.aws.dynamodb.registry import DynamoRegistry
+from emr_autoscaler.adapters.aws.dynamodb.state import DynamoStateStore
+from emr_autoscaler.adapters.aws.emr import EmrInstanceGroups
+from emr_autoscaler.adapters.aws.ssm_config import SsmConfigSource
 from emr_autoscaler.adapters.metrics_chain import MetricsChain
-from emr_autoscaler.adapters.resourcemanager import ResourceManagerMetrics
-from emr_autoscaler.adapters.ssm_config import SsmConfigSource
-from emr_autoscaler.app_events import EventBridgePublisher, configuration_refused_event
-from emr_autoscaler.cluster_watch import ClusterWatch
-from emr_autoscaler.domain.models import ClusterSnapshot, MetricsSource
-from emr_autoscaler.observability import PowertoolsDecisionSink, config_invalid
-from emr_autoscaler.ports import YarnMetricsReader
-from emr_autoscaler.service import Scaler
+from emr_autoscaler.adapters.powertools.observability import PowertoolsDecisionSink, config_invalid
+from emr_autoscaler.adapters.yarn.resourcemanager import ResourceManagerMetrics
+from emr_autoscaler.kernel.events import EventBridgePublisher, configuration_refused_event
+from emr_autoscaler.kernel.models import ClusterSnapshot, MetricsSource
+from emr_autoscaler.scaling.ports import YarnMetricsReader
+from emr_autoscaler.scaling.service import Scaler
 from emr_autoscaler.settings import Settings
+from emr_autoscaler.watch.service import ClusterWatch
 
 if TYPE_CHECKING:
-    from emr_autoscaler.steps import StepRetrier
+    from emr_autoscaler.steps.service import StepRetrier
 
 if TYPE_CHECKING:
-    from emr_autoscaler.notify import Notifier
+    from emr_autoscaler.notifications.service import Notifier
 
 CLIENT_CONFIG = Config(
     retries={"mode": "adaptive", "max_attempts": 5},
@@ -151,14 +151,14 @@ def build_notifier(
     # Imported here, not at the top: the scaler's cold start should not pay for the notifier's modules.
     from aws_lambda_powertools.utilities.parameters import SecretsProvider, SSMProvider
 
+    from emr_autoscaler.adapters.aws.dynamodb.dedup import DynamoDedupStore
+    from emr_autoscaler.adapters.aws.notice_context import EmrNoticeContext
+    from emr_autoscaler.adapters.aws.secrets import WebhookSecrets
+    from emr_autoscaler.adapters.aws.sqs_dead_letters import LoggingDeadLetters, SqsDeadLetters
     from emr_autoscaler.adapters.channels.directory import ChannelDirectory
     from emr_autoscaler.adapters.channels.http import HttpPoster
     from emr_autoscaler.adapters.channels.sns import SnsChannel
-    from emr_autoscaler.adapters.dead_letters import LoggingDeadLetters, SqsDeadLetters
-    from emr_autoscaler.adapters.dedup_store import DynamoDedupStore
-    from emr_autoscaler.adapters.notice_context import EmrNoticeContext
-    from emr_autoscaler.adapters.secrets import WebhookSecrets
-    from emr_autoscaler.notify import FALLBACK_CHANNEL, DeadLetters, Notifier, count_metric
+    from emr_autoscaler.notifications.service import FALLBACK_CHANNEL, DeadLetters, Notifier, count_metric
 
     session = session or boto3.Session()
     sns = session.client("sns", config=CLIENT_CONFIG)
@@ -228,12 +228,12 @@ def build_step_retrier(
 
     from aws_lambda_powertools.utilities.parameters import SSMProvider
 
-    from emr_autoscaler.adapters.dynamodb_lineage import DynamoLineageStore
-    from emr_autoscaler.adapters.emr_steps import EmrStepsClient
-    from emr_autoscaler.adapters.idempotency import PowertoolsOnceGuard
-    from emr_autoscaler.adapters.sqs_retry_queue import SqsRetryQueue
-    from emr_autoscaler.step_observability import PowertoolsStepRetrySink
-    from emr_autoscaler.steps import NoGuard, OnceGuard, StepRetrier
+    from emr_autoscaler.adapters.aws.dynamodb.idempotency import PowertoolsOnceGuard
+    from emr_autoscaler.adapters.aws.dynamodb.lineage import DynamoLineageStore
+    from emr_autoscaler.adapters.aws.emr_steps import EmrStepsClient
+    from emr_autoscaler.adapters.aws.sqs_retry_queue import SqsRetryQueue
+    from emr_autoscaler.adapters.powertools.step_metrics import PowertoolsStepRetrySink
+    from emr_autoscaler.steps.service import NoGuard, OnceGuard, StepRetrier
 
     session = session or boto3.Session()
     dynamodb = session.client("dynamodb", config=CLIENT_CONFIG)

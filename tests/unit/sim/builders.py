@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from emr_autoscaler.domain.policy import NodeCapacity
+from emr_autoscaler.kernel.config.scaling import NodeCapacity
 from emr_autoscaler_dev.sim.cluster import ClusterSpec, SimCluster
 from emr_autoscaler_dev.sim.trace import TraceJob
 from emr_autoscaler_dev.sim.workload import Job, JobModel

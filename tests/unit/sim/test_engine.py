@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from emr_autoscaler.domain.policy import ScalingPolicy
+from emr_autoscaler.kernel.config.scaling import ScalingPolicy
 from emr_autoscaler_dev.sim.cluster import ClusterSpec
 from emr_autoscaler_dev.sim.engine import RunResult
 from emr_autoscaler_dev.sim.run import POLICIES, run_policies

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from emr_autoscaler.domain.decisions import ReasonCode
-from emr_autoscaler.domain.policy import GroupLimits, GroupsConfig, ScalingPolicy
+from emr_autoscaler.kernel.config.scaling import GroupLimits, GroupsConfig, ScalingPolicy
+from emr_autoscaler.scaling.domain.decisions import ReasonCode
 from emr_autoscaler_dev.sim.cluster import SimCluster
 from emr_autoscaler_dev.sim.metrics import CloudWatchFeed
 from emr_autoscaler_dev.sim.policies.autoscaler import AutoscalerPolicy

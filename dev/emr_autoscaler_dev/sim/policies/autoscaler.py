@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from emr_autoscaler.domain.decisions import ReasonCode, ScalingState
-from emr_autoscaler.domain.models import (
+from emr_autoscaler.kernel.config.scaling import ScalingPolicy
+from emr_autoscaler.kernel.models import (
     OPT_IN_TAG,
     ClusterSnapshot,
     ClusterState,
@@ -15,8 +15,8 @@ from emr_autoscaler.domain.models import (
     MetricsSource,
     YarnMetrics,
 )
-from emr_autoscaler.domain.policy import ScalingPolicy
-from emr_autoscaler.domain.scaling import plan_resize
+from emr_autoscaler.scaling.domain.decisions import ReasonCode, ScalingState
+from emr_autoscaler.scaling.domain.plan import plan_resize
 from emr_autoscaler_dev.sim.cluster import SimCluster, SimGroup
 from emr_autoscaler_dev.sim.metrics import CloudWatchFeed, at, resourcemanager_metrics
 from emr_autoscaler_dev.sim.policies.base import DEFAULT_DECOMMISSION_TIMEOUT_S, Bounds, GroupResize

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import Protocol
 
-from emr_autoscaler.domain.policy import ScalingPolicy
+from emr_autoscaler.kernel.config.scaling import ScalingPolicy
 from emr_autoscaler_dev.sim.cluster import SimCluster, SimGroup
 from emr_autoscaler_dev.sim.metrics import CloudWatchFeed
 

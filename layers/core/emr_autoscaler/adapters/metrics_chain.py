@@ -6,9 +6,9 @@ import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from emr_autoscaler.domain.models import ClusterSnapshot, MetricsSource, YarnMetrics
-from emr_autoscaler.domain.policy import MetricsConfig
-from emr_autoscaler.ports import YarnMetricsReader
+from emr_autoscaler.kernel.config.scaling import MetricsConfig
+from emr_autoscaler.kernel.models import ClusterSnapshot, MetricsSource, YarnMetrics
+from emr_autoscaler.scaling.ports import YarnMetricsReader
 
 logger = logging.getLogger(__name__)
 

@@ -6,14 +6,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from emr_autoscaler.adapters.aws.secrets import WebhookSecrets
 from emr_autoscaler.adapters.channels.http import HttpPoster
 from emr_autoscaler.adapters.channels.slack import SlackChannel
 from emr_autoscaler.adapters.channels.sns import SnsChannel
 from emr_autoscaler.adapters.channels.teams import TeamsChannel
 from emr_autoscaler.adapters.channels.webhook import SignedWebhookChannel
-from emr_autoscaler.adapters.secrets import WebhookSecrets
-from emr_autoscaler.domain.notice_routing import ChannelConfig, ChannelType
-from emr_autoscaler.notify import Channel
+from emr_autoscaler.notifications.domain.routing import ChannelConfig, ChannelType
+from emr_autoscaler.notifications.service import Channel
 
 
 class ChannelDirectory:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from emr_autoscaler.adapters.channels.webhook import WebhookChannel, json_body
-from emr_autoscaler.domain.notice import Notice
-from emr_autoscaler.domain.renderers import render_slack
+from emr_autoscaler.notifications.domain.notice import Notice
+from emr_autoscaler.notifications.domain.renderers import render_slack
 
 
 class SlackChannel(WebhookChannel):

@@ -1,0 +1,129 @@
+"""DynamoStateStore: the StateStore port on one DynamoDB table (pk/sk, TTL attribute `expires_at`).
+
+Items: `pk=CLUSTER#<id>, sk=STATE` holds the ScalingState with a `version`; `sk=DECISION#<time>#<n>` are audit
+records that expire after the TTL. State writes are conditional on the version the writer read.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from emr_autoscaler.scaling.domain.decisions import ReasonCode, ResizePlan, ScalingState
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+STATE_SK = "STATE"
+
+
+def _pk(cluster_id: str) -> str:
+    return f"CLUSTER#{cluster_id}"
+
+
+def _time(value: Any) -> datetime | None:
+    text = value.get("S") if isinstance(value, dict) else None
+    return datetime.fromisoformat(text) if text else None
+
+
+def _reason(value: Any) -> ReasonCode | None:
+    text = value.get("S") if isinstance(value, dict) else None
+    # A code written by a newer release and unknown here reads as "no previous reason": at worst one extra notice.
+    return ReasonCode(text) if isinstance(text, str) and text in ReasonCode.__members__ else None
+
+
+def _put_time(item: dict[str, Any], key: str, value: datetime | None) -> None:
+    if value is not None:
+        item[key] = {"S": value.isoformat()}
+
+
+class DynamoStateStore:
+    """DynamoStateStore keeps ScalingState per cluster and a decision audit trail with a TTL."""
+
+    def __init__(self, client: DynamoDBClient, table: str, audit_ttl_days: int = 30) -> None:
+        self._client = client
+        self._table = table
+        self._ttl = timedelta(days=audit_ttl_days)
+
+    def load(self, cluster_id: str) -> ScalingState:
+        """Load reads the cluster's state with a strongly consistent read (version 0 when absent)."""
+        item = self._client.get_item(
+            TableName=self._table,
+            Key={"pk": {"S": _pk(cluster_id)}, "sk": {"S": STATE_SK}},
+            ConsistentRead=True,
+        ).get("Item")
+        if not item:
+            return ScalingState(cluster_id=cluster_id)
+        return ScalingState(
+            cluster_id=cluster_id,
+            version=int(item["version"]["N"]),
+            last_scale_out_at=_time(item.get("last_scale_out_at")),
+            last_scale_in_at=_time(item.get("last_scale_in_at")),
+            low_utilization_since=_time(item.get("low_utilization_since")),
+            last_decision_id=item.get("last_decision_id", {}).get("S"),
+            last_reason=_reason(item.get("last_reason")),
+        )
+
+    def save(self, state: ScalingState, expected_version: int) -> bool:
+        """Save writes `state` as version expected_version + 1 if the stored version is still expected_version."""
+        item: dict[str, Any] = {
+            "pk": {"S": _pk(state.cluster_id)},
+            "sk": {"S": STATE_SK},
+            "version": {"N": str(expected_version + 1)},
+        }
+        _put_time(item, "last_scale_out_at", state.last_scale_out_at)
+        _put_time(item, "last_scale_in_at", state.last_scale_in_at)
+        _put_time(item, "low_utilization_since", state.low_utilization_since)
+        if state.last_decision_id:
+            item["last_decision_id"] = {"S": state.last_decision_id}
+        if state.last_reason is not None:
+            item["last_reason"] = {"S": state.last_reason.value}
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=item,
+                ConditionExpression="attribute_not_exists(pk) OR version = :expected",
+                ExpressionAttributeValues={":expected": {"N": str(expected_version)}},
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def record(self, plan: ResizePlan, outcome: str) -> None:
+        """Record writes one audit item for the decision; it expires `audit_ttl_days` after the decision."""
+        at = plan.decided_at
+        expires = int((at + self._ttl).timestamp())
+        body = {
+            "reason": plan.reason.value,
+            "explanation": plan.explanation,
+            "outcome": outcome,
+            "commands": [c.model_dump(mode="json") for c in plan.commands],
+            "checks": [c.model_dump(mode="json") for c in plan.checks],
+        }
+        self._client.put_item(
+            TableName=self._table,
+            Item={
+                "pk": {"S": _pk(plan.cluster_id)},
+                "sk": {"S": f"DECISION#{at.isoformat()}#{plan.next_state.last_decision_id or '-'}"},
+                "reason": {"S": plan.reason.value},
+                "outcome": {"S": outcome},
+                "decision": {"S": json.dumps(body, ensure_ascii=False)},
+                "expires_at": {"N": str(expires)},
+            },
+        )
+
+    def decisions(self, cluster_id: str, limit: int = 50) -> list[dict[str, Any]]:
+        """Decisions returns the newest audit records of a cluster, newest first (for `explain` and the sandbox)."""
+        items = self._client.query(
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues={":pk": {"S": _pk(cluster_id)}, ":prefix": {"S": "DECISION#"}},
+            ScanIndexForward=False,
+            Limit=limit,
+        ).get("Items", [])
+        return [json.loads(i["decision"]["S"]) | {"at": i["sk"]["S"].split("#")[1]} for i in items]

@@ -1,0 +1,153 @@
+"""ScalingPolicy: the thresholds ops tune, validated. Units are in the field names (`_s` seconds, `_pct` percent).
+
+Every model refuses unknown keys, so a typo in the configuration document is an error that names the field,
+never a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, model_validator
+
+from emr_autoscaler.kernel.models import Frozen, MetricsSource
+from emr_autoscaler.steps.domain.decide import StepRetryPolicy
+from emr_autoscaler.watch.domain.alarms import AlarmThresholds, Mode
+
+
+class NodeCapacity(Frozen):
+    """NodeCapacity is what one node of an instance type offers YARN (memory in MB, vcores)."""
+
+    memory_mb: int = Field(gt=0)
+    vcores: int = Field(gt=0)
+
+
+# EMR's default yarn.nodemanager.resource.memory-mb / cpu-vcores per instance type (EMR release guide,
+# "Task configuration"). Used when the metrics cannot tell one node's capacity; ops can override or extend.
+DEFAULT_NODE_CAPACITY: dict[str, NodeCapacity] = {
+    "m5.xlarge": NodeCapacity(memory_mb=12288, vcores=4),
+    "m5.2xlarge": NodeCapacity(memory_mb=24576, vcores=8),
+    "m5.4xlarge": NodeCapacity(memory_mb=57344, vcores=16),
+    "m6g.xlarge": NodeCapacity(memory_mb=12288, vcores=4),
+    "m6g.2xlarge": NodeCapacity(memory_mb=24576, vcores=8),
+    "r5.xlarge": NodeCapacity(memory_mb=24576, vcores=4),
+    "r5.2xlarge": NodeCapacity(memory_mb=57344, vcores=8),
+    "c5.xlarge": NodeCapacity(memory_mb=6144, vcores=4),
+    "c5.2xlarge": NodeCapacity(memory_mb=12288, vcores=8),
+}
+
+
+class GroupLimits(Frozen):
+    """GroupLimits bounds one group role's node count; the scaler never leaves [min_nodes, max_nodes]."""
+
+    min_nodes: int = Field(ge=0)
+    max_nodes: int = Field(ge=0)
+    scalable: bool = True
+
+    @model_validator(mode="after")
+    def _min_not_above_max(self) -> GroupLimits:
+        if self.min_nodes > self.max_nodes:
+            raise ValueError(f"min_nodes ({self.min_nodes}) is greater than max_nodes ({self.max_nodes})")
+        return self
+
+
+class GroupsConfig(Frozen):
+    """GroupsConfig holds the limits per role; CORE is left alone unless `core.scalable` is true."""
+
+    task: GroupLimits = GroupLimits(min_nodes=0, max_nodes=20)
+    core: GroupLimits = GroupLimits(min_nodes=2, max_nodes=10, scalable=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _partial_limits_keep_role_defaults(cls, data: Any) -> Any:
+        # Every other section fills what a document leaves out from its defaults; a role's limits must too, so
+        # `core: {scalable: true}` keeps CORE's 2..10 instead of failing with "min_nodes: Field required".
+        if not isinstance(data, dict):
+            return data
+        merged = dict(data)
+        for role in ("task", "core"):
+            given = merged.get(role)
+            default = cls.model_fields[role].default
+            if isinstance(given, dict) and isinstance(default, GroupLimits):
+                merged[role] = {**default.model_dump(), **given}
+        return merged
+
+
+class MetricsConfig(Frozen):
+    """MetricsConfig says which sources to read, in order (the first that answers wins), and when data is stale."""
+
+    sources: tuple[MetricsSource, ...] = (MetricsSource.RESOURCE_MANAGER, MetricsSource.CLOUDWATCH)
+    resourcemanager_max_age_s: int = Field(default=120, gt=0)
+    cloudwatch_max_age_s: int = Field(default=900, gt=0)
+    resourcemanager_timeout_s: float = Field(default=2.0, gt=0, le=30)
+    estimated_container_memory_mb: int = Field(default=2048, gt=0)
+
+    @model_validator(mode="after")
+    def _sources_unique(self) -> MetricsConfig:
+        if not self.sources:
+            raise ValueError("sources must name at least one metrics source")
+        if len(set(self.sources)) != len(self.sources):
+            raise ValueError("sources lists a source twice")
+        return self
+
+    def max_age_s(self, source: MetricsSource) -> int:
+        """Max_age_s is how old metrics from `source` may be before the scaler refuses to act on them."""
+        if source is MetricsSource.RESOURCE_MANAGER:
+            return self.resourcemanager_max_age_s
+        return self.cloudwatch_max_age_s
+
+
+class ScaleOutConfig(Frozen):
+    """ScaleOutConfig sizes scale-out from pending demand, within a step budget per action."""
+
+    max_step_nodes: int = Field(default=10, gt=0)
+    cooldown_s: int = Field(default=60, ge=0)
+
+
+class ScaleInConfig(Frozen):
+    """ScaleInConfig: shrink only after utilization stays under the threshold for the stabilization window.
+
+    Nodes are removed until the remaining ones would run at `target_utilization_pct`, at most
+    `max_step_nodes` per action, gracefully (YARN decommission up to `decommission_timeout_s`).
+    """
+
+    utilization_threshold_pct: float = Field(default=50.0, ge=0, le=100)
+    target_utilization_pct: float = Field(default=80.0, gt=0, le=100)
+    stabilization_window_s: int = Field(default=600, gt=0)
+    max_step_nodes: int = Field(default=5, gt=0)
+    cooldown_s: int = Field(default=300, ge=0)
+    decommission_timeout_s: int = Field(default=3600, gt=0)
+
+    @model_validator(mode="after")
+    def _target_above_threshold(self) -> ScaleInConfig:
+        if self.target_utilization_pct < self.utilization_threshold_pct:
+            raise ValueError(
+                f"target_utilization_pct ({self.target_utilization_pct}) is below utilization_threshold_pct "
+                f"({self.utilization_threshold_pct}): the scaler would shrink, then find the cluster still idle"
+            )
+        return self
+
+
+class HdfsConfig(Frozen):
+    """HdfsConfig protects HDFS when CORE nodes (which hold its blocks) would be removed."""
+
+    max_utilization_pct: float = Field(default=70.0, gt=0, le=100)
+    replication_factor: int = Field(default=3, gt=0)
+
+
+class ScalingPolicy(Frozen):
+    """ScalingPolicy is one profile's complete, validated set of thresholds."""
+
+    metrics: MetricsConfig = MetricsConfig()
+    scale_out: ScaleOutConfig = ScaleOutConfig()
+    scale_in: ScaleInConfig = ScaleInConfig()
+    groups: GroupsConfig = GroupsConfig()
+    hdfs: HdfsConfig = HdfsConfig()
+    node_capacity: dict[str, NodeCapacity] = Field(default_factory=dict)
+    mode: Mode = Mode.ACTIVE
+    alarms: AlarmThresholds = AlarmThresholds()
+    step_retry: StepRetryPolicy = StepRetryPolicy()
+
+    def capacity_of(self, instance_type: str) -> NodeCapacity | None:
+        """Capacity_of is one node's YARN capacity for an instance type: configured first, then EMR's default."""
+        return self.node_capacity.get(instance_type) or DEFAULT_NODE_CAPACITY.get(instance_type)

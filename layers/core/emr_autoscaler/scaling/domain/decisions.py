@@ -1,0 +1,116 @@
+"""Decisions as data: reason codes, resize commands, the plan, and the per-cluster scaling state."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import Field
+
+from emr_autoscaler.kernel.models import Frozen, GroupRole
+
+
+class ReasonCode(StrEnum):
+    """ReasonCode is the machine-readable why of every decision; README.md explains each one."""
+
+    SCALE_OUT_PENDING_DEMAND = "SCALE_OUT_PENDING_DEMAND"
+    SCALE_IN_LOW_UTILIZATION = "SCALE_IN_LOW_UTILIZATION"
+    SCALE_IN_IDLE = "SCALE_IN_IDLE"
+    SCALE_TO_LIMITS = "SCALE_TO_LIMITS"
+    HOLD_STEADY = "HOLD_STEADY"
+    HOLD_STABILIZING = "HOLD_STABILIZING"
+    HOLD_COOLDOWN = "HOLD_COOLDOWN"
+    HOLD_AT_MAX = "HOLD_AT_MAX"
+    HOLD_AT_MIN = "HOLD_AT_MIN"
+    HOLD_HDFS_PROTECTED = "HOLD_HDFS_PROTECTED"
+    HOLD_NODE_CAPACITY_UNKNOWN = "HOLD_NODE_CAPACITY_UNKNOWN"
+    HOLD_METRICS_MISSING = "HOLD_METRICS_MISSING"
+    HOLD_METRICS_STALE = "HOLD_METRICS_STALE"
+    HOLD_METRICS_CONTRADICTORY = "HOLD_METRICS_CONTRADICTORY"
+    HOLD_GROUP_NOT_SETTLED = "HOLD_GROUP_NOT_SETTLED"
+    HOLD_CLUSTER_NOT_ACTIVE = "HOLD_CLUSTER_NOT_ACTIVE"
+    HOLD_CLUSTER_NOT_OPTED_IN = "HOLD_CLUSTER_NOT_OPTED_IN"
+    HOLD_CLUSTER_NOT_FOUND = "HOLD_CLUSTER_NOT_FOUND"
+    HOLD_CONFIG_INVALID = "HOLD_CONFIG_INVALID"
+    HOLD_NO_SCALABLE_GROUP = "HOLD_NO_SCALABLE_GROUP"
+    HOLD_PAUSED = "HOLD_PAUSED"
+    SKIPPED_ALREADY_DECIDED = "SKIPPED_ALREADY_DECIDED"
+    SKIPPED_GROUP_MOVED = "SKIPPED_GROUP_MOVED"
+
+    @property
+    def acts(self) -> bool:
+        """Acts is true for the reason codes that come with resize commands."""
+        return self.value.startswith("SCALE_")
+
+
+class Direction(StrEnum):
+    """Direction of a resize."""
+
+    OUT = "out"
+    IN = "in"
+
+
+class ResizeInstanceGroup(Frozen):
+    """ResizeInstanceGroup is a command: set one group's instance count from `from_count` to `to_count`.
+
+    `from_count` is what the decision saw; the actuator refuses the command if the group has moved since.
+    Shrinks carry a graceful decommission timeout.
+    """
+
+    group_id: str
+    group_name: str
+    role: GroupRole
+    from_count: int = Field(ge=0)
+    to_count: int = Field(ge=0)
+    decommission_timeout_s: int | None = None
+
+    @property
+    def direction(self) -> Direction:
+        """Direction is OUT for growth and IN for shrink."""
+        return Direction.OUT if self.to_count > self.from_count else Direction.IN
+
+
+class GuardCheck(Frozen):
+    """GuardCheck records one safety check the planner made, for `explain` and the audit trail."""
+
+    name: str
+    passed: bool
+    detail: str
+
+
+class ScalingState(Frozen):
+    """ScalingState is what the scaler remembers about one cluster between evaluations.
+
+    `version` increases with every write; writes are conditional on it, so two evaluations racing on one
+    cluster cannot both act.
+    """
+
+    cluster_id: str
+    version: int = 0
+    last_scale_out_at: datetime | None = None
+    last_scale_in_at: datetime | None = None
+    low_utilization_since: datetime | None = None
+    last_decision_id: str | None = None
+    last_reason: ReasonCode | None = None
+
+
+class ResizePlan(Frozen):
+    """ResizePlan is the planner's decision: commands (maybe none), a reason code, a sentence, the next state."""
+
+    cluster_id: str
+    decided_at: datetime
+    reason: ReasonCode
+    explanation: str
+    commands: tuple[ResizeInstanceGroup, ...] = ()
+    checks: tuple[GuardCheck, ...] = ()
+    next_state: ScalingState
+
+    @property
+    def acts(self) -> bool:
+        """Acts is true when the plan carries at least one resize command."""
+        return bool(self.commands)
+
+    @property
+    def nodes_delta(self) -> int:
+        """Nodes_delta is the total change in node count the plan asks for (negative for scale-in)."""
+        return sum(c.to_count - c.from_count for c in self.commands)

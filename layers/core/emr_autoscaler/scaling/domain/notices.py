@@ -1,0 +1,44 @@
+"""Which decisions deserve a notice, and how severe. Pure rules; the notifier renders and routes them."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from emr_autoscaler.scaling.domain.decisions import ReasonCode
+
+
+class Severity(StrEnum):
+    """Severity of a notice, as the notifier routes it."""
+
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+# Holds that mean the scaler cannot do its job for this cluster: ops should hear of them (once per episode).
+TROUBLE_HOLDS = frozenset(
+    {
+        ReasonCode.HOLD_METRICS_MISSING,
+        ReasonCode.HOLD_METRICS_STALE,
+        ReasonCode.HOLD_METRICS_CONTRADICTORY,
+        ReasonCode.HOLD_CONFIG_INVALID,
+        ReasonCode.HOLD_NODE_CAPACITY_UNKNOWN,
+        ReasonCode.HOLD_AT_MAX,
+    }
+)
+
+
+def scaling_notice_severity(reason: ReasonCode, outcome: str, previous: ReasonCode | None) -> Severity | None:
+    """Scaling_notice_severity says whether a scaling decision is worth a notice, and how severe; None if not.
+
+    Actions applied (or, in observe mode, that would have been) are info; a failed action is critical; a trouble
+    hold is a warning the first time it is decided (a change from the previous reason), so a cluster stuck for an
+    hour yields one notice, not sixty.
+    """
+    if outcome == "failed":
+        return Severity.CRITICAL
+    if outcome in ("applied", "observed"):
+        return Severity.INFO
+    if reason in TROUBLE_HOLDS and reason != previous:
+        return Severity.WARNING
+    return None

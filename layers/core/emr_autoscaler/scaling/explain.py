@@ -1,0 +1,72 @@
+"""`emr-autoscaler explain`: the decision the scaler would take now for one cluster, and why. It never acts."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from emr_autoscaler.scaling.service import Evaluation
+
+
+def explanation_dict(evaluation: Evaluation) -> dict[str, Any]:
+    """Explanation_dict is the JSON form of an evaluation (`explain --json`)."""
+    plan, snapshot, metrics = evaluation.plan, evaluation.snapshot, evaluation.metrics
+    return {
+        "cluster_id": plan.cluster_id,
+        "cluster_name": snapshot.name if snapshot else None,
+        "cluster_state": snapshot.state.value if snapshot else None,
+        "profile": evaluation.profile,
+        "mode": evaluation.mode.value,
+        "mode_source": evaluation.mode_source,
+        "groups": [g.model_dump(mode="json") for g in snapshot.groups] if snapshot else [],
+        "metrics": metrics.model_dump(mode="json") if metrics else None,
+        "checks": [c.model_dump(mode="json") for c in plan.checks],
+        "reason": plan.reason.value,
+        "explanation": plan.explanation,
+        "would_act": bool(plan.commands) and evaluation.mode.value == "active",
+        "commands": [c.model_dump(mode="json") for c in plan.commands],
+    }
+
+
+def render_text(evaluation: Evaluation) -> str:
+    """Render_text is the human table `explain` prints by default."""
+    plan, snapshot, metrics = evaluation.plan, evaluation.snapshot, evaluation.metrics
+    lines = []
+    if snapshot is not None:
+        lines.append(f"cluster    {snapshot.name} ({snapshot.cluster_id}), {snapshot.state}")
+        lines.append(f"profile    {evaluation.profile}    mode {evaluation.mode} (from {evaluation.mode_source})")
+        for group in snapshot.groups:
+            lines.append(
+                f"group      {group.role:<6} {group.name}: {group.running_count} running / {group.requested_count} "
+                f"requested, {group.instance_type}, {group.state}"
+            )
+    else:
+        lines.append(f"cluster    {plan.cluster_id}")
+    if metrics is not None:
+        age_s = (plan.decided_at - metrics.observed_at).total_seconds()
+        pending_vcores = "?" if metrics.pending_vcores is None else metrics.pending_vcores
+        lines.append(
+            f"metrics    {metrics.source}, {age_s:.0f} s old: utilization {metrics.utilization_pct:.0f}%, "
+            f"pending {metrics.pending_memory_mb} MB / {pending_vcores} vcores / {metrics.containers_pending} "
+            f"containers, {metrics.apps_running} app(s) running"
+        )
+    else:
+        lines.append("metrics    none read")
+    if plan.checks:
+        lines.append("checks")
+        width = max(len(c.name) for c in plan.checks)
+        lines.extend(f"  {'ok  ' if c.passed else 'FAIL'} {c.name:<{width}}  {c.detail}" for c in plan.checks)
+    lines.append(f"decision   {plan.reason}")
+    lines.append(f"           {plan.explanation}")
+    if plan.commands:
+        steps = "; ".join(f"{c.group_name} {c.from_count} → {c.to_count}" for c in plan.commands)
+        verb = "would resize" if evaluation.mode.value == "active" else f"would resize, but mode is {evaluation.mode}"
+        lines.append(f"action     {verb}: {steps}")
+    else:
+        lines.append("action     none")
+    return "\n".join(lines)
+
+
+def render_json(evaluation: Evaluation) -> str:
+    """Render_json is `explain --json`."""
+    return json.dumps(explanation_dict(evaluation), indent=2, ensure_ascii=False)

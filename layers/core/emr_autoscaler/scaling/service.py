@@ -1,0 +1,331 @@
+"""Use cases of the scale job: gather inputs, ask the pure core, apply its plan at most once.
+
+`Scaler.reconcile_cluster` is the one path every trigger takes (schedule, alarm, instance group change, the
+simulator's and the sandbox's clocks): read the cluster, its groups, metrics, state and configuration; call
+`plan_resize`; claim the decision with a conditional write; re-read and act; record what happened.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from emr_autoscaler.adapters.powertools.observability import cluster_log_context
+from emr_autoscaler.kernel.config.document import ConfigInvalidError
+from emr_autoscaler.kernel.events import AppDetailType, AppEvent, AppEventDetail, EventPublisher, RecordingPublisher
+from emr_autoscaler.kernel.models import ACTIVE_CLUSTER_STATES, ClusterSnapshot, YarnMetrics
+from emr_autoscaler.scaling.domain.decisions import ReasonCode, ResizeInstanceGroup, ResizePlan, ScalingState
+from emr_autoscaler.scaling.domain.notices import scaling_notice_severity
+from emr_autoscaler.scaling.domain.plan import plan_resize
+from emr_autoscaler.scaling.ports import (
+    ClusterNotFoundError,
+    ClusterRegistry,
+    ConfigSource,
+    DecisionSink,
+    EmrClusters,
+    GroupMovedError,
+    StateStore,
+    YarnMetricsReader,
+)
+from emr_autoscaler.scaling.triggers import IgnoredEvent, ScheduledTick, Trigger
+from emr_autoscaler.watch.domain.alarms import Mode, resolve_mode
+
+logger = logging.getLogger(__name__)
+
+
+class Outcome(StrEnum):
+    """Outcome is what became of a decision."""
+
+    APPLIED = "applied"
+    HELD = "held"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+    OBSERVED = "observed"
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Evaluation is one decision with what it was made from (what `explain` shows); nothing was written."""
+
+    plan: ResizePlan
+    snapshot: ClusterSnapshot | None = None
+    metrics: YarnMetrics | None = None
+    state: ScalingState | None = None
+    profile: str | None = None
+    mode: Mode = Mode.ACTIVE
+    mode_source: str = "profile"
+
+
+@dataclass(frozen=True)
+class DecisionSummary:
+    """DecisionSummary is one evaluation's result, as the handler returns it and the CLI prints it."""
+
+    cluster_id: str
+    reason: ReasonCode
+    explanation: str
+    outcome: Outcome
+    commands: tuple[ResizeInstanceGroup, ...] = ()
+    latency_ms: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        """As_dict is the JSON-ready form."""
+        return {
+            "cluster_id": self.cluster_id,
+            "reason": self.reason.value,
+            "explanation": self.explanation,
+            "outcome": self.outcome.value,
+            "commands": [c.model_dump(mode="json") for c in self.commands],
+            "latency_ms": round(self.latency_ms, 2),
+        }
+
+
+class ReconcileFailedError(RuntimeError):
+    """ReconcileFailedError: at least one cluster could not be evaluated; the invocation fails so it is retried."""
+
+
+def _service_plan(cluster_id: str, now: datetime, reason: ReasonCode, explanation: str) -> ResizePlan:
+    return ResizePlan(
+        cluster_id=cluster_id,
+        decided_at=now,
+        reason=reason,
+        explanation=explanation,
+        next_state=ScalingState(cluster_id=cluster_id),
+    )
+
+
+@dataclass
+class Scaler:
+    """Scaler wires the ports to the core. Build it once per cold start (see bootstrap)."""
+
+    emr: EmrClusters
+    metrics: YarnMetricsReader
+    store: StateStore
+    config: ConfigSource
+    sink: DecisionSink
+    clock: Callable[[], datetime]
+    events: EventPublisher = field(default_factory=RecordingPublisher)
+    registry: ClusterRegistry | None = None
+    _stateless_reasons: dict[str, ReasonCode] = field(default_factory=dict, repr=False)
+    _sink_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def _finish(
+        self, plan: ResizePlan, outcome: Outcome, started: float, previous: ReasonCode | None = None
+    ) -> DecisionSummary:
+        latency_ms = (time.perf_counter() - started) * 1000.0
+        with self._sink_lock:  # Powertools Metrics keeps one buffer per invocation; evaluations run in threads.
+            self.sink.publish(plan, outcome.value, latency_ms)
+        self._notify(plan, outcome, previous)
+        return DecisionSummary(plan.cluster_id, plan.reason, plan.explanation, outcome, plan.commands, latency_ms)
+
+    def _notify(self, plan: ResizePlan, outcome: Outcome, previous: ReasonCode | None) -> None:
+        severity = scaling_notice_severity(plan.reason, outcome.value, previous)
+        if severity is None:
+            return
+        steps = "; ".join(f"{c.group_name} {c.from_count} → {c.to_count}" for c in plan.commands)
+        event = AppEvent(
+            detail_type=AppDetailType.SCALING_DECISION,
+            detail=AppEventDetail(
+                reason_code=plan.reason.value,
+                explanation=plan.explanation,
+                severity=severity,
+                cluster_id=plan.cluster_id,
+                action=f"{outcome.value}: {steps}" if steps else outcome.value,
+                data={"commands": [c.model_dump(mode="json") for c in plan.commands]},
+            ),
+        )
+        try:
+            self.events.publish([event])
+        except Exception:
+            # The decision itself stands; a lost notice is logged and counted, never a reason to act again.
+            logger.exception("could not publish the scaling notice for %s", plan.cluster_id)
+
+    def evaluate(self, cluster_id: str, now: datetime) -> Evaluation:
+        """Evaluate reads everything the decision needs and asks the core; it writes and acts never.
+
+        Clusters that did not opt in, are not RUNNING/WAITING, or are paused cost one DescribeCluster: the
+        decision needs neither their groups, metrics nor state.
+        """
+        try:
+            snapshot = self.emr.describe(cluster_id)
+        except ClusterNotFoundError:
+            plan = _service_plan(
+                cluster_id, now, ReasonCode.HOLD_CLUSTER_NOT_FOUND, f"Holding {cluster_id}: EMR does not know it."
+            )
+            return Evaluation(plan=plan)
+        try:
+            document = self.config.current()
+        except ConfigInvalidError as error:
+            plan = _service_plan(
+                cluster_id,
+                now,
+                ReasonCode.HOLD_CONFIG_INVALID,
+                f"Holding {cluster_id}: no valid configuration has been read yet ({error}).",
+            )
+            return Evaluation(plan=plan, snapshot=snapshot)
+        profile, policy, unknown = document.policy_for(snapshot.profile_name)
+        if unknown:
+            logger.warning(
+                "cluster %s asks for unknown profile %r; using %r",
+                cluster_id,
+                snapshot.profile_name,
+                profile,
+                extra={"cluster_id": cluster_id},
+            )
+        mode, mode_source = resolve_mode(snapshot.tags, policy.mode)
+
+        def evaluation(plan: ResizePlan, **found: Any) -> Evaluation:
+            context = {"snapshot": snapshot, "profile": profile, "mode": mode, "mode_source": mode_source}
+            return Evaluation(plan=plan, **{**context, **found})
+
+        if not (snapshot.opted_in and snapshot.state in ACTIVE_CLUSTER_STATES):
+            plan = plan_resize(snapshot, None, policy, ScalingState(cluster_id=cluster_id), now)
+            return evaluation(plan)
+        if mode is Mode.PAUSED:
+            plan = _service_plan(
+                cluster_id,
+                now,
+                ReasonCode.HOLD_PAUSED,
+                f"Holding cluster {snapshot.name!r} ({cluster_id}): paused by its {mode_source}; "
+                "it is neither evaluated nor resized until the mode changes.",
+            )
+            return evaluation(plan)
+        snapshot = snapshot.model_copy(update={"groups": self.emr.instance_groups(cluster_id)})
+        metrics = self.metrics.read(snapshot, policy.metrics, now)
+        state = self.store.load(cluster_id)
+        plan = plan_resize(snapshot, metrics, policy, state, now)
+        plan = plan.model_copy(update={"next_state": plan.next_state.model_copy(update={"last_reason": plan.reason})})
+        return evaluation(plan, metrics=metrics, state=state, snapshot=snapshot)
+
+    def reconcile_cluster(self, cluster_id: str) -> DecisionSummary:
+        """Reconcile_cluster evaluates one cluster and applies the decision at most once (see `_reconcile`);
+        every log line meanwhile carries the cluster id."""
+        with cluster_log_context(cluster_id):
+            return self._reconcile(cluster_id)
+
+    def _reconcile(self, cluster_id: str) -> DecisionSummary:
+        """_Reconcile evaluates one cluster and applies the decision at most once.
+
+        In `observe` mode the decision is claimed and recorded as if applied (so cooldowns and notices follow
+        what the scaler would have done) but EMR is never called. Raises on AWS errors that survive botocore's
+        retries, after undoing its claim, so the trigger is retried or reaches the dead-letter queue.
+        """
+        started = time.perf_counter()
+        evaluation = self.evaluate(cluster_id, self.clock())
+        plan, state = evaluation.plan, evaluation.state
+        if state is None:
+            # Decided before any state was read (no configuration, not opted in, paused, gone): this warm container
+            # remembers the reason, so an outage is notified once per episode, not every minute.
+            previous = self._stateless_reasons.get(cluster_id)
+            self._stateless_reasons[cluster_id] = plan.reason
+            return self._finish(plan, Outcome.HELD, started, previous=previous)
+        self._stateless_reasons.pop(cluster_id, None)
+        if not plan.acts and plan.next_state == state:
+            return self._finish(plan, Outcome.HELD, started, state.last_reason)
+        decision_id = f"{cluster_id}:{state.version + 1}"
+        plan = plan.model_copy(
+            update={"next_state": plan.next_state.model_copy(update={"last_decision_id": decision_id})}
+        )
+        if not self.store.save(plan.next_state, state.version):
+            skipped = plan.model_copy(
+                update={
+                    "reason": ReasonCode.SKIPPED_ALREADY_DECIDED,
+                    "explanation": f"Skipping {cluster_id}: another evaluation decided first; its decision stands.",
+                    "commands": (),
+                }
+            )
+            return self._finish(skipped, Outcome.SKIPPED, started)
+        if not plan.acts:
+            self.store.record(plan, Outcome.HELD.value)
+            return self._finish(plan, Outcome.HELD, started, state.last_reason)
+        if evaluation.mode is Mode.OBSERVE:
+            observed = plan.model_copy(update={"explanation": f"Observe mode, not acting: {plan.explanation}"})
+            self.store.record(observed, Outcome.OBSERVED.value)
+            return self._finish(observed, Outcome.OBSERVED, started)
+        return self._act(plan, state, started)
+
+    def _act(self, plan: ResizePlan, prior: ScalingState, started: float) -> DecisionSummary:
+        cluster_id = plan.cluster_id
+        try:
+            self.emr.resize(cluster_id, plan.commands)
+        except GroupMovedError as error:
+            self._release(plan, prior)
+            moved = plan.model_copy(
+                update={
+                    "reason": ReasonCode.SKIPPED_GROUP_MOVED,
+                    "explanation": f"Skipping {cluster_id}: {error}; the next evaluation decides afresh.",
+                }
+            )
+            self.store.record(moved, Outcome.SKIPPED.value)
+            return self._finish(moved, Outcome.SKIPPED, started)
+        except Exception:
+            self._release(plan, prior)
+            self.store.record(plan, Outcome.FAILED.value)
+            self._finish(plan, Outcome.FAILED, started)
+            raise
+        self.store.record(plan, Outcome.APPLIED.value)
+        return self._finish(plan, Outcome.APPLIED, started)
+
+    def _release(self, plan: ResizePlan, prior: ScalingState) -> None:
+        """Undo the claim's cooldown clocks: nothing was resized, so nothing should cool down."""
+        restored = prior.model_copy(update={"last_decision_id": plan.next_state.last_decision_id})
+        if not self.store.save(restored, prior.version + 1):
+            logger.warning("could not release the claim on %s: state moved on", plan.cluster_id)
+
+    def reconcile_many(self, cluster_ids: Sequence[str], max_concurrency: int) -> list[DecisionSummary]:
+        """Reconcile_many evaluates clusters with bounded concurrency; one failure does not stop the others.
+
+        Raises ReconcileFailedError after all clusters were tried if any failed.
+        """
+        results: list[DecisionSummary] = []
+        failures: list[str] = []
+
+        def one(cluster_id: str) -> DecisionSummary | None:
+            try:
+                return self.reconcile_cluster(cluster_id)
+            except Exception as error:
+                logger.exception("evaluation of %s failed", cluster_id, extra={"cluster_id": cluster_id})
+                failures.append(f"{cluster_id}: {type(error).__name__}: {error}")
+                return None
+
+        workers = max(1, min(max_concurrency, len(cluster_ids)))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="reconcile") as pool:
+            results = [r for r in pool.map(one, cluster_ids) if r is not None]
+        if failures:
+            raise ReconcileFailedError(
+                f"{len(failures)} of {len(cluster_ids)} cluster(s) failed: " + "; ".join(failures)
+            )
+        return results
+
+    def reconcile_all(self, max_concurrency: int) -> list[DecisionSummary]:
+        """Reconcile_all evaluates every registered cluster (one Query), or without a registry every RUNNING or
+        WAITING cluster in the account (ListClusters; non-opted-in ones hold after one DescribeCluster)."""
+        if self.registry is not None:
+            cluster_ids = [c.cluster_id for c in self.registry.registered()]
+        else:
+            cluster_ids = self.emr.list_active_cluster_ids()
+        return self.reconcile_many(cluster_ids, max_concurrency)
+
+
+def handle_trigger(trigger: Trigger, scaler: Scaler, max_concurrency: int) -> dict[str, Any]:
+    """Handle_trigger runs the evaluation a trigger asks for and returns the invocation's summary."""
+    if isinstance(trigger, IgnoredEvent):
+        logger.warning("event ignored: %s", trigger.reason)
+        return {"ignored": True, "reason": trigger.reason, "decisions": []}
+    if isinstance(trigger, ScheduledTick):
+        decisions = scaler.reconcile_all(max_concurrency)
+    else:
+        logger.info("evaluating %s: %s", trigger.cluster_id, trigger.cause, extra={"cluster_id": trigger.cluster_id})
+        decisions = [scaler.reconcile_cluster(trigger.cluster_id)]
+    return {
+        "ignored": False,
+        "event_id": trigger.event_id,
+        "decisions": [d.as_dict() for d in decisions],
+        "applied": sum(d.outcome is Outcome.APPLIED for d in decisions),
+    }
