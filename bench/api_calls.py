@@ -29,10 +29,10 @@ from pathlib import Path
 from typing import Any
 
 from emr_autoscaler.adapters.aws.dynamodb.registry import DynamoRegistry
-from emr_autoscaler.adapters.powertools.observability import logger as app_logger
+from emr_autoscaler.adapters.powertools.logging import logger as app_logger
 from emr_autoscaler.bootstrap import build_cluster_watch, build_scaler
+from emr_autoscaler.kernel.models import RegisteredCluster
 from emr_autoscaler.settings import Settings
-from emr_autoscaler.watch.domain.alarms import RegisteredCluster
 from emr_autoscaler_dev.sandbox.local_aws import LocalAws
 from emr_autoscaler_dev.sandbox.provision import create_cluster, provision
 from emr_autoscaler_dev.sandbox.yarn import YarnResourceManagerEmulator, cluster_metrics

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from emr_autoscaler.adapters.powertools.observability import logger as app_logger
+from emr_autoscaler.adapters.powertools.logging import logger as app_logger
 from emr_autoscaler.bootstrap import build_step_retrier
 from emr_autoscaler.settings import Settings
 from emr_autoscaler.steps.service import handle_step_retry_invocation

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from emr_autoscaler.kernel.clusters import ClusterNotFoundError
 from emr_autoscaler.kernel.config.document import ConfigDocument, ConfigInvalidError, parse_config
 from emr_autoscaler.kernel.config.scaling import MetricsConfig
+from emr_autoscaler.kernel.events import AppEvent
 from emr_autoscaler.kernel.models import ClusterSnapshot, InstanceGroupCapacity, YarnMetrics
 from emr_autoscaler.scaling.domain.decisions import ResizeInstanceGroup, ResizePlan, ScalingState
-from emr_autoscaler.scaling.ports import ClusterNotFoundError, GroupMovedError
+from emr_autoscaler.scaling.ports import GroupMovedError
 
 
 @dataclass
@@ -110,3 +113,20 @@ class RecordingSink:
 
     def publish(self, plan: ResizePlan, outcome: str, latency_ms: float | None = None) -> None:
         self.published.append((plan.cluster_id, plan.reason.value, outcome))
+
+
+class RecordingPublisher:
+    """RecordingPublisher keeps the application's events in memory instead of putting them on a bus."""
+
+    def __init__(self) -> None:
+        self.events: list[AppEvent] = []
+
+    def publish(self, events: Sequence[AppEvent]) -> None:
+        """Publish records the events."""
+        self.events.extend(events)
+
+
+@contextmanager
+def no_log_context(cluster_id: str) -> Iterator[None]:
+    """No_log_context stands in for Powertools' per-cluster log keys."""
+    yield

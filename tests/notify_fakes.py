@@ -6,10 +6,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from emr_autoscaler.adapters.aws.dynamodb.dedup import DedupClaim
-from emr_autoscaler.adapters.channels.http import DeliveryFailedError
+from emr_autoscaler.kernel.config.notifications import ChannelConfig
 from emr_autoscaler.notifications.domain.notice import ClusterFacts, Notice, StepFailure
-from emr_autoscaler.notifications.domain.routing import ChannelConfig
+from emr_autoscaler.notifications.ports import DedupClaim, DeliveryFailedError
 
 
 @dataclass

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from emr_autoscaler.kernel.clusters import ClusterNotFoundError
 from emr_autoscaler.kernel.models import ClusterSnapshot
-from emr_autoscaler.scaling.ports import ClusterNotFoundError
-from emr_autoscaler.steps.domain.decide import FailedStep, GiveUp, RetryStep, ScheduledRetry, StepConfig, StepLineage
-from emr_autoscaler.steps.ports import ClaimOutcome, StepNotFoundError
+from emr_autoscaler.steps.domain.models import (
+    FailedStep,
+    GiveUp,
+    RetryStep,
+    ScheduledRetry,
+    StepConfig,
+    StepLineage,
+    StepRetryReason,
+)
+from emr_autoscaler.steps.ports import ClaimOutcome, StepNotFoundError, StepRetrySummary
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -101,3 +112,12 @@ class InMemoryLineageStore:
 
     def record_given_up(self, retry: RetryStep, decision: GiveUp, now: datetime) -> None:
         self.claims[(retry.cluster_id, retry.original_step_id, retry.attempt)] = ("GIVEN_UP", now)
+
+
+class LoggingStepRetrySink:
+    """LoggingStepRetrySink logs each outcome (the default; bootstrap adds EMF metrics)."""
+
+    def publish(self, summary: StepRetrySummary) -> None:
+        """Publish logs the outcome at info (debug for clusters that did not opt in)."""
+        quiet = summary.reason in (StepRetryReason.SKIPPED_CLUSTER_NOT_OPTED_IN, StepRetryReason.IGNORED_UNKNOWN_STEP)
+        (logger.debug if quiet else logger.info)(summary.explanation, extra=summary.as_dict())

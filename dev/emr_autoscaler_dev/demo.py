@@ -20,7 +20,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TextIO
 
-from emr_autoscaler.adapters.powertools.observability import logger as app_logger
+from emr_autoscaler.adapters.powertools.logging import logger as app_logger
 from emr_autoscaler_dev.sandbox.sandbox import Invocation, Sandbox
 from emr_autoscaler_dev.sandbox.sink import ReceivedMessage
 

@@ -7,7 +7,9 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from emr_autoscaler import bootstrap
-from emr_autoscaler.adapters.powertools.observability import logger, metrics, tracer
+from emr_autoscaler.adapters.powertools.logging import logger
+from emr_autoscaler.adapters.powertools.metrics import metrics
+from emr_autoscaler.adapters.powertools.tracing import tracer
 from emr_autoscaler.steps.service import handle_step_retry_invocation
 
 

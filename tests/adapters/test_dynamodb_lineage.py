@@ -11,7 +11,7 @@ from moto import mock_aws
 
 from emr_autoscaler.adapters.aws.dynamodb.lineage import DynamoLineageStore
 from emr_autoscaler.settings import Settings
-from emr_autoscaler.steps.domain.decide import GiveUp, RetryStep, StepLineage, StepRetryReason
+from emr_autoscaler.steps.domain.models import GiveUp, RetryStep, StepLineage, StepRetryReason
 from emr_autoscaler.steps.ports import ClaimOutcome
 from emr_autoscaler_dev.sandbox.provision import provision
 

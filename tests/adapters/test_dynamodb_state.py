@@ -11,7 +11,7 @@ import pytest
 from moto import mock_aws
 
 from emr_autoscaler.adapters.aws.dynamodb.state import DynamoStateStore
-from emr_autoscaler.scaling.domain.decisions import ReasonCode, ResizePlan, ScalingState
+from emr_autoscaler.scaling.domain.decisions import Outcome, ReasonCode, ResizePlan, ScalingState
 from emr_autoscaler.settings import Settings
 from emr_autoscaler_dev.sandbox.provision import provision
 
@@ -69,7 +69,7 @@ def test_record_writes_audit_with_ttl(store: DynamoStateStore) -> None:
         next_state=ScalingState(cluster_id="j-1", last_decision_id="j-1:1"),
     )
     # WHEN recorded
-    store.record(plan, "held")
+    store.record(plan, Outcome.HELD)
     # THEN it can be read back, newest first, and expires after the TTL
     records = store.decisions("j-1")
     assert records[0]["reason"] == "HOLD_STABILIZING"

@@ -11,9 +11,10 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from emr_autoscaler.adapters.aws.emr import EmrInstanceGroups
+from emr_autoscaler.kernel.clusters import ClusterNotFoundError
 from emr_autoscaler.kernel.models import ClusterState, GroupRole, GroupState
 from emr_autoscaler.scaling.domain.decisions import ResizeInstanceGroup
-from emr_autoscaler.scaling.ports import ClusterNotFoundError, GroupMovedError
+from emr_autoscaler.scaling.ports import GroupMovedError
 from emr_autoscaler_dev.sandbox.provision import create_cluster
 
 

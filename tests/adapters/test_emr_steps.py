@@ -12,8 +12,8 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from emr_autoscaler.adapters.aws.emr_steps import EmrStepsClient
-from emr_autoscaler.scaling.ports import ClusterNotFoundError
-from emr_autoscaler.steps.domain.decide import StepConfig
+from emr_autoscaler.kernel.clusters import ClusterNotFoundError
+from emr_autoscaler.steps.domain.models import StepConfig
 from emr_autoscaler.steps.ports import StepNotFoundError
 from emr_autoscaler_dev.sandbox.provision import create_cluster
 from tests.moto_steps import add_steps, fail_step

@@ -15,13 +15,14 @@ import pytest
 from moto import mock_aws
 
 from emr_autoscaler.adapters.aws.secrets import WebhookSecrets
-from emr_autoscaler.adapters.channels.http import DeliveryFailedError, HttpPoster, check_url
+from emr_autoscaler.adapters.channels.http import HttpPoster, check_url
 from emr_autoscaler.adapters.channels.slack import SlackChannel
 from emr_autoscaler.adapters.channels.sns import SnsChannel
 from emr_autoscaler.adapters.channels.teams import TeamsChannel
 from emr_autoscaler.adapters.channels.webhook import SignedWebhookChannel
 from emr_autoscaler.notifications.domain.notice import ClusterFacts, Notice, StepFailure, enrich
 from emr_autoscaler.notifications.domain.renderers import verify_webhook
+from emr_autoscaler.notifications.ports import DeliveryFailedError
 from emr_autoscaler.notifications.triggers import parse_notice_event
 from tests.adapters.notify_server import WebhookServer, webhook_server
 from tests.conftest import ROOT, load_event

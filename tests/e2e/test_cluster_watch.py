@@ -114,7 +114,7 @@ def test_unknown_profile_uses_defaults_and_warns(aws: Any) -> None:
     tags = {"emr-autoscaler:enabled": "true", "emr-autoscaler:profile": "nope"}
     cluster_id = create_cluster(aws.client("emr"), tags=tags)
     watch = bootstrap.build_cluster_watch(SETTINGS, session=aws)
-    from emr_autoscaler.kernel.events import RecordingPublisher
+    from tests.fakes import RecordingPublisher
 
     watch.events = published = RecordingPublisher()
     # WHEN registered

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from emr_autoscaler.adapters.powertools.observability import logger as app_logger
+from emr_autoscaler.adapters.powertools.logging import logger as app_logger
 from emr_autoscaler_dev.sandbox.sandbox import Sandbox, SandboxError
 from emr_autoscaler_dev.sandbox.template import load_template
 from tests.conftest import ROOT

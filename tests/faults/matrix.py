@@ -25,9 +25,9 @@ from typing import Any
 
 from emr_autoscaler import bootstrap
 from emr_autoscaler.adapters.channels.http import HttpPoster
+from emr_autoscaler.kernel.notices import Severity
 from emr_autoscaler.notifications.domain.notice import Notice
 from emr_autoscaler.notifications.triggers import parse_notice_event
-from emr_autoscaler.scaling.domain.notices import Severity
 from emr_autoscaler.scaling.service import handle_trigger
 from emr_autoscaler.scaling.triggers import ClusterTrigger
 from emr_autoscaler.settings import Settings

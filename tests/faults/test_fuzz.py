@@ -18,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from emr_autoscaler.adapters.aws.dynamodb.idempotency import NoGuard
 from emr_autoscaler.kernel.config.document import ConfigDocument, ConfigInvalidError, parse_config, parse_config_text
 from emr_autoscaler.kernel.models import ClusterSnapshot, ClusterState
 from emr_autoscaler.notifications.service import Notifier
@@ -27,9 +28,17 @@ from emr_autoscaler.scaling.triggers import IgnoredEvent, parse_scaler_trigger, 
 from emr_autoscaler.steps.service import StepRetrier, handle_step_retry_invocation
 from emr_autoscaler.steps.triggers import IgnoredStepEvent, parse_step_failure
 from tests.conftest import load_event
-from tests.fakes import FakeEmr, FakeMetrics, InMemoryStateStore, RecordingSink, StaticConfig
+from tests.fakes import (
+    FakeEmr,
+    FakeMetrics,
+    InMemoryStateStore,
+    RecordingPublisher,
+    RecordingSink,
+    StaticConfig,
+    no_log_context,
+)
 from tests.notify_fakes import FakeChannels, InMemoryDedup, RecordingChannel, RecordingDeadLetters, StaticContext
-from tests.step_fakes import FakeEmrSteps, FakeRetryQueue, InMemoryLineageStore
+from tests.step_fakes import FakeEmrSteps, FakeRetryQueue, InMemoryLineageStore, LoggingStepRetrySink
 
 NOW = datetime(2026, 3, 4, 3, 0, tzinfo=UTC)
 SAMPLES = [
@@ -207,6 +216,8 @@ def _scaler() -> tuple[Scaler, FakeEmr]:
         config=StaticConfig(),
         sink=RecordingSink(),
         clock=lambda: NOW,
+        events=RecordingPublisher(),
+        log_context=no_log_context,
     )
     return scaler, emr
 
@@ -237,6 +248,9 @@ def test_step_retry_handler_acts_on_no_hostile_event(logged: _Records) -> None:
         config=StaticConfig(),
         clock=lambda: NOW,
         jitter=lambda: 0.0,
+        events=RecordingPublisher(),
+        sink=LoggingStepRetrySink(),
+        guard=NoGuard(),
     )
 
     def check(event: Any) -> None:
@@ -264,6 +278,7 @@ def test_notifier_handler_survives_hostile_events(logged: _Records) -> None:
         dead_letters=RecordingDeadLetters(),
         context=StaticContext(),
         clock=lambda: NOW,
+        count=lambda name, value: None,
         fallback=RecordingChannel("fallback", "sns"),
     )
 

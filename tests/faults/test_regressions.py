@@ -15,10 +15,10 @@ from moto import mock_aws
 
 from emr_autoscaler import bootstrap
 from emr_autoscaler.kernel.config.document import parse_config
-from emr_autoscaler.notifications.domain.notice import Notice, NoticeKind
+from emr_autoscaler.kernel.notices import NoticeKind, Severity
+from emr_autoscaler.notifications.domain.notice import Notice
 from emr_autoscaler.notifications.service import Notifier
 from emr_autoscaler.notifications.triggers import IgnoredNotice, parse_notice_event
-from emr_autoscaler.scaling.domain.notices import Severity
 from emr_autoscaler.settings import Settings
 from emr_autoscaler.steps.service import handle_step_retry_invocation
 from emr_autoscaler_dev.sandbox.provision import create_cluster, provision, provision_step_retry
@@ -102,6 +102,7 @@ def test_a_health_alarm_becomes_one_critical_notice() -> None:
         dead_letters=RecordingDeadLetters(),
         context=StaticContext(),
         clock=lambda: datetime(2026, 3, 4, 3, 20, tzinfo=UTC),
+        count=lambda name, value: None,
         fallback=RecordingChannel("fallback", "sns"),
     )
 

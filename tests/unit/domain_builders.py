@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from emr_autoscaler.kernel.config.scaling import ScalingPolicy
+from emr_autoscaler.kernel.ids import OPT_IN_TAG
 from emr_autoscaler.kernel.models import (
-    OPT_IN_TAG,
     ClusterSnapshot,
     ClusterState,
     GroupRole,

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from emr_autoscaler.notifications.domain.notice import Notice, NoticeKind
+from emr_autoscaler.kernel.notices import NoticeKind, Severity
+from emr_autoscaler.notifications.domain.notice import Notice
 from emr_autoscaler.notifications.triggers import IgnoredNotice, parse_notice_event
-from emr_autoscaler.scaling.domain.notices import Severity
 from tests.conftest import load_event
 
 

@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from emr_autoscaler.notifications.domain.notice import ClusterFacts, Notice, NoticeKind, enrich, format_duration
+from emr_autoscaler.kernel.notices import NoticeKind, Severity
+from emr_autoscaler.notifications.domain.notice import ClusterFacts, Notice, enrich, format_duration
 from emr_autoscaler.notifications.domain.renderers import render_slack, render_sns, render_teams, render_webhook
 from emr_autoscaler.notifications.domain.renderers.sns import sns_subject
 from emr_autoscaler.notifications.domain.renderers.teams import MAX_BODY_BYTES
 from emr_autoscaler.notifications.domain.renderers.webhook import sign_webhook, verify_webhook
-from emr_autoscaler.scaling.domain.notices import Severity
 
 EVIL = "<!channel> <https://evil|click> @here & <@U024BE7LH>"
 LOG = "s3://acme-emr-logs/j-2AXXXXXXGAPLF/steps/s-1K4B2GJ7W9QXZ/stderr.gz"

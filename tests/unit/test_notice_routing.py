@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 
 from emr_autoscaler.kernel.config.document import ConfigInvalidError, parse_config
-from emr_autoscaler.notifications.domain.notice import Notice, NoticeKind
-from emr_autoscaler.notifications.domain.routing import NotificationsConfig, route_notice
-from emr_autoscaler.scaling.domain.notices import Severity
+from emr_autoscaler.kernel.config.notifications import NotificationsConfig
+from emr_autoscaler.kernel.notices import NoticeKind, Severity
+from emr_autoscaler.notifications.domain.notice import Notice
+from emr_autoscaler.notifications.domain.routing import route_notice
 
 CHANNELS = {
     "oncall": {"type": "slack", "secret": "stack/slack-oncall"},

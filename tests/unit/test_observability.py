@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 
-from emr_autoscaler.adapters.powertools.observability import cluster_log_context, logger
+from emr_autoscaler.adapters.powertools.logging import cluster_log_context, logger
 
 
 def test_lines_inside_an_evaluation_carry_the_cluster_id() -> None:
@@ -36,7 +36,7 @@ def test_in_lambda_adapter_loggers_write_json_with_the_cluster_id() -> None:
     # GIVEN a process that looks like Lambda (the runtime sets AWS_LAMBDA_FUNCTION_NAME)
     code = (
         "import logging\n"
-        "from emr_autoscaler.adapters.powertools.observability import cluster_log_context\n"
+        "from emr_autoscaler.adapters.powertools.logging import cluster_log_context\n"
         "with cluster_log_context('j-XYZ'):\n"
         "    logging.getLogger('emr_autoscaler.adapters.yarn.resourcemanager').warning('no answer from the RM')\n"
     )

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 import pytest
 
 from emr_autoscaler.kernel.config.scaling import ScalingPolicy
+from emr_autoscaler.kernel.ids import OPT_IN_TAG
 from emr_autoscaler.kernel.models import (
-    OPT_IN_TAG,
     ClusterSnapshot,
     ClusterState,
     GroupRole,

@@ -11,7 +11,15 @@ from emr_autoscaler.kernel.models import ClusterState
 from emr_autoscaler.scaling.domain.decisions import ReasonCode
 from emr_autoscaler.scaling.service import Outcome, ReconcileFailedError, Scaler, handle_trigger
 from emr_autoscaler.scaling.triggers import ClusterTrigger, IgnoredEvent, ScheduledTick
-from tests.fakes import FakeEmr, FakeMetrics, InMemoryStateStore, RecordingSink, StaticConfig
+from tests.fakes import (
+    FakeEmr,
+    FakeMetrics,
+    InMemoryStateStore,
+    RecordingPublisher,
+    RecordingSink,
+    StaticConfig,
+    no_log_context,
+)
 from tests.unit.domain_builders import CLUSTER_ID, NOW, metrics, snapshot
 
 SPIKE = metrics(nodes=4, allocated_mb=4 * 12288, allocated_vcores=16, pending_mb=40960, pending_vcores=20)
@@ -32,6 +40,8 @@ def make_scaler(
         config=StaticConfig(),
         sink=sink,
         clock=lambda: NOW,
+        events=RecordingPublisher(),
+        log_context=no_log_context,
     )
     return scaler, emr, store, sink
 
@@ -208,7 +218,8 @@ def test_cluster_trigger_and_ignored_event() -> None:
 
 def test_actions_and_trouble_publish_one_notice_each() -> None:
     # GIVEN a scaler publishing application events
-    from emr_autoscaler.kernel.events import AppDetailType, RecordingPublisher
+    from emr_autoscaler.kernel.events import AppDetailType
+    from tests.fakes import RecordingPublisher
 
     scaler, _emr, _store, _sink = make_scaler()
     published = RecordingPublisher()
@@ -245,7 +256,7 @@ def test_a_failing_bus_does_not_undo_the_decision() -> None:
 
 def test_observe_mode_decides_and_notifies_but_never_resizes() -> None:
     # GIVEN a loaded cluster tagged for observe mode
-    from emr_autoscaler.kernel.events import RecordingPublisher
+    from tests.fakes import RecordingPublisher
 
     emr = FakeEmr()
     emr.add(snapshot(tags={"emr-autoscaler:enabled": "true", "emr-autoscaler:mode": "observe"}))
@@ -297,7 +308,7 @@ def test_profile_mode_applies_and_switching_takes_effect_next_evaluation() -> No
 
 def test_no_valid_configuration_notifies_once_per_episode() -> None:
     # GIVEN no valid configuration (the configuration parameter unreadable, or refused)
-    from emr_autoscaler.kernel.events import RecordingPublisher
+    from tests.fakes import RecordingPublisher
 
     scaler, _emr, _store, _sink = make_scaler()
     scaler.config = StaticConfig(document=None)

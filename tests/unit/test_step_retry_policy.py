@@ -9,22 +9,24 @@ import pytest
 from pydantic import ValidationError
 
 from emr_autoscaler.kernel.config.document import ConfigInvalidError, parse_config
+from emr_autoscaler.kernel.config.steps import FailureClass, StepRetryPolicy
 from emr_autoscaler.kernel.models import ClusterSnapshot, ClusterState
-from emr_autoscaler.scaling.domain.notices import Severity
+from emr_autoscaler.kernel.notices import Severity
+from emr_autoscaler.steps.domain.classify import classify_failure
 from emr_autoscaler.steps.domain.decide import (
+    decide_step_retry,
+    lineage_of_unknown,
+    recheck_before_add,
+    step_retry_notice_severity,
+)
+from emr_autoscaler.steps.domain.models import (
     FailedStep,
-    FailureClass,
     FailureDetails,
     GiveUp,
     RetryStep,
     StepConfig,
     StepLineage,
-    StepRetryPolicy,
     StepRetryReason,
-    decide_step_retry,
-    lineage_of_unknown,
-    recheck_before_add,
-    step_retry_notice_severity,
 )
 
 NOW = datetime(2026, 3, 4, 3, 2, 41, tzinfo=UTC)
@@ -217,7 +219,7 @@ def test_default_classification(
     reason: str | None, message: str | None, kind: FailureClass | None, rule: str | None
 ) -> None:
     # GIVEN EMR's FailureDetails, WHEN classified by the default rules, THEN the first matching rule decides
-    assert StepRetryPolicy().classify(FailureDetails(reason=reason, message=message)) == (kind, rule)
+    assert classify_failure(StepRetryPolicy(), FailureDetails(reason=reason, message=message)) == (kind, rule)
 
 
 def test_extra_rules_come_before_the_defaults() -> None:

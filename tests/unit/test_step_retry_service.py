@@ -8,16 +8,17 @@ from typing import Any
 
 import pytest
 
-from emr_autoscaler.kernel.events import AppDetailType, RecordingPublisher
+from emr_autoscaler.adapters.aws.dynamodb.idempotency import NoGuard
+from emr_autoscaler.kernel.events import AppDetailType
 from emr_autoscaler.kernel.models import ClusterSnapshot, ClusterState
-from emr_autoscaler.scaling.domain.notices import Severity
-from emr_autoscaler.steps.domain.decide import FailedStep, FailureDetails, StepConfig
+from emr_autoscaler.kernel.notices import Severity
+from emr_autoscaler.steps.domain.models import FailedStep, FailureDetails, StepConfig
 from emr_autoscaler.steps.ports import ClaimInProgressError
 from emr_autoscaler.steps.service import StepRetrier, handle_step_retry_invocation
 from emr_autoscaler.steps.triggers import StepFailure, parse_step_failure
 from tests.conftest import load_event
-from tests.fakes import StaticConfig
-from tests.step_fakes import FakeEmrSteps, FakeRetryQueue, InMemoryLineageStore
+from tests.fakes import RecordingPublisher, StaticConfig
+from tests.step_fakes import FakeEmrSteps, FakeRetryQueue, InMemoryLineageStore, LoggingStepRetrySink
 
 T0 = datetime(2026, 3, 4, 3, 2, 41, tzinfo=UTC)
 CID = "j-2AXXXXXXGAPLF"
@@ -68,6 +69,8 @@ class World:
             clock=lambda: self.now[0],
             jitter=lambda: 0.0,
             events=self.events,
+            sink=LoggingStepRetrySink(),
+            guard=NoGuard(),
         )
 
 

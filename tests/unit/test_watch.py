@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from emr_autoscaler.watch.domain.alarms import (
-    MODE_TAG,
-    AlarmThresholds,
-    Mode,
-    alarm_name,
-    desired_alarms,
-    plan_alarm_changes,
-    resolve_mode,
-)
+from emr_autoscaler.kernel.config.alarms import AlarmThresholds
+from emr_autoscaler.kernel.config.scaling import Mode
+from emr_autoscaler.kernel.ids import MODE_TAG
+from emr_autoscaler.scaling.domain.mode import resolve_mode
+from emr_autoscaler.watch.domain.alarms import alarm_name, desired_alarms, plan_alarm_changes
 
 PREFIX = "emr-autoscaler-"
 

@@ -1,7 +1,8 @@
-"""Bootstrap: the one composition root. Builds clients and adapters once per cold start.
+"""Bootstrap: the one composition root. Builds clients and adapters once per cold start, and injects every dependency.
 
 Clients honour AWS_ENDPOINT_URL (boto3's own setting), so the sandbox and tests point every call at a local
-AWS without code changes. Retries are botocore's adaptive mode.
+AWS without code changes. Retries are botocore's adaptive mode. Each builder imports only its own job's modules,
+so a function's cold start pays for what it runs, not for the other three jobs.
 """
 
 from __future__ import annotations
@@ -9,32 +10,21 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
 
-from emr_autoscaler.adapters.aws.cloudwatch import CloudWatchMetrics
-from emr_autoscaler.adapters.aws.cloudwatch_alarms import CloudWatchAlarms
-from emr_autoscaler.adapters.aws.dynamodb.registry import DynamoRegistry
-from emr_autoscaler.adapters.aws.dynamodb.state import DynamoStateStore
-from emr_autoscaler.adapters.aws.emr import EmrInstanceGroups
-from emr_autoscaler.adapters.aws.ssm_config import SsmConfigSource
-from emr_autoscaler.adapters.metrics_chain import MetricsChain
-from emr_autoscaler.adapters.powertools.observability import PowertoolsDecisionSink, config_invalid
-from emr_autoscaler.adapters.yarn.resourcemanager import ResourceManagerMetrics
-from emr_autoscaler.kernel.events import EventBridgePublisher, configuration_refused_event
-from emr_autoscaler.kernel.models import ClusterSnapshot, MetricsSource
-from emr_autoscaler.scaling.ports import YarnMetricsReader
-from emr_autoscaler.scaling.service import Scaler
 from emr_autoscaler.settings import Settings
-from emr_autoscaler.watch.service import ClusterWatch
 
 if TYPE_CHECKING:
-    from emr_autoscaler.steps.service import StepRetrier
-
-if TYPE_CHECKING:
+    from emr_autoscaler.kernel.config.source import ConfigSource
+    from emr_autoscaler.kernel.events import EventPublisher
+    from emr_autoscaler.kernel.models import ClusterSnapshot
     from emr_autoscaler.notifications.service import Notifier
+    from emr_autoscaler.scaling.service import Scaler
+    from emr_autoscaler.steps.service import StepRetrier
+    from emr_autoscaler.watch.service import ClusterWatch
 
 CLIENT_CONFIG = Config(
     retries={"mode": "adaptive", "max_attempts": 5},
@@ -61,6 +51,44 @@ def set_clock(clock: Callable[[], datetime] | None) -> None:
     _clock_override = clock
 
 
+class _Clients:
+    """_Clients hands out one boto3 client per (service, config) for one builder: no service's client twice."""
+
+    def __init__(self, session: boto3.Session | None) -> None:
+        self._session = session or boto3.Session()
+        self._clients: dict[tuple[str, int], Any] = {}
+
+    def __call__(self, service: str, config: Config = CLIENT_CONFIG) -> Any:
+        key = (service, id(config))
+        if key not in self._clients:
+            self._clients[key] = self._session.client(service, config=config)  # type: ignore[call-overload]
+        return self._clients[key]
+
+
+def _config_source(
+    settings: Settings, clients: _Clients, on_invalid: Callable[[str], None] | None = None
+) -> ConfigSource:
+    """_Config_source reads the configuration parameter through Powertools Parameters (cached `config_cache_s`)."""
+    from aws_lambda_powertools.utilities.parameters import SSMProvider
+
+    from emr_autoscaler.adapters.aws.ssm_config import SsmConfigSource
+    from emr_autoscaler.adapters.powertools.metrics import config_invalid
+
+    return SsmConfigSource(
+        SSMProvider(boto3_client=clients("ssm")),
+        settings.config_parameter,
+        max_age_s=settings.config_cache_s,
+        on_invalid=on_invalid or config_invalid,
+    )
+
+
+def _publisher(settings: Settings, clients: _Clients) -> EventPublisher:
+    """_Publisher puts the application's events on its bus."""
+    from emr_autoscaler.adapters.aws.eventbridge import EventBridgePublisher
+
+    return EventBridgePublisher(clients("events"), settings.event_bus)
+
+
 def build_scaler(
     settings: Settings,
     session: boto3.Session | None = None,
@@ -72,11 +100,21 @@ def build_scaler(
     `resourcemanager_url_for` overrides where the ResourceManager is reached (the sandbox's emulator); by default
     it is the master node's DNS name from DescribeCluster, never an address taken from an event.
     """
-    from aws_lambda_powertools.utilities.parameters import SSMProvider
+    from emr_autoscaler.adapters.aws.cloudwatch import CloudWatchMetrics
+    from emr_autoscaler.adapters.aws.dynamodb.registry import DynamoRegistry
+    from emr_autoscaler.adapters.aws.dynamodb.state import DynamoStateStore
+    from emr_autoscaler.adapters.aws.emr import EmrInstanceGroups
+    from emr_autoscaler.adapters.metrics_chain import MetricsChain
+    from emr_autoscaler.adapters.powertools.logging import cluster_log_context
+    from emr_autoscaler.adapters.powertools.metrics import PowertoolsDecisionSink, config_invalid
+    from emr_autoscaler.adapters.yarn.resourcemanager import ResourceManagerMetrics
+    from emr_autoscaler.kernel.events import configuration_refused_event
+    from emr_autoscaler.kernel.models import MetricsSource
+    from emr_autoscaler.scaling.ports import YarnMetricsReader
+    from emr_autoscaler.scaling.service import Scaler
 
-    session = session or boto3.Session()
-    emr = session.client("emr", config=CLIENT_CONFIG)
-    events = EventBridgePublisher(session.client("events", config=CLIENT_CONFIG), settings.event_bus)
+    clients = _Clients(session)
+    events = _publisher(settings, clients)
 
     def refused(message: str) -> None:
         config_invalid(message)
@@ -86,24 +124,18 @@ def build_scaler(
         MetricsSource.RESOURCE_MANAGER: ResourceManagerMetrics(
             port=settings.resourcemanager_port, url_for=resourcemanager_url_for
         ),
-        MetricsSource.CLOUDWATCH: CloudWatchMetrics(session.client("cloudwatch", config=CLIENT_CONFIG)),
+        MetricsSource.CLOUDWATCH: CloudWatchMetrics(clients("cloudwatch")),
     }
     return Scaler(
-        emr=EmrInstanceGroups(emr, clock=clock),
+        emr=EmrInstanceGroups(clients("emr"), clock=clock),
         metrics=MetricsChain(readers),
-        store=DynamoStateStore(
-            session.client("dynamodb", config=CLIENT_CONFIG), settings.state_table, settings.audit_ttl_days
-        ),
-        config=SsmConfigSource(
-            SSMProvider(boto3_client=session.client("ssm", config=CLIENT_CONFIG)),
-            settings.config_parameter,
-            max_age_s=settings.config_cache_s,
-            on_invalid=refused,
-        ),
+        store=DynamoStateStore(clients("dynamodb"), settings.state_table, settings.audit_ttl_days),
+        config=_config_source(settings, clients, on_invalid=refused),
         sink=PowertoolsDecisionSink(),
         clock=clock,
         events=events,
-        registry=DynamoRegistry(session.client("dynamodb", config=CLIENT_CONFIG), settings.state_table),
+        log_context=cluster_log_context,
+        registry=DynamoRegistry(clients("dynamodb"), settings.state_table),
     )
 
 
@@ -111,23 +143,20 @@ def build_cluster_watch(
     settings: Settings, session: boto3.Session | None = None, clock: Callable[[], datetime] = utcnow
 ) -> ClusterWatch:
     """Build_cluster_watch wires the registry, the alarms and the configuration for the cluster watch."""
-    from aws_lambda_powertools.utilities.parameters import SSMProvider
+    from emr_autoscaler.adapters.aws.cloudwatch_alarms import CloudWatchAlarms
+    from emr_autoscaler.adapters.aws.dynamodb.registry import DynamoRegistry
+    from emr_autoscaler.adapters.aws.emr import EmrInstanceGroups
+    from emr_autoscaler.watch.service import ClusterWatch
 
-    session = session or boto3.Session()
-    events = EventBridgePublisher(session.client("events", config=CLIENT_CONFIG), settings.event_bus)
+    clients = _Clients(session)
     return ClusterWatch(
-        emr=EmrInstanceGroups(session.client("emr", config=CLIENT_CONFIG), clock=clock),
-        registry=DynamoRegistry(session.client("dynamodb", config=CLIENT_CONFIG), settings.state_table),
-        alarms=CloudWatchAlarms(session.client("cloudwatch", config=CLIENT_CONFIG), settings.alarm_prefix),
-        config=SsmConfigSource(
-            SSMProvider(boto3_client=session.client("ssm", config=CLIENT_CONFIG)),
-            settings.config_parameter,
-            max_age_s=settings.config_cache_s,
-            on_invalid=config_invalid,
-        ),
+        emr=EmrInstanceGroups(clients("emr"), clock=clock),
+        registry=DynamoRegistry(clients("dynamodb"), settings.state_table),
+        alarms=CloudWatchAlarms(clients("cloudwatch"), settings.alarm_prefix),
+        config=_config_source(settings, clients),
         alarm_prefix=settings.alarm_prefix,
         clock=clock,
-        events=events,
+        events=_publisher(settings, clients),
     )
 
 
@@ -148,8 +177,7 @@ def build_notifier(
 
     Webhook secrets are read through Powertools' SecretsProvider and cached for 5 minutes per warm container.
     """
-    # Imported here, not at the top: the scaler's cold start should not pay for the notifier's modules.
-    from aws_lambda_powertools.utilities.parameters import SecretsProvider, SSMProvider
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
     from emr_autoscaler.adapters.aws.dynamodb.dedup import DynamoDedupStore
     from emr_autoscaler.adapters.aws.notice_context import EmrNoticeContext
@@ -158,31 +186,31 @@ def build_notifier(
     from emr_autoscaler.adapters.channels.directory import ChannelDirectory
     from emr_autoscaler.adapters.channels.http import HttpPoster
     from emr_autoscaler.adapters.channels.sns import SnsChannel
-    from emr_autoscaler.notifications.service import FALLBACK_CHANNEL, DeadLetters, Notifier, count_metric
+    from emr_autoscaler.adapters.powertools.metrics import count_metric
+    from emr_autoscaler.notifications.ports import FALLBACK_CHANNEL, DeadLetters
+    from emr_autoscaler.notifications.service import Notifier
 
-    session = session or boto3.Session()
-    sns = session.client("sns", config=CLIENT_CONFIG)
-    secrets = WebhookSecrets(SecretsProvider(boto3_client=session.client("secretsmanager", config=CLIENT_CONFIG)))
-    fallback = SnsChannel(FALLBACK_CHANNEL, settings.fallback_topic_arn, sns) if settings.fallback_topic_arn else None
+    clients = _Clients(session)
+    secrets = WebhookSecrets(SecretsProvider(boto3_client=clients("secretsmanager")))
+    fallback = (
+        SnsChannel(FALLBACK_CHANNEL, settings.fallback_topic_arn, clients("sns"))
+        if settings.fallback_topic_arn
+        else None
+    )
     dead_letters: DeadLetters = (
-        SqsDeadLetters(session.client("sqs", config=CLIENT_CONFIG), settings.notification_dlq_url)
+        SqsDeadLetters(clients("sqs"), settings.notification_dlq_url)
         if settings.notification_dlq_url
         else LoggingDeadLetters()
     )
     return Notifier(
-        config=SsmConfigSource(
-            SSMProvider(boto3_client=session.client("ssm", config=CLIENT_CONFIG)),
-            settings.config_parameter,
-            max_age_s=settings.config_cache_s,
-            on_invalid=config_invalid,
-        ),
-        dedup=DynamoDedupStore(session.client("dynamodb", config=CLIENT_CONFIG), settings.state_table),
-        channels=ChannelDirectory(secrets, HttpPoster(budget_s=settings.notification_budget_s), sns),
+        config=_config_source(settings, clients),
+        dedup=DynamoDedupStore(clients("dynamodb"), settings.state_table),
+        channels=ChannelDirectory(secrets, HttpPoster(budget_s=settings.notification_budget_s), clients("sns")),
         dead_letters=dead_letters,
-        context=EmrNoticeContext(session.client("emr", config=CLIENT_CONFIG)),
+        context=EmrNoticeContext(clients("emr")),
         clock=clock,
-        fallback=fallback,
         count=count_metric,
+        fallback=fallback,
     )
 
 
@@ -226,37 +254,28 @@ def build_step_retrier(
     """
     import random
 
-    from aws_lambda_powertools.utilities.parameters import SSMProvider
-
-    from emr_autoscaler.adapters.aws.dynamodb.idempotency import PowertoolsOnceGuard
+    from emr_autoscaler.adapters.aws.dynamodb.idempotency import NoGuard, PowertoolsOnceGuard
     from emr_autoscaler.adapters.aws.dynamodb.lineage import DynamoLineageStore
     from emr_autoscaler.adapters.aws.emr_steps import EmrStepsClient
     from emr_autoscaler.adapters.aws.sqs_retry_queue import SqsRetryQueue
-    from emr_autoscaler.adapters.powertools.step_metrics import PowertoolsStepRetrySink
-    from emr_autoscaler.steps.service import NoGuard, OnceGuard, StepRetrier
+    from emr_autoscaler.adapters.powertools.metrics import PowertoolsStepRetrySink
+    from emr_autoscaler.steps.ports import OnceGuard
+    from emr_autoscaler.steps.service import StepRetrier
 
-    session = session or boto3.Session()
-    dynamodb = session.client("dynamodb", config=CLIENT_CONFIG)
+    clients = _Clients(session)
     guard: OnceGuard = (
-        PowertoolsOnceGuard(dynamodb, settings.state_table, settings.idempotency_ttl_s) if once else NoGuard()
+        PowertoolsOnceGuard(clients("dynamodb"), settings.state_table, settings.idempotency_ttl_s)
+        if once
+        else NoGuard()
     )
     return StepRetrier(
-        emr=EmrStepsClient(
-            session.client("emr", config=CLIENT_CONFIG),
-            clock=clock,
-            add_client=session.client("emr", config=ADD_STEPS_CONFIG),
-        ),
-        lineage=DynamoLineageStore(dynamodb, settings.state_table, settings.audit_ttl_days),
-        queue=SqsRetryQueue(session.client("sqs", config=CLIENT_CONFIG), settings.retry_queue_url),
-        config=SsmConfigSource(
-            SSMProvider(boto3_client=session.client("ssm", config=CLIENT_CONFIG)),
-            settings.config_parameter,
-            max_age_s=settings.config_cache_s,
-            on_invalid=config_invalid,
-        ),
+        emr=EmrStepsClient(clients("emr"), clock=clock, add_client=clients("emr", ADD_STEPS_CONFIG)),
+        lineage=DynamoLineageStore(clients("dynamodb"), settings.state_table, settings.audit_ttl_days),
+        queue=SqsRetryQueue(clients("sqs"), settings.retry_queue_url),
+        config=_config_source(settings, clients),
         clock=clock,
         jitter=jitter or random.random,  # backoff jitter, not cryptography
-        events=EventBridgePublisher(session.client("events", config=CLIENT_CONFIG), settings.event_bus),
+        events=_publisher(settings, clients),
         sink=PowertoolsStepRetrySink(),
         guard=guard,
     )

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 
 from emr_autoscaler.kernel.config.scaling import ScalingPolicy
+from emr_autoscaler.kernel.ids import OPT_IN_TAG
 from emr_autoscaler.kernel.models import (
-    OPT_IN_TAG,
     ClusterSnapshot,
     ClusterState,
     GroupRole,

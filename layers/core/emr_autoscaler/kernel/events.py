@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from emr_autoscaler.scaling.domain.notices import Severity
+from emr_autoscaler.kernel.notices import Severity
 
 if TYPE_CHECKING:
-    from mypy_boto3_events import EventBridgeClient
+    pass
 
 APP_EVENT_SOURCE = "emr-autoscaler"
 logger = logging.getLogger(__name__)
@@ -94,38 +94,6 @@ class EventPublisher(Protocol):
 
 class PublishFailedError(RuntimeError):
     """PublishFailedError: EventBridge refused at least one entry after botocore's retries."""
-
-
-class EventBridgePublisher:
-    """EventBridgePublisher sends application events with PutEvents (batches of 10, EventBridge's limit)."""
-
-    def __init__(self, client: EventBridgeClient, bus: str) -> None:
-        self._client = client
-        self._bus = bus
-
-    def publish(self, events: Sequence[AppEvent]) -> None:
-        """Publish sends every event; raises PublishFailedError naming the refused entries' errors."""
-        entries: list[Any] = [e.to_entry(self._bus) for e in events]
-        for start in range(0, len(entries), 10):
-            batch = entries[start : start + 10]
-            response = self._client.put_events(Entries=batch)
-            if response.get("FailedEntryCount", 0):
-                errors = {r.get("ErrorCode", "?") for r in response.get("Entries", []) if r.get("ErrorCode")}
-                raise PublishFailedError(
-                    f"EventBridge refused {response['FailedEntryCount']} event(s): {sorted(errors)}"
-                )
-            logger.debug("published %d application event(s) to %s", len(batch), self._bus)
-
-
-class RecordingPublisher:
-    """RecordingPublisher keeps events in memory (tests, simulator, and deployments without a bus)."""
-
-    def __init__(self) -> None:
-        self.events: list[AppEvent] = []
-
-    def publish(self, events: Sequence[AppEvent]) -> None:
-        """Publish records the events."""
-        self.events.extend(events)
 
 
 def configuration_refused_event(message: str) -> AppEvent:

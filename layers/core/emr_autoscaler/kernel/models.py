@@ -10,8 +10,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-OPT_IN_TAG = "emr-autoscaler:enabled"
-PROFILE_TAG = "emr-autoscaler:profile"
+from emr_autoscaler.kernel.ids import OPT_IN_TAG, PROFILE_TAG
 
 
 class Frozen(BaseModel):
@@ -194,3 +193,13 @@ class YarnMetrics(Frozen):
             and self.allocated_memory_mb == 0
             and not self.demand_pending
         )
+
+
+class RegisteredCluster(Frozen):
+    """RegisteredCluster is a watched cluster's registry entry."""
+
+    cluster_id: str
+    name: str
+    profile: str | None = None
+    state: str
+    registered_at: datetime

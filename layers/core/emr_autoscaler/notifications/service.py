@@ -12,90 +12,28 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
-
-from emr_autoscaler.adapters.aws.dynamodb.dedup import DedupClaim
-from emr_autoscaler.adapters.channels.http import DeliveryFailedError
-from emr_autoscaler.adapters.powertools.observability import metrics
 from emr_autoscaler.kernel.config.document import ConfigInvalidError
-from emr_autoscaler.notifications.domain.notice import ClusterFacts, Notice, NoticeKind, StepFailure, enrich
-from emr_autoscaler.notifications.domain.routing import ChannelConfig, NotificationsConfig, route_notice
+from emr_autoscaler.kernel.config.notifications import NotificationsConfig
+from emr_autoscaler.kernel.config.source import ConfigSource
+from emr_autoscaler.kernel.notices import NoticeKind, Severity
+from emr_autoscaler.notifications.domain.notice import Notice, enrich
+from emr_autoscaler.notifications.domain.routing import route_notice
+from emr_autoscaler.notifications.ports import (
+    Channel,
+    ChannelFactory,
+    DeadLetters,
+    DedupClaim,
+    DedupStore,
+    DeliveryFailedError,
+    NoticeContext,
+)
 from emr_autoscaler.notifications.triggers import IgnoredNotice, parse_notice_event
-from emr_autoscaler.scaling.domain.notices import Severity
-from emr_autoscaler.scaling.ports import ConfigSource
 
 logger = logging.getLogger(__name__)
-
-FALLBACK_CHANNEL = "fallback"
-
-
-class Channel(Protocol):
-    """Channel delivers a notice to one destination."""
-
-    name: str
-    type_name: str
-
-    def send(self, notice: Notice) -> int:
-        """Send delivers the notice; returns the requests made; raises DeliveryFailedError."""
-        ...
-
-
-class ChannelFactory(Protocol):
-    """ChannelFactory builds (or reuses) the channel a configuration entry describes."""
-
-    def channel(self, name: str, config: ChannelConfig) -> Channel:
-        """Channel returns the channel called `name` for `config`."""
-        ...
-
-
-class DedupStore(Protocol):
-    """DedupStore decides whether a notice opens a window (send) or folds into the open one."""
-
-    def claim(self, notice: Notice, window_s: int, now: datetime) -> DedupClaim:
-        """Claim returns send-or-fold, and how many were folded before this one."""
-        ...
-
-    def delivered(self, notice: Notice) -> None:
-        """Delivered marks the claimed window's message as sent."""
-        ...
-
-    def release(self, notice: Notice) -> None:
-        """Release ends a claim whose delivery failed, so the event's retry sends again."""
-        ...
-
-
-class DeadLetters(Protocol):
-    """DeadLetters keeps notices a channel could not take."""
-
-    def send(self, channel: str, channel_type: str, notice: Notice, reason: str) -> None:
-        """Send records the undelivered notice; raises when it cannot (the invocation is then retried)."""
-        ...
-
-
-class NoticeContext(Protocol):
-    """NoticeContext answers what EMR knows about a cluster and a failed step (None when it cannot)."""
-
-    def cluster(self, cluster_id: str) -> ClusterFacts | None:
-        """Cluster returns the cluster's name, profile and log URI."""
-        ...
-
-    def step_failure(self, cluster_id: str, step_id: str) -> StepFailure | None:
-        """Step_failure returns the step's name and failure details."""
-        ...
-
-
-def _no_count(name: str, value: int) -> None:
-    return None
-
-
-def count_metric(name: str, value: int) -> None:
-    """Count_metric adds a Count metric (`NotificationSent`, `NotificationFolded`, `NotificationDeadLettered`,
-    `NotificationFallback`) to the invocation's Powertools EMF flush."""
-    metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
 
 
 @dataclass(frozen=True)
@@ -133,8 +71,8 @@ class Notifier:
     dead_letters: DeadLetters
     context: NoticeContext
     clock: Callable[[], datetime]
+    count: Callable[[str, int], None]
     fallback: Channel | None = None
-    count: Callable[[str, int], None] = field(default=_no_count)
 
     def handle(self, event: Any) -> dict[str, Any]:
         """Handle turns one EventBridge event into deliveries and returns the invocation's summary.

@@ -9,30 +9,18 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
-from emr_autoscaler.kernel.config.document import ConfigDocument
+from emr_autoscaler.kernel.clusters import ClusterReader
 from emr_autoscaler.kernel.config.scaling import MetricsConfig
 from emr_autoscaler.kernel.models import ClusterSnapshot, InstanceGroupCapacity, YarnMetrics
-from emr_autoscaler.scaling.domain.decisions import ResizeInstanceGroup, ResizePlan, ScalingState
-from emr_autoscaler.watch.domain.alarms import AlarmSpec, RegisteredCluster
-
-
-class ClusterNotFoundError(LookupError):
-    """ClusterNotFoundError: EMR does not know the cluster id."""
+from emr_autoscaler.scaling.domain.decisions import Outcome, ResizeInstanceGroup, ResizePlan, ScalingState
 
 
 class GroupMovedError(RuntimeError):
     """GroupMovedError: a group changed between the decision and the action, so the command was refused."""
 
 
-class EmrClusters(Protocol):
+class EmrClusters(ClusterReader, Protocol):
     """EmrClusters reads clusters and resizes instance groups."""
-
-    def describe(self, cluster_id: str) -> ClusterSnapshot:
-        """Describe returns the cluster's state, tags and master address, without groups.
-
-        Raises ClusterNotFoundError when EMR does not know the id.
-        """
-        ...
 
     def instance_groups(self, cluster_id: str) -> tuple[InstanceGroupCapacity, ...]:
         """Instance_groups returns the cluster's instance groups (read only for clusters worth scaling)."""
@@ -69,54 +57,14 @@ class StateStore(Protocol):
         """
         ...
 
-    def record(self, plan: ResizePlan, outcome: str) -> None:
+    def record(self, plan: ResizePlan, outcome: Outcome) -> None:
         """Record appends an audit record of a decision and what became of it (expires after a TTL)."""
-        ...
-
-
-class ConfigSource(Protocol):
-    """ConfigSource returns the configuration document in force (the last valid one)."""
-
-    def current(self) -> ConfigDocument:
-        """Current returns the document in force; raises ConfigInvalidError when no valid one was ever read."""
         ...
 
 
 class DecisionSink(Protocol):
     """DecisionSink publishes decisions for metrics and notification (EMF, EventBridge)."""
 
-    def publish(self, plan: ResizePlan, outcome: str, latency_ms: float | None = None) -> None:
+    def publish(self, plan: ResizePlan, outcome: Outcome, latency_ms: float | None = None) -> None:
         """Publish emits one decision and what became of it (logs, metrics, events)."""
-        ...
-
-
-class ClusterRegistry(Protocol):
-    """ClusterRegistry keeps the set of watched clusters."""
-
-    def register(self, cluster: RegisteredCluster) -> None:
-        """Register adds or refreshes a cluster."""
-        ...
-
-    def unregister(self, cluster_id: str) -> None:
-        """Unregister removes a cluster (idempotent)."""
-        ...
-
-    def registered(self) -> list[RegisteredCluster]:
-        """Registered lists the watched clusters."""
-        ...
-
-
-class AlarmManager(Protocol):
-    """AlarmManager reads and writes one cluster's alarms."""
-
-    def existing(self, cluster_id: str) -> dict[str, AlarmSpec]:
-        """Existing returns the cluster's alarms by name."""
-        ...
-
-    def put(self, alarm: AlarmSpec) -> None:
-        """Put creates or updates one alarm."""
-        ...
-
-    def delete(self, names: Sequence[str]) -> None:
-        """Delete removes alarms by name."""
         ...

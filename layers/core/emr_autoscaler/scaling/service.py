@@ -12,42 +12,25 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
-from emr_autoscaler.adapters.powertools.observability import cluster_log_context
+from emr_autoscaler.kernel.clusters import ClusterNotFoundError, RegisteredClusters
 from emr_autoscaler.kernel.config.document import ConfigInvalidError
-from emr_autoscaler.kernel.events import AppDetailType, AppEvent, AppEventDetail, EventPublisher, RecordingPublisher
+from emr_autoscaler.kernel.config.scaling import Mode
+from emr_autoscaler.kernel.config.source import ConfigSource
+from emr_autoscaler.kernel.events import AppDetailType, AppEvent, AppEventDetail, EventPublisher
 from emr_autoscaler.kernel.models import ACTIVE_CLUSTER_STATES, ClusterSnapshot, YarnMetrics
-from emr_autoscaler.scaling.domain.decisions import ReasonCode, ResizeInstanceGroup, ResizePlan, ScalingState
+from emr_autoscaler.scaling.domain.decisions import Outcome, ReasonCode, ResizeInstanceGroup, ResizePlan, ScalingState
+from emr_autoscaler.scaling.domain.mode import resolve_mode
 from emr_autoscaler.scaling.domain.notices import scaling_notice_severity
 from emr_autoscaler.scaling.domain.plan import plan_resize
-from emr_autoscaler.scaling.ports import (
-    ClusterNotFoundError,
-    ClusterRegistry,
-    ConfigSource,
-    DecisionSink,
-    EmrClusters,
-    GroupMovedError,
-    StateStore,
-    YarnMetricsReader,
-)
+from emr_autoscaler.scaling.ports import DecisionSink, EmrClusters, GroupMovedError, StateStore, YarnMetricsReader
 from emr_autoscaler.scaling.triggers import IgnoredEvent, ScheduledTick, Trigger
-from emr_autoscaler.watch.domain.alarms import Mode, resolve_mode
 
 logger = logging.getLogger(__name__)
-
-
-class Outcome(StrEnum):
-    """Outcome is what became of a decision."""
-
-    APPLIED = "applied"
-    HELD = "held"
-    SKIPPED = "skipped"
-    FAILED = "failed"
-    OBSERVED = "observed"
 
 
 @dataclass(frozen=True)
@@ -102,7 +85,10 @@ def _service_plan(cluster_id: str, now: datetime, reason: ReasonCode, explanatio
 
 @dataclass
 class Scaler:
-    """Scaler wires the ports to the core. Build it once per cold start (see bootstrap)."""
+    """Scaler wires the ports to the core. Build it once per cold start (see bootstrap).
+
+    `log_context(cluster_id)` wraps one cluster's evaluation so every log line meanwhile names the cluster.
+    """
 
     emr: EmrClusters
     metrics: YarnMetricsReader
@@ -110,8 +96,9 @@ class Scaler:
     config: ConfigSource
     sink: DecisionSink
     clock: Callable[[], datetime]
-    events: EventPublisher = field(default_factory=RecordingPublisher)
-    registry: ClusterRegistry | None = None
+    events: EventPublisher
+    log_context: Callable[[str], AbstractContextManager[object]]
+    registry: RegisteredClusters | None = None
     _stateless_reasons: dict[str, ReasonCode] = field(default_factory=dict, repr=False)
     _sink_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -120,12 +107,12 @@ class Scaler:
     ) -> DecisionSummary:
         latency_ms = (time.perf_counter() - started) * 1000.0
         with self._sink_lock:  # Powertools Metrics keeps one buffer per invocation; evaluations run in threads.
-            self.sink.publish(plan, outcome.value, latency_ms)
+            self.sink.publish(plan, outcome, latency_ms)
         self._notify(plan, outcome, previous)
         return DecisionSummary(plan.cluster_id, plan.reason, plan.explanation, outcome, plan.commands, latency_ms)
 
     def _notify(self, plan: ResizePlan, outcome: Outcome, previous: ReasonCode | None) -> None:
-        severity = scaling_notice_severity(plan.reason, outcome.value, previous)
+        severity = scaling_notice_severity(plan.reason, outcome, previous)
         if severity is None:
             return
         steps = "; ".join(f"{c.group_name} {c.from_count} → {c.to_count}" for c in plan.commands)
@@ -206,7 +193,7 @@ class Scaler:
     def reconcile_cluster(self, cluster_id: str) -> DecisionSummary:
         """Reconcile_cluster evaluates one cluster and applies the decision at most once (see `_reconcile`);
         every log line meanwhile carries the cluster id."""
-        with cluster_log_context(cluster_id):
+        with self.log_context(cluster_id):
             return self._reconcile(cluster_id)
 
     def _reconcile(self, cluster_id: str) -> DecisionSummary:
@@ -242,11 +229,11 @@ class Scaler:
             )
             return self._finish(skipped, Outcome.SKIPPED, started)
         if not plan.acts:
-            self.store.record(plan, Outcome.HELD.value)
+            self.store.record(plan, Outcome.HELD)
             return self._finish(plan, Outcome.HELD, started, state.last_reason)
         if evaluation.mode is Mode.OBSERVE:
             observed = plan.model_copy(update={"explanation": f"Observe mode, not acting: {plan.explanation}"})
-            self.store.record(observed, Outcome.OBSERVED.value)
+            self.store.record(observed, Outcome.OBSERVED)
             return self._finish(observed, Outcome.OBSERVED, started)
         return self._act(plan, state, started)
 
@@ -262,14 +249,14 @@ class Scaler:
                     "explanation": f"Skipping {cluster_id}: {error}; the next evaluation decides afresh.",
                 }
             )
-            self.store.record(moved, Outcome.SKIPPED.value)
+            self.store.record(moved, Outcome.SKIPPED)
             return self._finish(moved, Outcome.SKIPPED, started)
         except Exception:
             self._release(plan, prior)
-            self.store.record(plan, Outcome.FAILED.value)
+            self.store.record(plan, Outcome.FAILED)
             self._finish(plan, Outcome.FAILED, started)
             raise
-        self.store.record(plan, Outcome.APPLIED.value)
+        self.store.record(plan, Outcome.APPLIED)
         return self._finish(plan, Outcome.APPLIED, started)
 
     def _release(self, plan: ResizePlan, prior: ScalingState) -> None:

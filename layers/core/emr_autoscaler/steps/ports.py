@@ -5,19 +5,22 @@ Only domain values cross a port; boto3 dicts stay inside the adapters.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from emr_autoscaler.kernel.models import ClusterSnapshot
-from emr_autoscaler.steps.domain.decide import (
+from emr_autoscaler.steps.domain.models import (
     FailedStep,
     GiveUp,
     RetryStep,
     ScheduledRetry,
     StepConfig,
     StepLineage,
+    StepRetryOutcome,
+    StepRetryReason,
 )
 
 
@@ -98,4 +101,53 @@ class LineageStore(Protocol):
 
     def record_given_up(self, retry: RetryStep, decision: GiveUp, now: datetime) -> None:
         """Record_given_up marks the claim given up (a redelivery then does nothing and notifies nobody)."""
+        ...
+
+
+@dataclass(frozen=True)
+class StepRetrySummary:
+    """StepRetrySummary is one outcome of the step-restart job, with its reason code and sentence."""
+
+    outcome: StepRetryOutcome
+    reason: StepRetryReason
+    explanation: str
+    cluster_id: str
+    step_id: str
+    attempt: int = 0
+    max_attempts: int = 0
+    delay_s: int | None = None
+    added_step_ids: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        """As_dict is the JSON-ready form (the handler's result, and what Idempotency stores)."""
+        return {
+            "outcome": self.outcome.value,
+            "reason": self.reason.value,
+            "explanation": self.explanation,
+            "cluster_id": self.cluster_id,
+            "step_id": self.step_id,
+            "attempt": self.attempt,
+            "max_attempts": self.max_attempts,
+            "delay_s": self.delay_s,
+            "added_step_ids": list(self.added_step_ids),
+        }
+
+
+class StepRetrySink(Protocol):
+    """StepRetrySink records each outcome for logs and metrics."""
+
+    def publish(self, summary: StepRetrySummary) -> None:
+        """Publish logs the outcome and counts it."""
+        ...
+
+
+class OnceGuard(Protocol):
+    """OnceGuard makes a function run once per key (Powertools Idempotency in Lambda; nothing in tests)."""
+
+    def wrap(self, function: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+        """Wrap returns `function` guarded; it is called with the keyword argument `event` (a JSON object)."""
+        ...
+
+    def register_context(self, context: Any) -> None:
+        """Register_context hands the guard the Lambda context (remaining time bounds an in-progress record)."""
         ...

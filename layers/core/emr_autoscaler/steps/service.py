@@ -11,14 +11,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
+from emr_autoscaler.kernel.clusters import ClusterNotFoundError
 from emr_autoscaler.kernel.config.document import ConfigInvalidError
-from emr_autoscaler.kernel.events import AppDetailType, AppEvent, AppEventDetail, EventPublisher, RecordingPublisher
-from emr_autoscaler.scaling.ports import ClusterNotFoundError, ConfigSource
+from emr_autoscaler.kernel.config.source import ConfigSource
+from emr_autoscaler.kernel.events import AppDetailType, AppEvent, AppEventDetail, EventPublisher
 from emr_autoscaler.steps.domain.decide import (
+    decide_step_retry,
+    lineage_of_unknown,
+    recheck_before_add,
+    step_retry_notice_severity,
+)
+from emr_autoscaler.steps.domain.models import (
     RETRY_NAME_MARKER,
     FailedStep,
     GiveUp,
@@ -27,19 +34,19 @@ from emr_autoscaler.steps.domain.decide import (
     StepConfig,
     StepLineage,
     StepRetryDecision,
+    StepRetryOutcome,
     StepRetryReason,
-    decide_step_retry,
-    lineage_of_unknown,
-    recheck_before_add,
-    step_retry_notice_severity,
 )
 from emr_autoscaler.steps.ports import (
     ClaimInProgressError,
     ClaimOutcome,
     EmrSteps,
     LineageStore,
+    OnceGuard,
     RetryQueue,
     StepNotFoundError,
+    StepRetrySink,
+    StepRetrySummary,
 )
 from emr_autoscaler.steps.triggers import IgnoredStepEvent, StepFailure, parse_retry_message, parse_step_failure
 
@@ -51,75 +58,6 @@ DEFAULT_LEASE_S = 120
 
 class StepsNotAddedError(RuntimeError):
     """StepsNotAddedError: EMR's answer to AddJobFlowSteps lacked the new step ids, and no restart was found."""
-
-
-@dataclass(frozen=True)
-class StepRetrySummary:
-    """StepRetrySummary is one outcome: `outcome` is scheduled, added, given_up, skipped or ignored."""
-
-    outcome: str
-    reason: StepRetryReason
-    explanation: str
-    cluster_id: str
-    step_id: str
-    attempt: int = 0
-    max_attempts: int = 0
-    delay_s: int | None = None
-    added_step_ids: tuple[str, ...] = ()
-
-    def as_dict(self) -> dict[str, Any]:
-        """As_dict is the JSON-ready form (the handler's result, and what Idempotency stores)."""
-        return {
-            "outcome": self.outcome,
-            "reason": self.reason.value,
-            "explanation": self.explanation,
-            "cluster_id": self.cluster_id,
-            "step_id": self.step_id,
-            "attempt": self.attempt,
-            "max_attempts": self.max_attempts,
-            "delay_s": self.delay_s,
-            "added_step_ids": list(self.added_step_ids),
-        }
-
-
-class StepRetrySink(Protocol):
-    """StepRetrySink records each outcome for logs and metrics."""
-
-    def publish(self, summary: StepRetrySummary) -> None:
-        """Publish logs the outcome and counts it."""
-        ...
-
-
-class OnceGuard(Protocol):
-    """OnceGuard makes a function run once per key (Powertools Idempotency in Lambda; nothing in tests)."""
-
-    def wrap(self, function: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
-        """Wrap returns `function` guarded; it is called with the keyword argument `event` (a JSON object)."""
-        ...
-
-    def register_context(self, context: Any) -> None:
-        """Register_context hands the guard the Lambda context (remaining time bounds an in-progress record)."""
-        ...
-
-
-class NoGuard:
-    """NoGuard runs every call (tests with fakes, the simulator)."""
-
-    def wrap(self, function: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
-        """Wrap returns the function unchanged."""
-        return function
-
-    def register_context(self, context: Any) -> None:
-        """Register_context does nothing."""
-
-
-class LoggingStepRetrySink:
-    """LoggingStepRetrySink logs each outcome (the default; bootstrap adds EMF metrics)."""
-
-    def publish(self, summary: StepRetrySummary) -> None:
-        """Publish logs the outcome at info (debug for clusters that did not opt in)."""
-        quiet = summary.reason in (StepRetryReason.SKIPPED_CLUSTER_NOT_OPTED_IN, StepRetryReason.IGNORED_UNKNOWN_STEP)
-        (logger.debug if quiet else logger.info)(summary.explanation, extra=summary.as_dict())
 
 
 @dataclass
@@ -136,9 +74,9 @@ class StepRetrier:
     config: ConfigSource
     clock: Callable[[], datetime]
     jitter: Callable[[], float]
-    events: EventPublisher = field(default_factory=RecordingPublisher)
-    sink: StepRetrySink = field(default_factory=LoggingStepRetrySink)
-    guard: OnceGuard = field(default_factory=NoGuard)
+    events: EventPublisher
+    sink: StepRetrySink
+    guard: OnceGuard
     lease_s: int = DEFAULT_LEASE_S
 
     def __post_init__(self) -> None:
@@ -200,7 +138,7 @@ class StepRetrier:
             self.queue.schedule(ScheduledRetry(retry=decision, step=step))
             return self._finish(
                 StepRetrySummary(
-                    outcome="scheduled",
+                    outcome=StepRetryOutcome.SCHEDULED,
                     reason=decision.reason,
                     explanation=decision.explanation,
                     cluster_id=decision.cluster_id,
@@ -292,7 +230,7 @@ class StepRetrier:
             + (f", followed by the {len(followers)} step(s) its failure cancelled: {names}." if followers else ".")
         )
         summary = StepRetrySummary(
-            outcome="added",
+            outcome=StepRetryOutcome.ADDED,
             reason=StepRetryReason.RETRY_ADDED,
             explanation=explanation,
             cluster_id=retry.cluster_id,
@@ -329,7 +267,7 @@ class StepRetrier:
     # ------------------------------------------------------------------ outcomes
     def _ignored(self, failure: StepFailure, why: str) -> dict[str, Any]:
         summary = StepRetrySummary(
-            outcome="ignored",
+            outcome=StepRetryOutcome.IGNORED,
             reason=StepRetryReason.IGNORED_UNKNOWN_STEP,
             explanation=f"Ignoring the failure of step {failure.step_id}: {why}.",
             cluster_id=failure.cluster_id,
@@ -340,7 +278,7 @@ class StepRetrier:
 
     def _skipped(self, retry: RetryStep, why: str) -> dict[str, Any]:
         summary = StepRetrySummary(
-            outcome="skipped",
+            outcome=StepRetryOutcome.SKIPPED,
             reason=StepRetryReason.SKIPPED_ALREADY_HANDLED,
             explanation=(
                 f"Skipping restart {retry.attempt} of step '{retry.step_name}' ({retry.original_step_id}): {why}."
@@ -355,7 +293,7 @@ class StepRetrier:
     def _gave_up(self, decision: GiveUp, cluster_name: str | None) -> dict[str, Any]:
         skipped = decision.reason.value.startswith("SKIPPED_")
         summary = StepRetrySummary(
-            outcome="skipped" if skipped else "given_up",
+            outcome=StepRetryOutcome.SKIPPED if skipped else StepRetryOutcome.GIVEN_UP,
             reason=decision.reason,
             explanation=decision.explanation,
             cluster_id=decision.cluster_id,
@@ -376,8 +314,8 @@ class StepRetrier:
 
     def _notify(self, summary: StepRetrySummary, decision: RetryStep | GiveUp, severity: Any, name: str | None) -> None:
         detail_type = {
-            "scheduled": AppDetailType.STEP_RETRY_SCHEDULED,
-            "added": AppDetailType.STEP_RETRY_ADDED,
+            StepRetryOutcome.SCHEDULED: AppDetailType.STEP_RETRY_SCHEDULED,
+            StepRetryOutcome.ADDED: AppDetailType.STEP_RETRY_ADDED,
         }.get(summary.outcome, AppDetailType.STEP_RETRY_GIVEN_UP)
         data: dict[str, Any] = {"rule": decision.rule}
         if isinstance(decision, RetryStep):
@@ -388,8 +326,10 @@ class StepRetrier:
                 added_step_ids=list(summary.added_step_ids),
             )
         action = {
-            "scheduled": f"restart {summary.attempt}/{summary.max_attempts} queued, due in {summary.delay_s} s",
-            "added": f"added {', '.join(summary.added_step_ids)}",
+            StepRetryOutcome.SCHEDULED: (
+                f"restart {summary.attempt}/{summary.max_attempts} queued, due in {summary.delay_s} s"
+            ),
+            StepRetryOutcome.ADDED: f"added {', '.join(summary.added_step_ids)}",
         }.get(summary.outcome, "not restarted: a person must look at the step")
         event = AppEvent(
             detail_type=detail_type,

@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.parser import ValidationError, parse
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import BaseModel, ConfigDict, Field
 
-from emr_autoscaler.steps.domain.decide import ScheduledRetry
+from emr_autoscaler.steps.domain.models import ScheduledRetry
 
 _CLUSTER_ID = r"^j-[A-Z0-9]{1,64}$"
 _STEP_ID = r"^s-[A-Z0-9]{1,64}$"

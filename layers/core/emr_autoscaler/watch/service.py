@@ -11,24 +11,25 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from emr_autoscaler.kernel.clusters import ClusterNotFoundError, ClusterReader
 from emr_autoscaler.kernel.config.document import ConfigDocument
-from emr_autoscaler.kernel.events import AppDetailType, AppEvent, AppEventDetail, EventPublisher, RecordingPublisher
-from emr_autoscaler.kernel.models import ClusterSnapshot, ClusterState
-from emr_autoscaler.scaling.domain.notices import Severity
-from emr_autoscaler.scaling.ports import AlarmManager, ClusterNotFoundError, ClusterRegistry, ConfigSource, EmrClusters
+from emr_autoscaler.kernel.config.source import ConfigSource
+from emr_autoscaler.kernel.events import AppDetailType, AppEvent, AppEventDetail, EventPublisher
+from emr_autoscaler.kernel.models import ClusterSnapshot, ClusterState, RegisteredCluster
+from emr_autoscaler.kernel.notices import Severity
 from emr_autoscaler.scaling.triggers import ClusterStateChange, IgnoredEvent, WatchTrigger
 from emr_autoscaler.watch.domain.alarms import (
     TERMINAL_STATES,
     WATCHED_STATES,
     AlarmChanges,
-    RegisteredCluster,
     desired_alarms,
     plan_alarm_changes,
 )
+from emr_autoscaler.watch.ports import AlarmManager, ClusterRegistry
 
 logger = logging.getLogger(__name__)
 
@@ -58,13 +59,13 @@ class WatchResult:
 class ClusterWatch:
     """ClusterWatch registers clusters and reconciles their alarms. Build it once per cold start."""
 
-    emr: EmrClusters
+    emr: ClusterReader
     registry: ClusterRegistry
     alarms: AlarmManager
     config: ConfigSource
     alarm_prefix: str
     clock: Callable[[], datetime]
-    events: EventPublisher = field(default_factory=RecordingPublisher)
+    events: EventPublisher
 
     def handle(self, trigger: WatchTrigger) -> dict[str, Any]:
         """Handle runs what the trigger asks for and returns the invocation's summary."""

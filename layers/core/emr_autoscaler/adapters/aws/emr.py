@@ -12,15 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from emr_autoscaler.kernel.models import (
-    ClusterSnapshot,
-    ClusterState,
-    GroupRole,
-    GroupState,
-    InstanceGroupCapacity,
-)
+from emr_autoscaler.kernel.clusters import ClusterNotFoundError
+from emr_autoscaler.kernel.models import ClusterSnapshot, ClusterState, GroupRole, GroupState, InstanceGroupCapacity
 from emr_autoscaler.scaling.domain.decisions import ResizeInstanceGroup
-from emr_autoscaler.scaling.ports import ClusterNotFoundError, GroupMovedError
+from emr_autoscaler.scaling.ports import GroupMovedError
 
 if TYPE_CHECKING:
     from mypy_boto3_emr import EMRClient

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from emr_autoscaler.adapters.aws.emr import EmrInstanceGroups
 from emr_autoscaler.kernel.models import ClusterSnapshot
-from emr_autoscaler.steps.domain.decide import FailedStep, FailureDetails, StepConfig
+from emr_autoscaler.steps.domain.models import FailedStep, FailureDetails, StepConfig
 from emr_autoscaler.steps.ports import StepNotFoundError
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from emr_autoscaler.kernel.models import PROFILE_TAG
+from emr_autoscaler.kernel.ids import PROFILE_TAG
 from emr_autoscaler.notifications.domain.notice import ClusterFacts, StepFailure
 
 if TYPE_CHECKING:

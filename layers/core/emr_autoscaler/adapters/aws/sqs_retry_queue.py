@@ -8,7 +8,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from emr_autoscaler.steps.domain.decide import SQS_MAX_DELAY_S, ScheduledRetry
+from emr_autoscaler.kernel.config.steps import SQS_MAX_DELAY_S
+from emr_autoscaler.steps.domain.models import ScheduledRetry
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

@@ -12,8 +12,8 @@ from emr_autoscaler.adapters.channels.slack import SlackChannel
 from emr_autoscaler.adapters.channels.sns import SnsChannel
 from emr_autoscaler.adapters.channels.teams import TeamsChannel
 from emr_autoscaler.adapters.channels.webhook import SignedWebhookChannel
-from emr_autoscaler.notifications.domain.routing import ChannelConfig, ChannelType
-from emr_autoscaler.notifications.service import Channel
+from emr_autoscaler.kernel.config.notifications import ChannelConfig, ChannelType
+from emr_autoscaler.notifications.ports import Channel
 
 
 class ChannelDirectory:

@@ -21,21 +21,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from emr_autoscaler.adapters.direct_http import direct_opener
+from emr_autoscaler.notifications.ports import DeliveryFailedError
 
 logger = logging.getLogger(__name__)
 
 _MAX_REDIRECTS = 2
 _MAX_ERROR_BODY = 300
 _LOOPBACK_NAMES = {"localhost"}
-
-
-class DeliveryFailedError(RuntimeError):
-    """DeliveryFailedError: the channel did not accept the message; `reason` is safe to log (no URL, no secret)."""
-
-    def __init__(self, reason: str, requests: int = 0) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.requests = requests
 
 
 # The poster judges redirects itself (same host only).

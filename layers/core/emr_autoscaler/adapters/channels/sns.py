@@ -6,9 +6,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from emr_autoscaler.adapters.channels.http import DeliveryFailedError
 from emr_autoscaler.notifications.domain.notice import Notice
 from emr_autoscaler.notifications.domain.renderers import render_sns
+from emr_autoscaler.notifications.ports import DeliveryFailedError
 
 
 class SnsChannel:

@@ -11,9 +11,10 @@ from collections.abc import Callable
 from typing import Any
 
 from emr_autoscaler.adapters.aws.secrets import SecretUnavailableError, WebhookSecret, WebhookSecrets
-from emr_autoscaler.adapters.channels.http import DeliveryFailedError, HttpPoster
+from emr_autoscaler.adapters.channels.http import HttpPoster
 from emr_autoscaler.notifications.domain.notice import Notice
 from emr_autoscaler.notifications.domain.renderers import render_webhook, sign_webhook
+from emr_autoscaler.notifications.ports import DeliveryFailedError
 
 _JSON = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "emr-autoscaler-notifier"}
 

@@ -12,9 +12,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from emr_autoscaler.kernel.config.notifications import NotificationsConfig
 from emr_autoscaler.kernel.config.scaling import ScalingPolicy
 from emr_autoscaler.kernel.models import Frozen
-from emr_autoscaler.notifications.domain.routing import NotificationsConfig
 
 DEFAULT_PROFILE = "default"
 

@@ -6,13 +6,22 @@ never a silently ignored setting.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 from pydantic import Field, model_validator
 
+from emr_autoscaler.kernel.config.alarms import AlarmThresholds
+from emr_autoscaler.kernel.config.steps import StepRetryPolicy
 from emr_autoscaler.kernel.models import Frozen, MetricsSource
-from emr_autoscaler.steps.domain.decide import StepRetryPolicy
-from emr_autoscaler.watch.domain.alarms import AlarmThresholds, Mode
+
+
+class Mode(StrEnum):
+    """Mode: `active` acts; `observe` decides, logs and notifies what it would do, never acts; `paused` does nothing."""
+
+    ACTIVE = "active"
+    OBSERVE = "observe"
+    PAUSED = "paused"
 
 
 class NodeCapacity(Frozen):

@@ -10,41 +10,17 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import datetime
-from enum import StrEnum
 from urllib.parse import quote
 
 from pydantic import Field
 
 from emr_autoscaler.kernel.models import Frozen
-from emr_autoscaler.scaling.domain.notices import Severity
+from emr_autoscaler.kernel.notices import NoticeKind, Severity
 
 # EMR's cluster state change reason codes that mean nothing went wrong: a TERMINATED cluster with one of them
 # ended as asked, and is no notice.
 BENIGN_TERMINATION_CODES = frozenset({"USER_REQUEST", "ALL_STEPS_COMPLETED"})
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,120}$")
-_SEVERITY_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}
-
-
-class NoticeKind(StrEnum):
-    """NoticeKind says what happened; routing rules select on it."""
-
-    CLUSTER_TERMINATED_WITH_ERRORS = "cluster_terminated_with_errors"
-    STEP_FAILED = "step_failed"
-    SCALED_OUT = "scaled_out"
-    SCALED_IN = "scaled_in"
-    SCALING_HELD = "scaling_held"
-    SCALING_FAILED = "scaling_failed"
-    CONFIGURATION_REFUSED = "configuration_refused"
-    STEP_RETRY_SCHEDULED = "step_retry_scheduled"
-    STEP_RETRY_ADDED = "step_retry_added"
-    STEP_RETRY_GIVEN_UP = "step_retry_given_up"
-    CLUSTER_WATCH = "cluster_watch"
-    HEALTH_ALARM = "health_alarm"
-
-
-def severity_rank(severity: Severity) -> int:
-    """Severity_rank orders severities: info 0 < warning 1 < critical 2."""
-    return _SEVERITY_RANK[severity]
 
 
 def console_url(region: str, cluster_id: str) -> str:

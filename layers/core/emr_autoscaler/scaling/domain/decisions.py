@@ -114,3 +114,14 @@ class ResizePlan(Frozen):
     def nodes_delta(self) -> int:
         """Nodes_delta is the total change in node count the plan asks for (negative for scale-in)."""
         return sum(c.to_count - c.from_count for c in self.commands)
+
+
+class Outcome(StrEnum):
+    """Outcome is what became of a decision: applied, held, skipped (a lost claim, a moved group), failed, or observed
+    (observe mode: recorded as if applied, EMR never called)."""
+
+    APPLIED = "applied"
+    HELD = "held"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+    OBSERVED = "observed"

@@ -2,18 +2,8 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
-
-from emr_autoscaler.scaling.domain.decisions import ReasonCode
-
-
-class Severity(StrEnum):
-    """Severity of a notice, as the notifier routes it."""
-
-    INFO = "info"
-    WARNING = "warning"
-    CRITICAL = "critical"
-
+from emr_autoscaler.kernel.notices import Severity
+from emr_autoscaler.scaling.domain.decisions import Outcome, ReasonCode
 
 # Holds that mean the scaler cannot do its job for this cluster: ops should hear of them (once per episode).
 TROUBLE_HOLDS = frozenset(
@@ -28,16 +18,16 @@ TROUBLE_HOLDS = frozenset(
 )
 
 
-def scaling_notice_severity(reason: ReasonCode, outcome: str, previous: ReasonCode | None) -> Severity | None:
+def scaling_notice_severity(reason: ReasonCode, outcome: Outcome, previous: ReasonCode | None) -> Severity | None:
     """Scaling_notice_severity says whether a scaling decision is worth a notice, and how severe; None if not.
 
     Actions applied (or, in observe mode, that would have been) are info; a failed action is critical; a trouble
     hold is a warning the first time it is decided (a change from the previous reason), so a cluster stuck for an
     hour yields one notice, not sixty.
     """
-    if outcome == "failed":
+    if outcome is Outcome.FAILED:
         return Severity.CRITICAL
-    if outcome in ("applied", "observed"):
+    if outcome in (Outcome.APPLIED, Outcome.OBSERVED):
         return Severity.INFO
     if reason in TROUBLE_HOLDS and reason != previous:
         return Severity.WARNING

@@ -12,9 +12,9 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from emr_autoscaler.kernel.config.scaling import GroupLimits, NodeCapacity, ScalingPolicy
+from emr_autoscaler.kernel.ids import OPT_IN_TAG
 from emr_autoscaler.kernel.models import (
     ACTIVE_CLUSTER_STATES,
-    OPT_IN_TAG,
     ClusterSnapshot,
     GroupRole,
     InstanceGroupCapacity,

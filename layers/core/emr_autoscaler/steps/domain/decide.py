@@ -13,295 +13,26 @@ times. Backoff before restart k is `backoff_base_s * backoff_multiplier**(k-1)`,
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
-from enum import StrEnum
-from functools import cached_property
-from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from emr_autoscaler.kernel.config.steps import FailureClass, StepRetryPolicy
+from emr_autoscaler.kernel.models import ClusterSnapshot, ClusterState
+from emr_autoscaler.kernel.notices import Severity
+from emr_autoscaler.steps.domain.classify import classify_failure
+from emr_autoscaler.steps.domain.models import (
+    RETRY_NAME_MARKER,
+    FailedStep,
+    GiveUp,
+    RetryStep,
+    StepLineage,
+    StepRetryDecision,
+    StepRetryReason,
+)
 
-from emr_autoscaler.kernel.models import ClusterSnapshot, ClusterState, Frozen
-from emr_autoscaler.scaling.domain.notices import Severity
-
-SQS_MAX_DELAY_S = 900
-# Only this much of EMR's failure text is searched: bounded regex work, whatever a step prints.
-_MAX_TEXT_CHARS = 4096
-# The marker a restarted step's name carries: "<original name> (retry k/N)".
-RETRY_NAME_MARKER = re.compile(r" \(retry \d+/\d+\)$")
 CLUSTER_GONE_STATES = frozenset(
     {ClusterState.TERMINATING, ClusterState.TERMINATED, ClusterState.TERMINATED_WITH_ERRORS}
 )
 TERMINATING_ACTIONS = frozenset({"TERMINATE_CLUSTER", "TERMINATE_JOB_FLOW"})
-
-
-class FailureClass(StrEnum):
-    """FailureClass is what a classification rule says of a failure."""
-
-    TRANSIENT = "transient"
-    PERMANENT = "permanent"
-
-
-class StepRetryReason(StrEnum):
-    """StepRetryReason is the machine-readable why of every step-retry outcome; docs/step-retry.md explains each."""
-
-    RETRY_TRANSIENT_FAILURE = "RETRY_TRANSIENT_FAILURE"
-    RETRY_UNKNOWN_FAILURE = "RETRY_UNKNOWN_FAILURE"
-    RETRY_ADDED = "RETRY_ADDED"
-    GIVE_UP_PERMANENT_FAILURE = "GIVE_UP_PERMANENT_FAILURE"
-    GIVE_UP_UNKNOWN_FAILURE = "GIVE_UP_UNKNOWN_FAILURE"
-    GIVE_UP_ATTEMPTS_EXHAUSTED = "GIVE_UP_ATTEMPTS_EXHAUSTED"
-    GIVE_UP_CLUSTER_TERMINATING = "GIVE_UP_CLUSTER_TERMINATING"
-    GIVE_UP_STEP_CONFIG_UNREADABLE = "GIVE_UP_STEP_CONFIG_UNREADABLE"
-    GIVE_UP_LINEAGE_UNKNOWN = "GIVE_UP_LINEAGE_UNKNOWN"
-    GIVE_UP_CONFIG_INVALID = "GIVE_UP_CONFIG_INVALID"
-    SKIPPED_CLUSTER_NOT_OPTED_IN = "SKIPPED_CLUSTER_NOT_OPTED_IN"
-    SKIPPED_RETRY_DISABLED = "SKIPPED_RETRY_DISABLED"
-    SKIPPED_STEP_EXCLUDED = "SKIPPED_STEP_EXCLUDED"
-    SKIPPED_ALREADY_HANDLED = "SKIPPED_ALREADY_HANDLED"
-    IGNORED_UNKNOWN_STEP = "IGNORED_UNKNOWN_STEP"
-
-    @property
-    def retries(self) -> bool:
-        """Retries is true for the codes that come with a restart (scheduled or added)."""
-        return self.value.startswith("RETRY_")
-
-
-def _compile(pattern: str) -> re.Pattern[str]:
-    try:
-        return re.compile(pattern, re.IGNORECASE)
-    except re.error as error:
-        raise ValueError(f"invalid regular expression {pattern!r}: {error}") from None
-
-
-class ClassificationRule(Frozen):
-    """ClassificationRule: a failure whose `field` text matches `pattern` (case-insensitive search) is `kind`.
-
-    `field` is `reason`, `message` or `any` (either) of the step's Status.FailureDetails.
-    """
-
-    name: str = Field(min_length=1)
-    pattern: str = Field(min_length=1)
-    kind: FailureClass
-    field: Literal["reason", "message", "any"] = "any"
-
-    @field_validator("pattern")
-    @classmethod
-    def _pattern_compiles(cls, value: str) -> str:
-        _compile(value)
-        return value
-
-    @cached_property
-    def regex(self) -> re.Pattern[str]:
-        """Regex is the compiled, case-insensitive pattern."""
-        return _compile(self.pattern)
-
-    def matches(self, reason: str, message: str) -> bool:
-        """Matches is true when the rule's pattern is found in the field it reads."""
-        texts = {"reason": (reason,), "message": (message,), "any": (reason, message)}[self.field]
-        return any(self.regex.search(text[:_MAX_TEXT_CHARS]) for text in texts)
-
-
-def _rule(name: str, pattern: str, kind: FailureClass) -> ClassificationRule:
-    return ClassificationRule(name=name, pattern=pattern, kind=kind)
-
-
-_T, _P = FailureClass.TRANSIENT, FailureClass.PERMANENT
-# Order matters, the first match wins. Node loss comes first: a Spot reclaim also surfaces as missing shuffle
-# files (FileNotFoundException), which would otherwise read as permanent. Timeouts come last: a timeout next to
-# an access-denied message is the access problem.
-DEFAULT_RULES: tuple[ClassificationRule, ...] = (
-    _rule(
-        "node-lost",
-        r"lost node|node lost|released on a \*?lost\*? node|container killed by node loss|decommission"
-        r"|spot (instance )?interruption|instance was terminated|exit (status|code):? ?-100",
-        _T,
-    ),
-    _rule("s3-slow-down", r"503 slow ?down|slow ?down|status code: ?503|service unavailable", _T),
-    _rule(
-        "throttling",
-        r"throttl|rate exceeded|too many requests|requestlimitexceeded|status code: ?429",
-        _T,
-    ),
-    _rule("class-not-found", r"classnotfoundexception|noclassdeffounderror|class not found", _P),
-    _rule(
-        "not-found",
-        r"filenotfoundexception|no such file or directory|path does not exist|nosuchkey|nosuchbucket"
-        r"|table or view not found|table_or_view_not_found|table not found|nosuchtableexception",
-        _P,
-    ),
-    _rule("access-denied", r"access ?denied|accessdeniedexception|permission denied|status code: ?403|forbidden", _P),
-    _rule(
-        "syntax-or-analysis",
-        r"analysisexception|parseexception|syntax ?error|unresolved_column|cannot resolve",
-        _P,
-    ),
-    _rule("timeout", r"timed? ?out|timeoutexception|sockettimeout|connecttimeout", _T),
-)
-
-
-class StepRetryPolicy(Frozen):
-    """StepRetryPolicy is one profile's step-restart settings (durations in seconds, `_pct` in percent).
-
-    Clusters opt in with the `emr-autoscaler:enabled=true` tag, as for scaling. A step is considered when its
-    name matches one of `include_step_names` (all names when empty) and none of `exclude_step_names`.
-    Failures are classified by `extra_rules` then `rules` (the defaults), in order; the first match wins.
-    """
-
-    enabled: bool = True
-    include_step_names: tuple[str, ...] = ()
-    exclude_step_names: tuple[str, ...] = ()
-    extra_rules: tuple[ClassificationRule, ...] = ()
-    rules: tuple[ClassificationRule, ...] = DEFAULT_RULES
-    unknown_failures: Literal["retry", "give_up"] = "give_up"
-    max_attempts: int = Field(default=2, ge=0, le=10)
-    backoff_base_s: int = Field(default=120, ge=0, le=SQS_MAX_DELAY_S)
-    backoff_multiplier: float = Field(default=2.0, ge=1.0, le=10.0)
-    backoff_max_s: int = Field(default=SQS_MAX_DELAY_S, ge=0, le=SQS_MAX_DELAY_S)
-    jitter_pct: float = Field(default=20.0, ge=0, le=100)
-
-    @field_validator("include_step_names", "exclude_step_names")
-    @classmethod
-    def _patterns_compile(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for pattern in value:
-            _compile(pattern)
-        return value
-
-    @model_validator(mode="after")
-    def _base_within_cap(self) -> StepRetryPolicy:
-        if self.backoff_base_s > self.backoff_max_s:
-            raise ValueError(
-                f"backoff_base_s ({self.backoff_base_s}) is greater than backoff_max_s ({self.backoff_max_s})"
-            )
-        return self
-
-    def selects(self, step_name: str) -> bool:
-        """Selects is true when the step's name passes the include and exclude patterns (case-insensitive)."""
-        if self.include_step_names and not any(_compile(p).search(step_name) for p in self.include_step_names):
-            return False
-        return not any(_compile(p).search(step_name) for p in self.exclude_step_names)
-
-    def classify(self, failure: FailureDetails | None) -> tuple[FailureClass | None, str | None]:
-        """Classify returns (class, rule name) of the first matching rule, or (None, None) when none matches."""
-        if failure is None:
-            return None, None
-        for rule in (*self.extra_rules, *self.rules):
-            if rule.matches(failure.reason or "", failure.message or ""):
-                return rule.kind, rule.name
-        return None, None
-
-    def backoff_s(self, attempt: int, jitter: float) -> int:
-        """Backoff_s is the wait before restart `attempt` (1-based), in whole seconds, jitter in [0, 1)."""
-        raw = self.backoff_base_s * self.backoff_multiplier ** max(0, attempt - 1)
-        capped = min(float(self.backoff_max_s), raw)
-        return int(capped * (1.0 - self.jitter_pct / 100.0 * min(max(jitter, 0.0), 1.0)))
-
-
-class FailureDetails(Frozen):
-    """FailureDetails is EMR's Status.FailureDetails of a step: why it failed and where its log is."""
-
-    reason: str | None = None
-    message: str | None = None
-    log_file: str | None = None
-
-
-class StepConfig(Frozen):
-    """StepConfig is what AddJobFlowSteps needs to run a step again, exactly as it was submitted."""
-
-    name: str
-    action_on_failure: str
-    jar: str = Field(min_length=1)
-    args: tuple[str, ...] = ()
-    main_class: str | None = None
-    properties: dict[str, str] = Field(default_factory=dict)
-
-
-class FailedStep(Frozen):
-    """FailedStep is a step as DescribeStep showed it after it failed; `config` is None when it could not be read."""
-
-    cluster_id: str
-    step_id: str
-    name: str
-    action_on_failure: str
-    state: str = "FAILED"
-    failure: FailureDetails | None = None
-    config: StepConfig | None = None
-    created_at: datetime | None = None
-    ended_at: datetime | None = None
-
-
-class StepLineage(Frozen):
-    """StepLineage places a step in the history of its original: which attempt it is (0 = the original run).
-
-    `original_name` is the original step's name, without any "(retry k/N)" marker.
-    """
-
-    cluster_id: str
-    original_step_id: str
-    original_name: str
-    attempt: int = Field(default=0, ge=0)
-    known: bool = True
-
-
-class RetryStep(Frozen):
-    """RetryStep is a command: restart the original step as attempt `attempt` of `max_attempts`, at `not_before`."""
-
-    cluster_id: str
-    failed_step_id: str
-    original_step_id: str
-    step_name: str
-    attempt: int = Field(gt=0)
-    max_attempts: int = Field(gt=0)
-    delay_s: int = Field(ge=0, le=SQS_MAX_DELAY_S)
-    not_before: datetime
-    reason: StepRetryReason
-    explanation: str
-    rule: str | None = None
-    log_location: str | None = None
-
-    @property
-    def retry_name(self) -> str:
-        """Retry_name is the restarted step's name: the original name suffixed "(retry k/N)"."""
-        return f"{self.step_name} (retry {self.attempt}/{self.max_attempts})"
-
-
-class GiveUp(Frozen):
-    """GiveUp is the decision not to restart the step, with the reason and where its log is."""
-
-    cluster_id: str
-    step_id: str
-    step_name: str
-    reason: StepRetryReason
-    explanation: str
-    attempt: int = 0
-    max_attempts: int = 0
-    rule: str | None = None
-    log_location: str | None = None
-
-
-StepRetryDecision = RetryStep | GiveUp
-
-
-class ScheduledRetry(Frozen):
-    """ScheduledRetry is the message that waits out the backoff: the restart and the failed step as EMR showed it.
-
-    The failed step carries its config (what runs again) and its timeline (which cancelled steps follow it).
-    """
-
-    retry: RetryStep
-    step: FailedStep
-
-    @model_validator(mode="after")
-    def _config_known(self) -> ScheduledRetry:
-        if self.step.config is None:
-            raise ValueError("a scheduled restart needs the failed step's config")
-        return self
-
-    @property
-    def retry_config(self) -> StepConfig:
-        """Retry_config is the failed step's config under the restart's name ("<name> (retry k/N)")."""
-        assert self.step.config is not None  # guaranteed by the validator
-        return self.step.config.model_copy(update={"name": self.retry.retry_name})
 
 
 def _failure_text(step: FailedStep) -> str:
@@ -365,7 +96,7 @@ def decide_step_retry(
             StepRetryReason.GIVE_UP_LINEAGE_UNKNOWN,
             "it is a restart whose attempt history is missing, so its budget cannot be checked",
         )
-    kind, rule = policy.classify(step.failure)
+    kind, rule = classify_failure(policy, step.failure)
     failure = _failure_text(step)
     if kind is FailureClass.PERMANENT:
         return give_up(StepRetryReason.GIVE_UP_PERMANENT_FAILURE, f"permanent failure ({rule}): {failure}", rule=rule)

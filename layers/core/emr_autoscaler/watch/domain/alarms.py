@@ -6,55 +6,13 @@ reconcile plan is the difference between desired and existing alarms. An adapter
 
 from __future__ import annotations
 
-from datetime import datetime
-from enum import StrEnum
-
-from pydantic import Field
-
+from emr_autoscaler.kernel.config.alarms import AlarmThresholds
 from emr_autoscaler.kernel.models import ACTIVE_CLUSTER_STATES, ClusterState, Frozen
 
-MODE_TAG = "emr-autoscaler:mode"
 EMR_NAMESPACE = "AWS/ElasticMapReduce"
 # Cluster states in which a cluster is registered and watched (alarms exist); terminal ones unregister it.
 WATCHED_STATES = frozenset({ClusterState.STARTING, ClusterState.BOOTSTRAPPING, *ACTIVE_CLUSTER_STATES})
 TERMINAL_STATES = frozenset({ClusterState.TERMINATED, ClusterState.TERMINATED_WITH_ERRORS})
-
-
-class Mode(StrEnum):
-    """Mode: `active` acts; `observe` decides, logs and notifies what it would do, never acts; `paused` does nothing."""
-
-    ACTIVE = "active"
-    OBSERVE = "observe"
-    PAUSED = "paused"
-
-
-def resolve_mode(tags: dict[str, str], profile_mode: Mode) -> tuple[Mode, str]:
-    """Resolve_mode returns the cluster's mode and where it came from: its tag wins over its profile.
-
-    An unreadable tag value falls back to the safest mode, `observe`, rather than acting on a typo.
-    """
-    raw = tags.get(MODE_TAG)
-    if raw is None:
-        return profile_mode, "profile"
-    value = raw.strip().lower()
-    if value in Mode.__members__.values():
-        return Mode(value), f"tag {MODE_TAG}"
-    return Mode.OBSERVE, f"tag {MODE_TAG}={raw!r} is not active/observe/paused"
-
-
-class AlarmThresholds(Frozen):
-    """AlarmThresholds: the per-cluster CloudWatch alarms that wake the scaler (5-minute EMR metrics).
-
-    Setting a threshold to null removes that alarm.
-    """
-
-    period_s: int = Field(default=300, ge=60)
-    container_pending_ratio_high: float | None = Field(default=0.5, gt=0)
-    yarn_memory_available_low_pct: float | None = Field(default=15.0, ge=0, le=100)
-    idle_periods: int | None = Field(default=3, ge=1, le=288)
-    hdfs_utilization_high_pct: float | None = Field(default=80.0, ge=0, le=100)
-    unhealthy_nodes_high: int | None = Field(default=0, ge=0)
-    lost_nodes_high: int | None = Field(default=0, ge=0)
 
 
 class AlarmSpec(Frozen):
@@ -164,13 +122,3 @@ def plan_alarm_changes(desired: tuple[AlarmSpec, ...], existing: dict[str, Alarm
     put = tuple(a for name, a in wanted.items() if existing.get(name) != a)
     delete = tuple(sorted(name for name in existing if name not in wanted))
     return AlarmChanges(put=put, delete=delete)
-
-
-class RegisteredCluster(Frozen):
-    """RegisteredCluster is a watched cluster's registry entry."""
-
-    cluster_id: str
-    name: str
-    profile: str | None = None
-    state: str
-    registered_at: datetime

@@ -13,13 +13,13 @@ while it is going out) sends nothing: `delivered` marks the window done, `lease_
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from emr_autoscaler.notifications.domain.notice import Notice
+from emr_autoscaler.notifications.ports import DedupClaim
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -29,15 +29,6 @@ _KEEP_AFTER_WINDOW_S = 7 * 86400
 # How long a claim stays "in progress" if its invocation dies without releasing it: longer than the notifier's
 # timeout (60 s), so a duplicate arriving meanwhile never sends a second message.
 LEASE_S = 120
-
-
-@dataclass(frozen=True)
-class DedupClaim:
-    """DedupClaim says whether to send; `folded_before` is how many were folded in the window before this one."""
-
-    send: bool
-    folded_before: int = 0
-    duplicate: bool = False
 
 
 def _conditional_failed(error: ClientError) -> bool:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from emr_autoscaler.steps.domain.decide import GiveUp, RetryStep, StepLineage
+from emr_autoscaler.steps.domain.models import GiveUp, RetryStep, StepLineage
 from emr_autoscaler.steps.ports import ClaimOutcome
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from emr_autoscaler.watch.domain.alarms import RegisteredCluster
+from emr_autoscaler.kernel.models import RegisteredCluster
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

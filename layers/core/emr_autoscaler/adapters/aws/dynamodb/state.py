@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from emr_autoscaler.scaling.domain.decisions import ReasonCode, ResizePlan, ScalingState
+from emr_autoscaler.scaling.domain.decisions import Outcome, ReasonCode, ResizePlan, ScalingState
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -94,14 +94,14 @@ class DynamoStateStore:
             raise
         return True
 
-    def record(self, plan: ResizePlan, outcome: str) -> None:
+    def record(self, plan: ResizePlan, outcome: Outcome) -> None:
         """Record writes one audit item for the decision; it expires `audit_ttl_days` after the decision."""
         at = plan.decided_at
         expires = int((at + self._ttl).timestamp())
         body = {
             "reason": plan.reason.value,
             "explanation": plan.explanation,
-            "outcome": outcome,
+            "outcome": outcome.value,
             "commands": [c.model_dump(mode="json") for c in plan.commands],
             "checks": [c.model_dump(mode="json") for c in plan.checks],
         }
@@ -111,7 +111,7 @@ class DynamoStateStore:
                 "pk": {"S": _pk(plan.cluster_id)},
                 "sk": {"S": f"DECISION#{at.isoformat()}#{plan.next_state.last_decision_id or '-'}"},
                 "reason": {"S": plan.reason.value},
-                "outcome": {"S": outcome},
+                "outcome": {"S": outcome.value},
                 "decision": {"S": json.dumps(body, ensure_ascii=False)},
                 "expires_at": {"N": str(expires)},
             },

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from emr_autoscaler.kernel.notices import Severity
 from emr_autoscaler.notifications.domain.notice import Notice
-from emr_autoscaler.scaling.domain.notices import Severity
 
 ELLIPSIS = "… (truncated)"
 SEVERITY_LABEL = {Severity.INFO: "INFO", Severity.WARNING: "WARNING", Severity.CRITICAL: "CRITICAL"}

@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from emr_autoscaler.kernel.notices import Severity
 from emr_autoscaler.notifications.domain.notice import Notice
 from emr_autoscaler.notifications.domain.renderers.common import SEVERITY_LABEL, context_line, facts, fit
-from emr_autoscaler.scaling.domain.notices import Severity
 
 HEADER_LIMIT = 150
 SECTION_LIMIT = 3000

@@ -12,9 +12,9 @@ import json
 import re
 from typing import Any
 
+from emr_autoscaler.kernel.notices import Severity
 from emr_autoscaler.notifications.domain.notice import Notice
 from emr_autoscaler.notifications.domain.renderers.common import context_line, facts, fit
-from emr_autoscaler.scaling.domain.notices import Severity
 
 MAX_BODY_BYTES = 27_000  # Teams refuses payloads above about 28 KB; leave room for the envelope's overhead.
 _MARKDOWN = re.compile(r"([\\`*_~\[\]])")
