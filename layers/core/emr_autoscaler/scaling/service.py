@@ -24,6 +24,7 @@ from emr_autoscaler.kernel.config.source import ConfigSource
 from emr_autoscaler.kernel.events import AppDetailType, AppEvent, AppEventDetail, EventPublisher
 from emr_autoscaler.kernel.models import ACTIVE_CLUSTER_STATES, ClusterSnapshot, YarnMetrics
 from emr_autoscaler.scaling.domain.decisions import Outcome, ReasonCode, ResizeInstanceGroup, ResizePlan, ScalingState
+from emr_autoscaler.scaling.domain.guards import hold_cluster_not_found, hold_config_invalid, hold_paused
 from emr_autoscaler.scaling.domain.mode import resolve_mode
 from emr_autoscaler.scaling.domain.notices import scaling_notice_severity
 from emr_autoscaler.scaling.domain.plan import plan_resize
@@ -71,16 +72,6 @@ class DecisionSummary:
 
 class ReconcileFailedError(RuntimeError):
     """ReconcileFailedError: at least one cluster could not be evaluated; the invocation fails so it is retried."""
-
-
-def _service_plan(cluster_id: str, now: datetime, reason: ReasonCode, explanation: str) -> ResizePlan:
-    return ResizePlan(
-        cluster_id=cluster_id,
-        decided_at=now,
-        reason=reason,
-        explanation=explanation,
-        next_state=ScalingState(cluster_id=cluster_id),
-    )
 
 
 @dataclass
@@ -142,20 +133,11 @@ class Scaler:
         try:
             snapshot = self.emr.describe(cluster_id)
         except ClusterNotFoundError:
-            plan = _service_plan(
-                cluster_id, now, ReasonCode.HOLD_CLUSTER_NOT_FOUND, f"Holding {cluster_id}: EMR does not know it."
-            )
-            return Evaluation(plan=plan)
+            return Evaluation(plan=hold_cluster_not_found(cluster_id, now))
         try:
             document = self.config.current()
         except ConfigInvalidError as error:
-            plan = _service_plan(
-                cluster_id,
-                now,
-                ReasonCode.HOLD_CONFIG_INVALID,
-                f"Holding {cluster_id}: no valid configuration has been read yet ({error}).",
-            )
-            return Evaluation(plan=plan, snapshot=snapshot)
+            return Evaluation(plan=hold_config_invalid(cluster_id, now, str(error)), snapshot=snapshot)
         profile, policy, unknown = document.policy_for(snapshot.profile_name)
         if unknown:
             logger.warning(
@@ -175,14 +157,7 @@ class Scaler:
             plan = plan_resize(snapshot, None, policy, ScalingState(cluster_id=cluster_id), now)
             return evaluation(plan)
         if mode is Mode.PAUSED:
-            plan = _service_plan(
-                cluster_id,
-                now,
-                ReasonCode.HOLD_PAUSED,
-                f"Holding cluster {snapshot.name!r} ({cluster_id}): paused by its {mode_source}; "
-                "it is neither evaluated nor resized until the mode changes.",
-            )
-            return evaluation(plan)
+            return evaluation(hold_paused(snapshot, now, mode_source))
         snapshot = snapshot.model_copy(update={"groups": self.emr.instance_groups(cluster_id)})
         metrics = self.metrics.read(snapshot, policy.metrics, now)
         state = self.store.load(cluster_id)

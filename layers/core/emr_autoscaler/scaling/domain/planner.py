@@ -1,0 +1,103 @@
+"""Planner: one evaluation's inputs (snapshot, metrics, policy, prior state, now) and the guard checks made so far."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from emr_autoscaler.kernel.config.scaling import GroupLimits, NodeCapacity, ScalingPolicy
+from emr_autoscaler.kernel.models import (
+    ClusterSnapshot,
+    GroupRole,
+    InstanceGroupCapacity,
+    YarnMetrics,
+)
+from emr_autoscaler.scaling.domain.decisions import (
+    GuardCheck,
+    ReasonCode,
+    ResizeInstanceGroup,
+    ResizePlan,
+    ScalingState,
+)
+
+
+class Planner:
+    """Planner carries one evaluation's inputs and the checks made so far."""
+
+    def __init__(
+        self,
+        snapshot: ClusterSnapshot,
+        metrics: YarnMetrics | None,
+        policy: ScalingPolicy,
+        state: ScalingState,
+        now: datetime,
+    ) -> None:
+        self.snapshot = snapshot
+        self.metrics = metrics
+        self.policy = policy
+        self.state = state
+        self.now = now
+        self.checks: list[GuardCheck] = []
+
+    def check(self, name: str, passed: bool, detail: str) -> bool:
+        self.checks.append(GuardCheck(name=name, passed=passed, detail=detail))
+        return passed
+
+    def plan(
+        self,
+        reason: ReasonCode,
+        explanation: str,
+        commands: Iterable[ResizeInstanceGroup] = (),
+        next_state: ScalingState | None = None,
+    ) -> ResizePlan:
+        return ResizePlan(
+            cluster_id=self.snapshot.cluster_id,
+            decided_at=self.now,
+            reason=reason,
+            explanation=explanation,
+            commands=tuple(commands),
+            checks=tuple(self.checks),
+            next_state=next_state or self.state,
+        )
+
+    @property
+    def label(self) -> str:
+        return f"cluster {self.snapshot.name!r} ({self.snapshot.cluster_id})"
+
+    def limits(self, group: InstanceGroupCapacity) -> GroupLimits | None:
+        if group.role is GroupRole.TASK:
+            return self.policy.groups.task
+        if group.role is GroupRole.CORE:
+            return self.policy.groups.core
+        return None
+
+    def scalable_groups(self) -> list[InstanceGroupCapacity]:
+        """TASK groups first (cheapest to add and to lose: no HDFS), then CORE where configured."""
+        groups = [g for g in self.snapshot.groups if (lim := self.limits(g)) is not None and lim.scalable]
+        return sorted(groups, key=lambda g: (g.role is not GroupRole.TASK, g.name, g.group_id))
+
+    def node_capacity(self, group: InstanceGroupCapacity, metrics: YarnMetrics) -> NodeCapacity | None:
+        """Explicit configuration wins; else what YARN reports per node; else EMR's default for the type."""
+        configured = self.policy.node_capacity.get(group.instance_type)
+        if configured is not None:
+            return configured
+        nodes = metrics.active_nodes or sum(
+            g.running_count for g in self.snapshot.groups if g.role is not GroupRole.MASTER
+        )
+        if nodes and metrics.total_memory_mb:
+            vcores = (metrics.total_vcores or 0) // nodes
+            default = self.policy.capacity_of(group.instance_type)
+            return NodeCapacity(
+                memory_mb=max(1, metrics.total_memory_mb // nodes),
+                vcores=vcores if vcores > 0 else (default.vcores if default else 1),
+            )
+        return self.policy.capacity_of(group.instance_type)
+
+    def cooldown_until(self) -> datetime | None:
+        ends = []
+        if self.state.last_scale_out_at is not None:
+            ends.append(self.state.last_scale_out_at + timedelta(seconds=self.policy.scale_out.cooldown_s))
+        if self.state.last_scale_in_at is not None:
+            ends.append(self.state.last_scale_in_at + timedelta(seconds=self.policy.scale_in.cooldown_s))
+        latest = max(ends, default=None)
+        return latest if latest is not None and latest > self.now else None
