@@ -20,7 +20,7 @@ class SettingsError(ValueError):
 class Settings(BaseModel):
     """Settings names the resources one deployment uses. Environment: EMR_AUTOSCALER_<FIELD in upper case>."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     config_parameter: str = "/emr-autoscaler/config"
     state_table: str = "emr-autoscaler-state"

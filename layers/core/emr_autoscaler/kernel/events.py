@@ -41,7 +41,7 @@ class AppEventDetail(BaseModel):
     `action` what the autoscaler did or will do.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     reason_code: str
     explanation: str
@@ -61,7 +61,7 @@ class AppEventDetail(BaseModel):
 class AppEvent(BaseModel):
     """AppEvent is one application event: a detail-type and its detail."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     detail_type: AppDetailType
     detail: AppEventDetail

@@ -16,7 +16,9 @@ from emr_autoscaler.kernel.ids import OPT_IN_TAG, PROFILE_TAG
 class Frozen(BaseModel):
     """Frozen is the base of every domain value: immutable, and unknown fields are refused."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # defer_build: a model's validator is built when it first validates, so a function never pays for the models
+    # of the jobs it does not run (a cold start builds only what its own path uses).
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class ClusterState(StrEnum):

@@ -42,7 +42,7 @@ class _ClusterMetrics(BaseModel):
     `pendingMB`/`pendingVirtualCores` are absent on older Hadoop 2 ResourceManagers.
     """
 
-    model_config = ConfigDict(frozen=True, extra="ignore", strict=True)
+    model_config = ConfigDict(frozen=True, extra="ignore", strict=True, defer_build=True)
 
     apps_pending: int = Field(alias="appsPending", ge=0)
     apps_running: int = Field(alias="appsRunning", ge=0)
@@ -62,7 +62,7 @@ class _ClusterMetrics(BaseModel):
 class _MetricsResponse(BaseModel):
     """_MetricsResponse is the body of `/ws/v1/cluster/metrics`: one `clusterMetrics` object."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore", strict=True)
+    model_config = ConfigDict(frozen=True, extra="ignore", strict=True, defer_build=True)
 
     cluster_metrics: _ClusterMetrics = Field(alias="clusterMetrics")
 
