@@ -69,3 +69,12 @@ class LocalAws:
         if service not in self._clients:
             self._clients[service] = self.session().client(service, endpoint_url=self.endpoint_url)  # type: ignore[call-overload]
         return self._clients[service]
+
+
+def moto_backends(service: str) -> list[Any]:
+    """Moto_backends are the moto backends of `service` in every account and region: moto server files a resource
+    under the region of the request that created it."""
+    from moto.backends import get_backend
+
+    backends = get_backend(service)  # type: ignore[call-overload]
+    return [backends[account][region] for account in backends for region in backends[account]]
