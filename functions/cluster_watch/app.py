@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from emr_autoscaler import bootstrap
 from emr_autoscaler.adapters.powertools.observability import logger, metrics, tracer
-from emr_autoscaler.scaling.triggers import parse_watch_trigger
+from emr_autoscaler.watch.triggers import parse_watch_trigger
 
 
 @logger.inject_lambda_context(clear_state=True)

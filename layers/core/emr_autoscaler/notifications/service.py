@@ -21,10 +21,11 @@ from aws_lambda_powertools.metrics import MetricUnit
 from emr_autoscaler.adapters.aws.dynamodb.dedup import DedupClaim
 from emr_autoscaler.adapters.channels.http import DeliveryFailedError
 from emr_autoscaler.adapters.powertools.observability import metrics
+from emr_autoscaler.eventbridge import Ignored
 from emr_autoscaler.kernel.config.document import ConfigInvalidError
 from emr_autoscaler.notifications.domain.notice import ClusterFacts, Notice, NoticeKind, StepFailure, enrich
 from emr_autoscaler.notifications.domain.routing import ChannelConfig, NotificationsConfig, route_notice
-from emr_autoscaler.notifications.triggers import IgnoredNotice, parse_notice_event
+from emr_autoscaler.notifications.triggers import parse_notice_event
 from emr_autoscaler.scaling.domain.notices import Severity
 from emr_autoscaler.scaling.ports import ConfigSource
 
@@ -144,7 +145,7 @@ class Notifier:
         """
         started = time.perf_counter()
         parsed = parse_notice_event(event)
-        if isinstance(parsed, IgnoredNotice):
+        if isinstance(parsed, Ignored):
             logger.info("event ignored: %s", parsed.reason)
             return {"ignored": True, "reason": parsed.reason}
         notice = parsed

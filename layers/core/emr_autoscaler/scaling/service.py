@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import Any
 
 from emr_autoscaler.adapters.powertools.observability import cluster_log_context
+from emr_autoscaler.eventbridge import Ignored
 from emr_autoscaler.kernel.config.document import ConfigInvalidError
 from emr_autoscaler.kernel.events import AppDetailType, AppEvent, AppEventDetail, EventPublisher, RecordingPublisher
 from emr_autoscaler.kernel.models import ACTIVE_CLUSTER_STATES, ClusterSnapshot, YarnMetrics
@@ -34,7 +35,7 @@ from emr_autoscaler.scaling.ports import (
     StateStore,
     YarnMetricsReader,
 )
-from emr_autoscaler.scaling.triggers import IgnoredEvent, ScheduledTick, Trigger
+from emr_autoscaler.scaling.triggers import ScheduledTick, Trigger
 from emr_autoscaler.watch.domain.alarms import Mode, resolve_mode
 
 logger = logging.getLogger(__name__)
@@ -315,7 +316,7 @@ class Scaler:
 
 def handle_trigger(trigger: Trigger, scaler: Scaler, max_concurrency: int) -> dict[str, Any]:
     """Handle_trigger runs the evaluation a trigger asks for and returns the invocation's summary."""
-    if isinstance(trigger, IgnoredEvent):
+    if isinstance(trigger, Ignored):
         logger.warning("event ignored: %s", trigger.reason)
         return {"ignored": True, "reason": trigger.reason, "decisions": []}
     if isinstance(trigger, ScheduledTick):

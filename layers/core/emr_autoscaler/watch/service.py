@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from emr_autoscaler.eventbridge import Ignored
 from emr_autoscaler.kernel.config.document import ConfigDocument
 from emr_autoscaler.kernel.events import AppDetailType, AppEvent, AppEventDetail, EventPublisher, RecordingPublisher
 from emr_autoscaler.kernel.models import ClusterSnapshot, ClusterState
 from emr_autoscaler.scaling.domain.notices import Severity
 from emr_autoscaler.scaling.ports import AlarmManager, ClusterNotFoundError, ClusterRegistry, ConfigSource, EmrClusters
-from emr_autoscaler.scaling.triggers import ClusterStateChange, IgnoredEvent, WatchTrigger
 from emr_autoscaler.watch.domain.alarms import (
     TERMINAL_STATES,
     WATCHED_STATES,
@@ -29,6 +29,7 @@ from emr_autoscaler.watch.domain.alarms import (
     desired_alarms,
     plan_alarm_changes,
 )
+from emr_autoscaler.watch.triggers import ClusterStateChange, WatchTrigger
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ class ClusterWatch:
 
     def handle(self, trigger: WatchTrigger) -> dict[str, Any]:
         """Handle runs what the trigger asks for and returns the invocation's summary."""
-        if isinstance(trigger, IgnoredEvent):
+        if isinstance(trigger, Ignored):
             logger.warning("event ignored: %s", trigger.reason)
             return {"ignored": True, "reason": trigger.reason, "results": []}
         if isinstance(trigger, ClusterStateChange):
