@@ -38,6 +38,7 @@ SAMPLES = [
     "scheduled_tick.json",
     "alarm_state_change.json",
     "instance_group_state_change.json",
+    "instance_fleet_state_change.json",
     "cluster_state_change_running.json",
     "cluster_state_change_terminated.json",
     "cluster_terminated_with_errors.json",
