@@ -99,9 +99,12 @@ class Envelope(EventBridgeModel):
 
 
 class Detail(BaseModel):
-    """Detail is the base of every AWS event's `detail`: frozen, and keys it does not name are ignored."""
+    """Detail is the base of every AWS event's `detail`: frozen, and keys it does not name are ignored.
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    Each model is built on its first use (`defer_build`): a function builds the models of its own events only.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore", defer_build=True)
 
 
 class EmrDetail(Detail):
