@@ -10,7 +10,7 @@ from emr_autoscaler import bootstrap
 from emr_autoscaler.adapters.powertools.logging import logger
 from emr_autoscaler.adapters.powertools.metrics import metrics
 from emr_autoscaler.adapters.powertools.tracing import tracer
-from emr_autoscaler.scaling.triggers import parse_watch_trigger
+from emr_autoscaler.watch.triggers import parse_watch_trigger
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -1,4 +1,4 @@
-"""Scaler function: EventBridge schedule, CloudWatch alarm and EMR instance group events -> one evaluation."""
+"""Scaler function: EventBridge schedule, CloudWatch alarm and EMR instance group/fleet events -> one evaluation."""
 
 from __future__ import annotations
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from emr_autoscaler import bootstrap
-from emr_autoscaler.scaling.triggers import parse_watch_trigger
 from emr_autoscaler.settings import Settings
+from emr_autoscaler.watch.triggers import parse_watch_trigger
 from emr_autoscaler_dev.sandbox.provision import create_cluster
 from tests.conftest import FakeContext, load_event, load_handler, moto_app
 

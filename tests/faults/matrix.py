@@ -120,12 +120,15 @@ def environment() -> Iterator[Env]:
 # ---------------------------------------------------------------------------------------------------- notices
 def _eventbridge(source: str, detail_type: str, detail: dict[str, Any]) -> dict[str, Any]:
     return {
+        "version": "0",
         "id": str(uuid.uuid4()),
         "source": source,
+        "account": "123456789012",
         "detail-type": detail_type,
         "detail": detail,
         "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "region": "eu-west-1",
+        "resources": [],
     }
 
 

@@ -19,14 +19,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from emr_autoscaler.adapters.aws.dynamodb.idempotency import NoGuard
+from emr_autoscaler.eventbridge import Ignored
 from emr_autoscaler.kernel.config.document import ConfigDocument, ConfigInvalidError, parse_config, parse_config_text
 from emr_autoscaler.kernel.models import ClusterSnapshot, ClusterState
 from emr_autoscaler.notifications.service import Notifier
-from emr_autoscaler.notifications.triggers import IgnoredNotice, parse_notice_event
+from emr_autoscaler.notifications.triggers import parse_notice_event
 from emr_autoscaler.scaling.service import Scaler, handle_trigger
-from emr_autoscaler.scaling.triggers import IgnoredEvent, parse_scaler_trigger, parse_watch_trigger
+from emr_autoscaler.scaling.triggers import parse_scaler_trigger
 from emr_autoscaler.steps.service import StepRetrier, handle_step_retry_invocation
-from emr_autoscaler.steps.triggers import IgnoredStepEvent, parse_step_failure
+from emr_autoscaler.steps.triggers import parse_step_failure
+from emr_autoscaler.watch.triggers import parse_watch_trigger
 from tests.conftest import load_event
 from tests.fakes import (
     FakeEmr,
@@ -45,6 +47,7 @@ SAMPLES = [
     "scheduled_tick.json",
     "alarm_state_change.json",
     "instance_group_state_change.json",
+    "instance_fleet_state_change.json",
     "cluster_state_change_running.json",
     "cluster_state_change_terminated.json",
     "cluster_terminated_with_errors.json",
@@ -163,7 +166,7 @@ def test_parsers_never_raise_and_always_give_a_reason() -> None:
         ]
         # THEN it is a trigger or an explicit refusal with a bounded reason, never an exception
         for result in results:
-            if isinstance(result, IgnoredEvent | IgnoredStepEvent | IgnoredNotice):
+            if isinstance(result, Ignored):
                 assert result.reason
                 assert len(result.reason) < 1000
 

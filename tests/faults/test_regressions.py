@@ -14,11 +14,12 @@ from botocore.exceptions import ReadTimeoutError
 from moto import mock_aws
 
 from emr_autoscaler import bootstrap
+from emr_autoscaler.eventbridge import Ignored
 from emr_autoscaler.kernel.config.document import parse_config
 from emr_autoscaler.kernel.notices import NoticeKind, Severity
 from emr_autoscaler.notifications.domain.notice import Notice
 from emr_autoscaler.notifications.service import Notifier
-from emr_autoscaler.notifications.triggers import IgnoredNotice, parse_notice_event
+from emr_autoscaler.notifications.triggers import parse_notice_event
 from emr_autoscaler.settings import Settings
 from emr_autoscaler.steps.service import handle_step_retry_invocation
 from emr_autoscaler_dev.sandbox.provision import create_cluster, provision, provision_step_retry
@@ -130,5 +131,5 @@ def test_recoveries_and_other_alarms_give_no_notice(name: str, state: str) -> No
 
     # WHEN parsed, THEN it is ignored with a reason
     parsed = parse_notice_event(event)
-    assert isinstance(parsed, IgnoredNotice)
+    assert isinstance(parsed, Ignored)
     assert "not a health alarm firing" in parsed.reason

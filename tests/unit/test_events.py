@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from emr_autoscaler.scaling.triggers import ClusterTrigger, IgnoredEvent, ScheduledTick, parse_scaler_trigger
+from emr_autoscaler.eventbridge import Ignored
+from emr_autoscaler.scaling.triggers import ClusterTrigger, ScheduledTick, parse_scaler_trigger
 from tests.conftest import load_event
 
 PREFIX = "emr-autoscaler-"
@@ -91,5 +92,5 @@ def test_bad_events_are_ignored_with_a_reason(event: Any, why: str) -> None:
     # WHEN parsed
     trigger = parse_scaler_trigger(event, PREFIX)
     # THEN it is ignored, and the reason says why
-    assert isinstance(trigger, IgnoredEvent)
+    assert isinstance(trigger, Ignored)
     assert why in trigger.reason

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
+from emr_autoscaler.eventbridge import Ignored
 from emr_autoscaler.kernel.notices import NoticeKind, Severity
 from emr_autoscaler.notifications.domain.notice import Notice
-from emr_autoscaler.notifications.triggers import IgnoredNotice, parse_notice_event
+from emr_autoscaler.notifications.triggers import parse_notice_event
 from tests.conftest import load_event
 
 
@@ -121,7 +122,7 @@ def test_other_events_are_ignored_with_a_reason(event: Any, reason_part: str) ->
     result = parse_notice_event(event)
 
     # THEN it is ignored, never an exception, and the reason says why
-    assert isinstance(result, IgnoredNotice)
+    assert isinstance(result, Ignored)
     assert reason_part in result.reason
 
 

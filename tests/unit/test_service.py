@@ -7,10 +7,11 @@ from datetime import timedelta
 
 import pytest
 
+from emr_autoscaler.eventbridge import Ignored
 from emr_autoscaler.kernel.models import ClusterState
 from emr_autoscaler.scaling.domain.decisions import ReasonCode
 from emr_autoscaler.scaling.service import Outcome, ReconcileFailedError, Scaler, handle_trigger
-from emr_autoscaler.scaling.triggers import ClusterTrigger, IgnoredEvent, ScheduledTick
+from emr_autoscaler.scaling.triggers import ClusterTrigger, ScheduledTick
 from tests.fakes import (
     FakeEmr,
     FakeMetrics,
@@ -211,7 +212,7 @@ def test_cluster_trigger_and_ignored_event() -> None:
     # THEN that cluster is evaluated
     assert [d["reason"] for d in result["decisions"]] == ["SCALE_OUT_PENDING_DEMAND"]
     # AND an ignored event does nothing
-    ignored = handle_trigger(IgnoredEvent(reason="no handler"), scaler, 2)
+    ignored = handle_trigger(Ignored(reason="no handler"), scaler, 2)
     assert ignored == {"ignored": True, "reason": "no handler", "decisions": []}
     assert len(emr.resizes) == 1
 

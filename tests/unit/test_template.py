@@ -110,7 +110,7 @@ def test_every_eventbridge_event_retries_then_dead_letters(template: dict[str, A
     assert missing == []
 
 
-def test_scaler_triggers_on_schedule_alarms_and_instance_groups(template: dict[str, Any]) -> None:
+def test_scaler_triggers_on_schedule_alarms_and_instance_groups_and_fleets(template: dict[str, Any]) -> None:
     # GIVEN the scaler's events
     events = template["Resources"]["ScalerFunction"]["Properties"]["Events"]
 
@@ -118,14 +118,14 @@ def test_scaler_triggers_on_schedule_alarms_and_instance_groups(template: dict[s
     patterns = [e["Properties"]["Pattern"] for e in events.values() if e["Type"] == "EventBridgeRule"]
     schedules = [e["Properties"]["Schedule"] for e in events.values() if e["Type"] == "Schedule"]
 
-    # THEN it runs every minute, on its own alarms going to ALARM, and on instance group state changes
+    # THEN it runs every minute, on its own alarms going to ALARM, and on instance group and fleet state changes
     assert schedules == ["rate(1 minute)"]
     alarm = next(p for p in patterns if p["source"] == ["aws.cloudwatch"])
     assert alarm["detail-type"] == ["CloudWatch Alarm State Change"]
     assert alarm["detail"]["alarmName"] == [{"prefix": {"Ref": "AlarmPrefix"}}]
     assert alarm["detail"]["state"]["value"] == ["ALARM"]
-    emr = next(p for p in patterns if p["source"] == ["aws.emr"])
-    assert emr["detail-type"] == ["EMR Instance Group State Change"]
+    emr = sorted(t for p in patterns if p["source"] == ["aws.emr"] for t in p["detail-type"])
+    assert emr == ["EMR Instance Fleet State Change", "EMR Instance Group State Change"]
 
 
 def test_scaler_async_failures_go_to_the_dead_letter_queue(template: dict[str, Any]) -> None:

@@ -6,7 +6,6 @@ One envelope for every job: scaling decisions, refused configuration, step retri
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from enum import StrEnum
@@ -74,14 +73,6 @@ class AppEvent(BaseModel):
             "Detail": self.detail.model_dump_json(exclude_none=True),
             "EventBusName": bus,
         }
-
-    @classmethod
-    def from_eventbridge(cls, event: dict[str, Any]) -> AppEvent:
-        """From_eventbridge parses an EventBridge event produced by `to_entry` (raises pydantic's ValidationError)."""
-        detail = event.get("detail")
-        if isinstance(detail, str):
-            detail = json.loads(detail)
-        return cls.model_validate({"detail_type": event.get("detail-type"), "detail": detail})
 
 
 class EventPublisher(Protocol):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-# EMR cluster and step ids as EMR prints them (`j-` / `s-` and upper-case alphanumerics).
-CLUSTER_ID_PATTERN = r"^j-[A-Z0-9]{1,64}$"
-STEP_ID_PATTERN = r"^s-[A-Z0-9]{1,64}$"
+import re
+
+# EMR cluster and step ids as EMR prints them (`j-` / `s-` and upper-case alphanumerics); match them in full.
+CLUSTER_ID = re.compile(r"j-[A-Z0-9]{1,64}")
+STEP_ID = re.compile(r"s-[A-Z0-9]{1,64}")
 
 
 OPT_IN_TAG = "emr-autoscaler:enabled"

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from emr_autoscaler.eventbridge import Ignored
 from emr_autoscaler.kernel.config.document import ConfigInvalidError
 from emr_autoscaler.kernel.config.notifications import NotificationsConfig
 from emr_autoscaler.kernel.config.source import ConfigSource
@@ -31,7 +32,7 @@ from emr_autoscaler.notifications.ports import (
     DeliveryFailedError,
     NoticeContext,
 )
-from emr_autoscaler.notifications.triggers import IgnoredNotice, parse_notice_event
+from emr_autoscaler.notifications.triggers import parse_notice_event
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +83,7 @@ class Notifier:
         """
         started = time.perf_counter()
         parsed = parse_notice_event(event)
-        if isinstance(parsed, IgnoredNotice):
+        if isinstance(parsed, Ignored):
             logger.info("event ignored: %s", parsed.reason)
             return {"ignored": True, "reason": parsed.reason}
         notice = parsed

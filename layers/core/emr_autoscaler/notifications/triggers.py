@@ -1,21 +1,28 @@
-"""Notice parsing: EventBridge events into notices, through a registry keyed by (source, detail-type).
+"""Notice triggers: EventBridge events into notices, as a (source, detail-type) table.
 
-Each known event is read with a pydantic model of its real shape and handed to the pure builder of its type
-(`domain.notice`); anything else, or a known event that is not worth a notice, becomes an explicit
-`IgnoredNotice` with the reason, never an exception.
+Each event is handed to the pure builder of its type (`domain.notice`); a known event that is not worth a notice
+becomes an explicit `Ignored` with the reason. Parsing lives in `emr_autoscaler.eventbridge`.
 """
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Callable, Mapping
-from datetime import datetime
+from collections.abc import Callable
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
-from emr_autoscaler.kernel.events import APP_EVENT_SOURCE, AppDetailType, AppEvent
+from emr_autoscaler.eventbridge import (
+    AlarmStateChangeDetail,
+    ClusterStateChangeDetail,
+    DetailType,
+    Envelope,
+    Ignored,
+    Routes,
+    Source,
+    StepStatusChangeDetail,
+    is_cluster_id,
+    route,
+)
+from emr_autoscaler.kernel.events import AppDetailType, AppEventDetail
 from emr_autoscaler.notifications.domain.notice import (
     Notice,
     app_notice,
@@ -25,141 +32,71 @@ from emr_autoscaler.notifications.domain.notice import (
     step_failed_notice,
 )
 
-_CLUSTER_ID = re.compile(r"^j-[A-Z0-9]{1,64}$")
-_STEP_ID = re.compile(r"^s-[A-Z0-9]{1,64}$")
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d")
+
+NoticeOrIgnored = Notice | Ignored
 
 
-class IgnoredNotice(BaseModel):
-    """IgnoredNotice: an event that gives no notice, with the reason."""
+def _in_a_region[D](mapper: Callable[[Envelope, D], NoticeOrIgnored]) -> Callable[[Envelope, D], NoticeOrIgnored]:
+    """Every notice links to the EMR console of the event's region: only a region name may reach that URL."""
 
-    model_config = ConfigDict(frozen=True)
-    reason: str
+    def checked(event: Envelope, detail: D) -> NoticeOrIgnored:
+        if not _REGION.fullmatch(event.region):
+            return Ignored(reason=f"malformed region {event.region[:32]!r}")
+        return mapper(event, detail)
 
-
-class _Envelope(BaseModel):
-    """The EventBridge envelope fields the notifier reads (others are allowed and ignored)."""
-
-    id: str = Field(min_length=1, max_length=128)
-    source: str
-    detail_type: str
-    time: datetime
-    region: str
-    detail: Any
-
-    @classmethod
-    def parse(cls, event: Mapping[str, Any]) -> _Envelope:
-        return cls.model_validate(
-            {
-                "id": event.get("id"),
-                "source": event.get("source"),
-                "detail_type": event.get("detail-type"),
-                "time": event.get("time"),
-                "region": event.get("region"),
-                "detail": event.get("detail") if event.get("detail") is not None else {},
-            }
-        )
+    return checked
 
 
-class _StateChangeReason(BaseModel):
-    code: str | None = None
-    message: str | None = None
-
-
-class _ClusterStateDetail(BaseModel):
-    """`EMR Cluster State Change` detail; `stateChangeReason` is a JSON document in a string."""
-
-    clusterId: str  # noqa: N815 - EventBridge's field name
-    state: str
-    name: str | None = None
-    stateChangeReason: str | dict[str, Any] | None = None  # noqa: N815
-
-    def reason(self) -> _StateChangeReason:
-        raw = self.stateChangeReason
-        if isinstance(raw, str):
-            try:
-                raw = json.loads(raw) if raw.strip() else {}
-            except ValueError:
-                # Not the documented JSON: keep the text as the message rather than lose it.
-                return _StateChangeReason(message=raw)
-        return _StateChangeReason.model_validate(raw or {})
-
-
-class _StepStatusDetail(BaseModel):
-    """`EMR Step Status Change` detail."""
-
-    clusterId: str  # noqa: N815
-    stepId: str  # noqa: N815
-    state: str
-    name: str | None = None
-    actionOnFailure: str | None = None  # noqa: N815
-
-
-def _cluster_state(envelope: _Envelope) -> Notice | IgnoredNotice:
-    detail = _ClusterStateDetail.model_validate(envelope.detail)
-    if not _CLUSTER_ID.match(detail.clusterId):
-        return IgnoredNotice(reason=f"malformed cluster id {detail.clusterId[:64]!r}")
+@_in_a_region
+def _cluster_state(event: Envelope, detail: ClusterStateChangeDetail) -> NoticeOrIgnored:
     reason = detail.reason()
     notice = cluster_terminated_notice(
-        event_id=envelope.id,
-        region=envelope.region,
-        occurred_at=envelope.time,
-        cluster_id=detail.clusterId,
+        event_id=event.id,
+        region=event.region,
+        occurred_at=event.time,
+        cluster_id=detail.cluster_id,
         cluster_name=detail.name,
         state=detail.state,
         reason_code=reason.code,
         reason_message=reason.message,
     )
     if notice is None:
-        return IgnoredNotice(
-            reason=f"cluster {detail.clusterId} went to {detail.state[:32]} "
+        return Ignored(
+            reason=f"cluster {detail.cluster_id} went to {detail.state[:32]} "
             f"({(reason.code or 'no reason')[:64]}): not a failure"
         )
     return notice
 
 
-def _step_status(envelope: _Envelope) -> Notice | IgnoredNotice:
-    detail = _StepStatusDetail.model_validate(envelope.detail)
-    if not (_CLUSTER_ID.match(detail.clusterId) and _STEP_ID.match(detail.stepId)):
-        return IgnoredNotice(reason=f"malformed cluster or step id {detail.clusterId[:64]!r}/{detail.stepId[:64]!r}")
+@_in_a_region
+def _step_status(event: Envelope, detail: StepStatusChangeDetail) -> NoticeOrIgnored:
     if detail.state != "FAILED":
-        return IgnoredNotice(reason=f"step {detail.stepId} went to {detail.state[:32]}, not FAILED")
+        return Ignored(reason=f"step {detail.step_id} went to {detail.state[:32]}, not FAILED")
     return step_failed_notice(
-        event_id=envelope.id,
-        region=envelope.region,
-        occurred_at=envelope.time,
-        cluster_id=detail.clusterId,
-        step_id=detail.stepId,
+        event_id=event.id,
+        region=event.region,
+        occurred_at=event.time,
+        cluster_id=detail.cluster_id,
+        step_id=detail.step_id,
         step_name=detail.name,
-        action_on_failure=detail.actionOnFailure,
+        action_on_failure=detail.action_on_failure,
     )
 
 
-class _AlarmState(BaseModel):
-    value: str
-    reason: str | None = None
-
-
-class _AlarmDetail(BaseModel):
-    """`CloudWatch Alarm State Change` detail (the stack's health alarms reach the notifier through its rule)."""
-
-    alarmName: str = Field(max_length=255)  # noqa: N815
-    state: _AlarmState
-
-
-def _health_alarm(envelope: _Envelope) -> Notice | IgnoredNotice:
-    detail = _AlarmDetail.model_validate(envelope.detail)
+@_in_a_region
+def _health_alarm(event: Envelope, detail: AlarmStateChangeDetail) -> NoticeOrIgnored:
     notice = health_alarm_notice(
-        event_id=envelope.id,
-        region=envelope.region,
-        occurred_at=envelope.time,
-        alarm_name=detail.alarmName,
+        event_id=event.id,
+        region=event.region,
+        occurred_at=event.time,
+        alarm_name=detail.alarm_name,
         state=detail.state.value,
         reason=detail.state.reason,
     )
     if notice is None:
-        return IgnoredNotice(
-            reason=f"alarm {detail.alarmName[:64]!r} went to {detail.state.value[:32]}: not a health alarm firing"
+        return Ignored(
+            reason=f"alarm {detail.alarm_name[:64]!r} went to {detail.state.value[:32]}: not a health alarm firing"
         )
     return notice
 
@@ -175,20 +112,19 @@ def _nodes_delta(data: dict[str, Any]) -> int:
     return delta
 
 
-def _app_event(envelope: _Envelope) -> Notice | IgnoredNotice:
-    event = AppEvent.from_eventbridge({"detail-type": envelope.detail_type, "detail": envelope.detail})
-    detail = event.detail
-    kind = app_notice_kind(event.detail_type.value, detail.reason_code, detail.severity, _nodes_delta(detail.data))
+@_in_a_region
+def _app_event(event: Envelope, detail: AppEventDetail) -> NoticeOrIgnored:
+    kind = app_notice_kind(event.detail_type, detail.reason_code, detail.severity, _nodes_delta(detail.data))
     if kind is None:
-        return IgnoredNotice(reason=f"application event {envelope.detail_type!r} gives no notice")
-    if detail.cluster_id is not None and not _CLUSTER_ID.match(detail.cluster_id):
-        return IgnoredNotice(reason=f"malformed cluster id {detail.cluster_id[:64]!r}")
+        return Ignored(reason=f"application event {event.detail_type!r} gives no notice")
+    if detail.cluster_id is not None and not is_cluster_id(detail.cluster_id):
+        return Ignored(reason=f"malformed cluster id {detail.cluster_id[:64]!r}")
     return app_notice(
         kind=kind,
         severity=detail.severity,
-        event_id=envelope.id,
-        region=envelope.region,
-        occurred_at=envelope.time,
+        event_id=event.id,
+        region=event.region,
+        occurred_at=event.time,
         reason_code=detail.reason_code,
         explanation=detail.explanation,
         cluster_id=detail.cluster_id,
@@ -203,34 +139,14 @@ def _app_event(envelope: _Envelope) -> Notice | IgnoredNotice:
     )
 
 
-_PARSERS: dict[tuple[str, str], Callable[[_Envelope], Notice | IgnoredNotice]] = {
-    ("aws.emr", "EMR Cluster State Change"): _cluster_state,
-    ("aws.emr", "EMR Step Status Change"): _step_status,
-    ("aws.cloudwatch", "CloudWatch Alarm State Change"): _health_alarm,
-    **{(APP_EVENT_SOURCE, detail_type.value): _app_event for detail_type in AppDetailType},
+NOTICE_ROUTES: Routes[NoticeOrIgnored] = {
+    (Source.EMR, DetailType.CLUSTER_STATE_CHANGE): _cluster_state,
+    (Source.EMR, DetailType.STEP_STATUS_CHANGE): _step_status,
+    (Source.CLOUDWATCH, DetailType.ALARM_STATE_CHANGE): _health_alarm,
+    **{(Source.APP, detail_type.value): _app_event for detail_type in AppDetailType},
 }
 
 
-def parse_notice_event(event: Any) -> Notice | IgnoredNotice:
+def parse_notice_event(event: Any) -> NoticeOrIgnored:
     """Parse_notice_event maps an EventBridge event to a notice; unknown, malformed or benign ones are ignored."""
-    if not isinstance(event, Mapping):
-        return IgnoredNotice(reason=f"event is a {type(event).__name__}, not a JSON object")
-    try:
-        envelope = _Envelope.parse(event)
-    except ValidationError as error:
-        return IgnoredNotice(reason=f"not an EventBridge event: {_first_error(error)}")
-    if not _REGION.match(envelope.region):
-        return IgnoredNotice(reason=f"malformed region {envelope.region[:32]!r}")
-    parser = _PARSERS.get((envelope.source, envelope.detail_type))
-    if parser is None:
-        return IgnoredNotice(reason=f"no notice for source {envelope.source[:64]!r} / {envelope.detail_type[:64]!r}")
-    try:
-        return parser(envelope)
-    except (ValidationError, ValueError) as error:
-        brief = _first_error(error) if isinstance(error, ValidationError) else str(error)[:200]
-        return IgnoredNotice(reason=f"malformed {envelope.detail_type} event: {brief}")
-
-
-def _first_error(error: ValidationError) -> str:
-    first = error.errors()[0]
-    return f"{'.'.join(str(p) for p in first['loc']) or 'event'}: {first['msg']}"
+    return route(event, NOTICE_ROUTES, unrouted="no notice")

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from emr_autoscaler.eventbridge import Ignored
 from emr_autoscaler.kernel.clusters import ClusterNotFoundError, RegisteredClusters
 from emr_autoscaler.kernel.config.document import ConfigInvalidError
 from emr_autoscaler.kernel.config.scaling import Mode
@@ -29,7 +30,7 @@ from emr_autoscaler.scaling.domain.mode import resolve_mode
 from emr_autoscaler.scaling.domain.notices import scaling_notice_severity
 from emr_autoscaler.scaling.domain.plan import plan_resize
 from emr_autoscaler.scaling.ports import DecisionSink, EmrClusters, GroupMovedError, StateStore, YarnMetricsReader
-from emr_autoscaler.scaling.triggers import IgnoredEvent, ScheduledTick, Trigger
+from emr_autoscaler.scaling.triggers import ScheduledTick, Trigger
 
 logger = logging.getLogger(__name__)
 
@@ -277,7 +278,7 @@ class Scaler:
 
 def handle_trigger(trigger: Trigger, scaler: Scaler, max_concurrency: int) -> dict[str, Any]:
     """Handle_trigger runs the evaluation a trigger asks for and returns the invocation's summary."""
-    if isinstance(trigger, IgnoredEvent):
+    if isinstance(trigger, Ignored):
         logger.warning("event ignored: %s", trigger.reason)
         return {"ignored": True, "reason": trigger.reason, "decisions": []}
     if isinstance(trigger, ScheduledTick):

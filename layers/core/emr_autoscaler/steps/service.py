@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from emr_autoscaler.eventbridge import Ignored
 from emr_autoscaler.kernel.clusters import ClusterNotFoundError
 from emr_autoscaler.kernel.config.document import ConfigInvalidError
 from emr_autoscaler.kernel.config.source import ConfigSource
@@ -48,7 +49,7 @@ from emr_autoscaler.steps.ports import (
     StepRetrySink,
     StepRetrySummary,
 )
-from emr_autoscaler.steps.triggers import IgnoredStepEvent, StepFailure, parse_retry_message, parse_step_failure
+from emr_autoscaler.steps.triggers import StepFailure, parse_retry_message, parse_step_failure
 
 logger = logging.getLogger(__name__)
 
@@ -376,7 +377,7 @@ def handle_step_retry_invocation(event: Any, context: Any, retrier: StepRetrier)
         )
         return dict(response)
     trigger = parse_step_failure(event)
-    if isinstance(trigger, IgnoredStepEvent):
+    if isinstance(trigger, Ignored):
         logger.warning("event ignored: %s", trigger.reason)
         return {"ignored": True, "reason": trigger.reason}
     return retrier.handle_failure(trigger)

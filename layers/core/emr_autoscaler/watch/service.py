@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from emr_autoscaler.eventbridge import Ignored
 from emr_autoscaler.kernel.clusters import ClusterNotFoundError, ClusterReader
 from emr_autoscaler.kernel.config.document import ConfigDocument
 from emr_autoscaler.kernel.config.source import ConfigSource
 from emr_autoscaler.kernel.events import AppDetailType, AppEvent, AppEventDetail, EventPublisher
 from emr_autoscaler.kernel.models import ClusterSnapshot, ClusterState, RegisteredCluster
 from emr_autoscaler.kernel.notices import Severity
-from emr_autoscaler.scaling.triggers import ClusterStateChange, IgnoredEvent, WatchTrigger
 from emr_autoscaler.watch.domain.alarms import (
     TERMINAL_STATES,
     WATCHED_STATES,
@@ -30,6 +30,7 @@ from emr_autoscaler.watch.domain.alarms import (
     plan_alarm_changes,
 )
 from emr_autoscaler.watch.ports import AlarmManager, ClusterRegistry
+from emr_autoscaler.watch.triggers import ClusterStateChange, WatchTrigger
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ class ClusterWatch:
 
     def handle(self, trigger: WatchTrigger) -> dict[str, Any]:
         """Handle runs what the trigger asks for and returns the invocation's summary."""
-        if isinstance(trigger, IgnoredEvent):
+        if isinstance(trigger, Ignored):
             logger.warning("event ignored: %s", trigger.reason)
             return {"ignored": True, "reason": trigger.reason, "results": []}
         if isinstance(trigger, ClusterStateChange):

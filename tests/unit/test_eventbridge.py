@@ -1,0 +1,301 @@
+"""One EventBridge module: every sample event parses through the table of each job that consumes it, and anything
+unknown or malformed is ignored with a reason naming the field."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+from emr_autoscaler.eventbridge import (
+    DETAIL_MODELS,
+    MAX_REASON_CHARS,
+    DetailType,
+    Envelope,
+    Ignored,
+    InstanceFleetResizeDetail,
+    InstanceFleetStateChangeDetail,
+    InstanceGroupProvisioningDetail,
+    ManagedScalingActionDetail,
+    Routes,
+    Source,
+    route,
+)
+from emr_autoscaler.notifications.domain.notice import Notice
+from emr_autoscaler.notifications.triggers import NOTICE_ROUTES, parse_notice_event
+from emr_autoscaler.scaling.triggers import ClusterTrigger, ScheduledTick, parse_scaler_trigger, scaler_routes
+from emr_autoscaler.steps.triggers import STEP_ROUTES, StepFailure, parse_retry_message, parse_step_failure
+from emr_autoscaler.watch.triggers import WATCH_ROUTES, ClusterStateChange, WatchTick, parse_watch_trigger
+from tests.conftest import EVENTS, load_event
+
+PREFIX = "emr-autoscaler-"
+CLUSTER_ID = "j-2AXXXXXXGAPLF"
+
+
+def _details(event: Any) -> BaseModel | Ignored:
+    """Routes any modelled event to its parsed detail: for the events no job consumes yet."""
+    identity: Routes[BaseModel] = {key: lambda _envelope, detail: detail for key in DETAIL_MODELS}
+    return route(event, identity)
+
+
+JOBS: dict[str, Callable[[Any], Any]] = {
+    "scaler": lambda event: parse_scaler_trigger(event, PREFIX),
+    "watch": parse_watch_trigger,
+    "steps": parse_step_failure,
+    "notifier": parse_notice_event,
+    "later issues": _details,
+}
+
+# Every sample in events/, the job(s) whose rule delivers it, and what each makes of it. A benign event a job
+# receives (a cluster ended by its user) is read and then ignored for a reason of its own, never as malformed.
+CONSUMERS: dict[str, dict[str, type[BaseModel] | str]] = {
+    "scheduled_tick.json": {"scaler": ScheduledTick, "watch": WatchTick},
+    "alarm_state_change.json": {"scaler": ClusterTrigger},
+    "instance_group_state_change.json": {"scaler": ClusterTrigger},
+    "instance_fleet_state_change.json": {"scaler": ClusterTrigger, "later issues": InstanceFleetStateChangeDetail},
+    "cluster_state_change_running.json": {"watch": ClusterStateChange},
+    "cluster_state_change_terminated.json": {"watch": ClusterStateChange, "notifier": "not a failure"},
+    "cluster_terminated_with_errors.json": {"watch": ClusterStateChange, "notifier": Notice},
+    "step_failed.json": {"steps": StepFailure, "notifier": Notice},
+    "app_scaling_decision.json": {"notifier": Notice},
+    "app_step_retry_given_up.json": {"notifier": Notice},
+    "health_alarm_state_change.json": {"notifier": Notice},
+    "instance_fleet_resize_spot_timeout.json": {"later issues": InstanceFleetResizeDetail},
+    "instance_group_provisioning_insufficient_capacity.json": {"later issues": InstanceGroupProvisioningDetail},
+    "managed_scaling_action.json": {"later issues": ManagedScalingActionDetail},
+}
+SQS_SAMPLES = {"step_retry_due.json"}
+
+
+def test_every_sample_has_a_consumer() -> None:
+    # GIVEN the sample events on disk
+    samples = {path.name for path in EVENTS.glob("*.json")}
+    # WHEN compared with the table of consumers, THEN each EventBridge sample is listed, and nothing else
+    assert samples - SQS_SAMPLES == set(CONSUMERS)
+
+
+@pytest.mark.parametrize(
+    ("sample", "job", "expected"),
+    [
+        pytest.param(sample, job, expected, id=f"{sample} -> {job}")
+        for sample, jobs in CONSUMERS.items()
+        for job, expected in jobs.items()
+    ],
+)
+def test_samples_parse_through_the_jobs_that_consume_them(sample: str, job: str, expected: type | str) -> None:
+    # GIVEN a real-shaped sample
+    event = load_event(sample)
+    # WHEN the job's table routes it
+    result = JOBS[job](event)
+    # THEN it is what the job makes of it; an event it ignores is ignored as benign, not as malformed
+    if isinstance(expected, str):
+        assert isinstance(result, Ignored)
+        assert expected in result.reason
+        assert "malformed" not in result.reason
+    else:
+        assert isinstance(result, expected), getattr(result, "reason", result)
+
+
+def test_the_sqs_sample_is_a_retry_message() -> None:
+    # GIVEN the retry queue's sample, WHEN its body is read, THEN it is the scheduled retry
+    body = load_event("step_retry_due.json")["Records"][0]["body"]
+    assert parse_retry_message(body).retry.cluster_id == CLUSTER_ID
+
+
+def test_new_emr_events_keep_the_fields_later_issues_read() -> None:
+    # GIVEN the fleet, provisioning and managed scaling samples, WHEN parsed
+    fleet = _details(load_event("instance_fleet_state_change.json"))
+    resize = _details(load_event("instance_fleet_resize_spot_timeout.json"))
+    capacity = _details(load_event("instance_group_provisioning_insufficient_capacity.json"))
+    managed = _details(load_event("managed_scaling_action.json"))
+    # THEN the ids, the fleet's role and state, and the documented event codes are read
+    assert isinstance(fleet, InstanceFleetStateChangeDetail)
+    assert (fleet.cluster_id, fleet.instance_fleet_id, fleet.instance_fleet_type, fleet.state) == (
+        CLUSTER_ID,
+        "if-2BXXXXXXXXXA7",
+        "TASK",
+        "RUNNING",
+    )
+    assert isinstance(resize, InstanceFleetResizeDetail)
+    assert resize.event_code == "Spot Provisioning timeout"
+    assert isinstance(capacity, InstanceGroupProvisioningDetail)
+    assert capacity.event_code == "EC2 provisioning - Insufficient Instance Capacity"
+    assert capacity.instance_group_type == "TASK"
+    assert isinstance(managed, ManagedScalingActionDetail)
+    assert managed.cluster_id == CLUSTER_ID
+
+
+def test_fleet_state_change_triggers_its_cluster() -> None:
+    # GIVEN a fleet that finished resizing, WHEN the scaler routes it, THEN that cluster is evaluated, saying why
+    trigger = parse_scaler_trigger(load_event("instance_fleet_state_change.json"), PREFIX)
+    assert trigger == ClusterTrigger(
+        event_id="2f8147ab-8c48-47c6-b0b6-3ee23ec8e0e4", cluster_id=CLUSTER_ID, cause="instance fleet state RUNNING"
+    )
+
+
+@pytest.mark.parametrize(
+    ("time", "full_sync"),
+    [
+        pytest.param("2026-11-26T08:00:00Z", True, id="first minutes of the quarter hour: full sync"),
+        pytest.param("2026-11-26T08:19:59Z", True, id="minute 19 is minute 4 of the quarter"),
+        pytest.param("2026-11-26T08:07:00Z", False, id="later in the quarter: registered clusters only"),
+    ],
+)
+def test_watch_tick_syncs_fully_once_a_quarter_hour(time: str, full_sync: bool) -> None:
+    # GIVEN the watch's schedule at some minute, WHEN routed, THEN the full sync follows the minute
+    trigger = parse_watch_trigger(load_event("scheduled_tick.json") | {"time": time})
+    assert isinstance(trigger, WatchTick)
+    assert trigger.full_sync is full_sync
+
+
+def _with(sample: str, path: tuple[str, ...], value: Any) -> dict[str, Any]:
+    event = copy.deepcopy(load_event(sample))
+    target = event
+    for key in path[:-1]:
+        target = target[key]
+    if value is ...:
+        del target[path[-1]]
+    else:
+        target[path[-1]] = value
+    return event
+
+
+ANY_JOB = pytest.mark.parametrize("job", ["scaler", "watch", "steps", "notifier"])
+
+
+@pytest.mark.parametrize(
+    ("event", "why"),
+    [
+        pytest.param(["not", "an", "object"], "event is a list, not a JSON object", id="a list"),
+        pytest.param({}, "not an EventBridge event: source: Field required", id="empty object"),
+        pytest.param({"source": "aws.emr", "detail-type": 7}, "not an EventBridge event: detail-type:", id="bad key"),
+        pytest.param(
+            {**load_event("step_failed.json"), "detail-type": "EMR Something New"},
+            "for source 'aws.emr' / 'EMR Something New'",
+            id="unknown detail-type",
+        ),
+    ],
+)
+@ANY_JOB
+def test_unroutable_events_are_ignored_by_every_job(job: str, event: Any, why: str) -> None:
+    # GIVEN an event no table can route, WHEN any job parses it, THEN it is ignored and the reason says why
+    result = JOBS[job](event)
+    assert isinstance(result, Ignored)
+    assert why in result.reason
+
+
+@pytest.mark.parametrize(
+    ("job", "event", "why"),
+    [
+        pytest.param(
+            "scaler",
+            _with("instance_fleet_state_change.json", ("time",), ...),
+            "malformed EMR Instance Fleet State Change event: time: Field required",
+            id="envelope without time",
+        ),
+        pytest.param(
+            "watch",
+            _with("scheduled_tick.json", ("time",), "at tea time"),
+            "malformed Scheduled Event event: time: Input should be a valid datetime",
+            id="envelope with an unreadable time",
+        ),
+        pytest.param(
+            "steps",
+            _with("step_failed.json", ("id",), "x" * 200),
+            "malformed EMR Step Status Change event: id: String should have at most 128 characters",
+            id="envelope id too long",
+        ),
+        pytest.param(
+            "scaler",
+            _with("instance_fleet_state_change.json", ("detail", "clusterId"), "../../etc"),
+            "malformed EMR Instance Fleet State Change event: detail.clusterId: malformed cluster id '../../etc'",
+            id="hostile cluster id",
+        ),
+        pytest.param(
+            "watch",
+            _with("cluster_state_change_running.json", ("detail", "clusterId"), "j-2AXXXXXXGAPLF\n"),
+            "detail.clusterId: malformed cluster id 'j-2AXXXXXXGAPLF\\n'",
+            id="cluster id with a trailing newline",
+        ),
+        pytest.param(
+            "steps",
+            _with("step_failed.json", ("detail", "stepId"), "s-1;rm"),
+            "detail.stepId: malformed step id 's-1;rm'",
+            id="bad step id",
+        ),
+        pytest.param(
+            "notifier",
+            _with("cluster_state_change_running.json", ("detail", "state"), ...),
+            "malformed EMR Cluster State Change event: detail.state: Field required",
+            id="required detail field missing",
+        ),
+        pytest.param(
+            "later issues",
+            _with("instance_fleet_resize_spot_timeout.json", ("detail", "eventCode"), ...),
+            "malformed EMR Instance Fleet Resize event: detail.eventCode: Field required",
+            id="resize without its event code",
+        ),
+        pytest.param(
+            "scaler",
+            _with("alarm_state_change.json", ("detail", "state", "value"), None),
+            "detail.state.value: Input should be a valid string",
+            id="nested field",
+        ),
+    ],
+)
+def test_malformed_events_are_ignored_naming_the_field(job: str, event: Any, why: str) -> None:
+    # GIVEN a handled event with a malformed envelope or detail, WHEN its job parses it
+    result = JOBS[job](event)
+    # THEN it is ignored, and the reason names the event, the field and the problem
+    assert isinstance(result, Ignored)
+    assert why in result.reason
+
+
+def test_fields_aws_adds_are_ignored() -> None:
+    # GIVEN samples with fields no model names, in the detail and in the envelope
+    fleet = _with("instance_fleet_state_change.json", ("detail", "spotProvisioningStrategy"), {"new": True})
+    step = _with("step_failed.json", ("replay-name",), "weekly-replay") | {"newEnvelopeField": 1}
+    # WHEN parsed, THEN they parse as before
+    assert isinstance(parse_scaler_trigger(fleet, PREFIX), ClusterTrigger)
+    assert isinstance(parse_step_failure(step), StepFailure)
+
+
+def test_a_mappers_validation_error_is_ignored_not_raised() -> None:
+    # GIVEN a table whose mapper builds a model from a field the model refuses
+    class Count(BaseModel):
+        n: int
+
+    routes: Routes[Count] = {
+        (Source.SCHEDULE, DetailType.SCHEDULED_EVENT): lambda e, _d: Count.model_validate({"n": e.account})
+    }
+    # WHEN routed, THEN the mapper's refusal is the reason
+    result = route(load_event("scheduled_tick.json") | {"account": "not-a-number"}, routes)
+    assert isinstance(result, Ignored)
+    assert result.reason.startswith("malformed Scheduled Event event: n: Input should be a valid integer")
+
+
+def test_reasons_are_bounded() -> None:
+    # GIVEN a reason built from hostile input, WHEN held by Ignored, THEN it is cut to the bound
+    reason = Ignored(reason="x" * 10_000).reason
+    assert len(reason) == MAX_REASON_CHARS
+    assert reason.endswith("...")
+
+
+def test_the_envelope_is_powertools_eventbridge_model() -> None:
+    # GIVEN a sample, WHEN parsed as the envelope, THEN Powertools' fields are there, `detail-type` by its alias
+    envelope = Envelope.model_validate(load_event("scheduled_tick.json"))
+    assert (envelope.detail_type, envelope.time) == ("Scheduled Event", datetime(2026, 11, 26, 8, 0, tzinfo=UTC))
+
+
+@pytest.mark.parametrize(
+    "routes",
+    [scaler_routes(PREFIX), WATCH_ROUTES, STEP_ROUTES, NOTICE_ROUTES],
+    ids=["scaler", "watch", "steps", "notifier"],
+)
+def test_every_routed_event_has_a_detail_model(routes: Routes[Any]) -> None:
+    # GIVEN a job's table, WHEN compared with the detail models, THEN each key it routes has one
+    assert set(routes) <= set(DETAIL_MODELS)
