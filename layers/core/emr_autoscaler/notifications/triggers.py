@@ -25,9 +25,10 @@ from emr_autoscaler.notifications.domain.notice import (
     step_failed_notice,
 )
 
-_CLUSTER_ID = re.compile(r"^j-[A-Z0-9]{1,64}$")
-_STEP_ID = re.compile(r"^s-[A-Z0-9]{1,64}$")
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+# \Z, not $: `$` also matches before a trailing newline, which would let "j-ABC\n" through.
+_CLUSTER_ID = re.compile(r"^j-[A-Z0-9]{1,64}\Z")
+_STEP_ID = re.compile(r"^s-[A-Z0-9]{1,64}\Z")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d\Z")
 
 
 class IgnoredNotice(BaseModel):

@@ -12,7 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-_CLUSTER_ID = re.compile(r"^j-[A-Z0-9]{1,64}$")
+# \Z, not $: `$` also matches before a trailing newline, which would let "j-ABC\n" through.
+_CLUSTER_ID = re.compile(r"^j-[A-Z0-9]{1,64}\Z")
 
 
 class ScheduledTick(BaseModel):
