@@ -83,6 +83,7 @@ bench: venv
 	$(BIN)/python bench/api_calls.py
 	$(BIN)/python bench/scaling.py
 	$(BIN)/python bench/fault_matrix.py
+	$(BIN)/python bench/timings.py
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -44,7 +44,8 @@ def test_failed_step_reads_config_action_and_failure_details(emr: Any) -> None:
     assert step.failure is not None
     assert step.failure.reason == "Container released on a *lost* node"
     assert step.failure.log_file == f"s3://aws-logs/elasticmapreduce/{cluster_id}/steps/{step_id}/"
-    assert step.created_at is not None
+    timeline = emr.describe_step(ClusterId=cluster_id, StepId=step_id)["Step"]["Status"]["Timeline"]
+    assert step.created_at == timeline["CreationDateTime"]
 
 
 def test_unknown_cluster_and_step_raise_not_found(emr: Any) -> None:

@@ -1,5 +1,6 @@
 """Each channel against a real local HTTP server (no HTTP mocks), with golden messages compared exactly.
 
+A missing golden file fails (tests/golden_files.py); after an intended change to a message,
 `UPDATE_GOLDEN=1 .venv/bin/pytest tests/adapters/test_notify_channels.py` rewrites tests/golden/notify/.
 """
 
@@ -7,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from pathlib import Path
 
 import boto3
@@ -26,6 +26,7 @@ from emr_autoscaler.notifications.ports import DeliveryFailedError
 from emr_autoscaler.notifications.triggers import parse_notice_event
 from tests.adapters.notify_server import WebhookServer, webhook_server
 from tests.conftest import ROOT, load_event
+from tests.golden_files import assert_matches_golden
 from tests.notify_fakes import DictSecrets
 
 pytestmark = pytest.mark.network
@@ -49,14 +50,6 @@ def _notice(sample: str) -> Notice:
 
 
 NOTICES = {"step_failed": "step_failed.json", "cluster_terminated": "cluster_terminated_with_errors.json"}
-
-
-def _golden(name: str, actual: str) -> None:
-    path = GOLDEN / name
-    if os.environ.get("UPDATE_GOLDEN") == "1" or not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(actual, encoding="utf-8")
-    assert actual == path.read_text(encoding="utf-8"), f"{name} differs from its golden file"
 
 
 class Sleeps:
@@ -113,7 +106,9 @@ def test_each_channel_receives_a_well_formed_message_with_one_request(
         assert len(received) == 1
         assert received[0].headers["Content-Type"] == "application/json; charset=utf-8"
         document = json.loads(received[0].body)
-        _golden(f"{channel}_{which}.json", json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+        assert_matches_golden(
+            GOLDEN / f"{channel}_{which}.json", json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+        )
     # ... and the generic webhook's signature verifies over timestamp and body
     signed = webhook_server.requests_to("/pager")[0]
     headers = {"X-Emr-Autoscaler-Timestamp": signed.headers["X-Emr-Autoscaler-Timestamp"]}
@@ -139,7 +134,7 @@ def test_sns_channel_publishes_subject_and_plain_text(which: str) -> None:
         assert requests == 1
         envelope = json.loads(sqs.receive_message(QueueUrl=queue)["Messages"][0]["Body"])
     assert len(envelope["Subject"]) <= 100
-    _golden(f"sns_{which}.txt", f"Subject: {envelope['Subject']}\n\n{envelope['Message']}")
+    assert_matches_golden(GOLDEN / f"sns_{which}.txt", f"Subject: {envelope['Subject']}\n\n{envelope['Message']}")
 
 
 def test_429_with_retry_after_is_honoured(webhook_server: WebhookServer) -> None:

@@ -200,15 +200,14 @@ def test_slow_server_beyond_the_timeout_is_none(
     reader = ResourceManagerMetrics(port=resource_manager.port)
 
     # WHEN the metrics are read
-    started = datetime.now(UTC)
     with caplog.at_level(logging.WARNING, logger="emr_autoscaler.adapters.yarn.resourcemanager"):
         metrics = reader.read(_snapshot(), CONFIG, NOW)
-    elapsed_s = (datetime.now(UTC) - started).total_seconds()
 
-    # THEN the reader gives up soon after the timeout, with no metrics and a logged reason
+    # THEN the reader gave up on its timeout rather than wait for the answer (which would have had metrics), and
+    # logged why; how long giving up takes is printed by bench/timings.py, not asserted
     assert metrics is None
-    assert elapsed_s < 2.0
-    assert "could not be read" in caplog.text
+    assert len(resource_manager.requests) == 1
+    assert "could not be read (TimeoutError: timed out)" in caplog.text
 
 
 def test_refused_connection_is_none(caplog: pytest.LogCaptureFixture) -> None:

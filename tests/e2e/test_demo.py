@@ -1,9 +1,11 @@
-"""`make demo`'s scenario: the four jobs on the Sandbox, within a minute of wall time."""
+"""`make demo`'s scenario: the four jobs on the Sandbox, telling the story (and the figures) README.md shows.
+
+How long the scripted hour takes in wall time is printed by bench/timings.py, not asserted here.
+"""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -12,16 +14,21 @@ from emr_autoscaler_dev.demo import run_demo
 pytestmark = pytest.mark.network
 
 
-def test_demo_shows_the_four_jobs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    # GIVEN the scripted hour, WHEN the demo runs with a JSON summary
-    code = run_demo(minutes=60, json_lines=True, plot=tmp_path / "demo.png")
+def test_demo_shows_the_four_jobs(capsys: pytest.CaptureFixture[str]) -> None:
+    # GIVEN the scripted hour, WHEN the demo runs with a JSON summary (which draws no plot)
+    code = run_demo(minutes=60, json_lines=True, plot=None)
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    # THEN it scaled out and back in, restarted one step, gave up on another, notified, and nothing failed
+    # THEN it scaled out and back in, restarted one step, gave up on another, notified, and nothing failed, with
+    # the figures README.md's demo output shows (the simulated clock makes them exact)
     assert code == 0
-    assert summary["resizes"]["out"] >= 1
-    assert summary["resizes"]["in"] >= 1
-    assert summary["steps"]["restarted"] == 1
-    assert summary["steps"]["given_up"] == 1
-    assert summary["notices"] > 0
+    assert summary["simulated_minutes"] == 60
+    assert summary["resizes"] == {"out": 2, "in": 4}
+    assert (summary["peak_nodes"], summary["node_hours"]) == (20, 11.23)
+    assert summary["steps"] == {
+        "restarted": 1,
+        "given_up": 1,
+        "reasons": {"RETRY_TRANSIENT_FAILURE": 1, "GIVE_UP_PERMANENT_FAILURE": 1},
+    }
+    assert summary["notices"] == 10
+    assert summary["notices_by_channel"] == {"slack": 3, "sns": 6, "webhook": 1}
     assert summary["handler_errors"] == []
-    assert summary["wall_s"] < 60

@@ -1,14 +1,12 @@
 """The notifier's Lambda handler on an in-process AWS (moto) with webhooks on a real local HTTP server.
 
 Checks the issue's promises end to end: every channel gets one well-formed message per event, duplicates fold,
-a dead endpoint leads to the dead-letter queue and the SNS fallback; and measures the warm time per notice.
+a dead endpoint leads to the dead-letter queue and the SNS fallback. The warm time per notice: bench/timings.py.
 """
 
 from __future__ import annotations
 
 import json
-import statistics
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -165,24 +163,24 @@ def test_unknown_event_is_ignored(stack: Stack) -> None:
     assert stack.server.received == []
 
 
-def test_warm_handler_time_per_notice(unfolded_stack: Stack, capsys: pytest.CaptureFixture[str]) -> None:
+def test_warm_handler_sends_one_request_per_channel_per_notice(unfolded_stack: Stack) -> None:
     # GIVEN a warm handler (one invocation already made) and no folding
     handler = load_handler("notifier")
     event = load_event("step_failed.json")
     handler.lambda_handler(event, FakeContext())
 
-    # WHEN the same notice is handled 20 more times
-    timings = []
+    # WHEN the same notice is handled 20 more times, under new event ids
+    summaries = []
     for n in range(20):
         event["id"] = f"warm-{n}"
-        started = time.perf_counter()
-        handler.lambda_handler(event, FakeContext())
-        timings.append((time.perf_counter() - started) * 1000)
+        summaries.append(handler.lambda_handler(event, FakeContext()))
 
-    # THEN each made one request per channel, and the median warm time is reported (moto in-process)
+    # THEN each invocation delivered once to each routed channel, with one request each; the warm time per notice
+    # is printed by bench/timings.py, not asserted
+    for summary in summaries:
+        assert [(d["channel"], d["delivered"], d["requests"]) for d in summary["deliveries"]] == [
+            ("oncall", True, 1),
+            ("data-team", True, 1),
+        ]
     assert len(unfolded_stack.server.requests_to("/slack")) == 21
     assert len(unfolded_stack.server.requests_to("/teams")) == 21
-    median = statistics.median(timings)
-    with capsys.disabled():
-        print(f"\nnotifier warm handler: median {median:.1f} ms per notice (2 channels, moto in-process)")
-    assert median < 1000

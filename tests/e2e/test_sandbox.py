@@ -36,23 +36,26 @@ def test_spike_scales_out_waits_for_nodes_then_scales_back_in(sandbox: Sandbox) 
     # WHEN YARN demand spikes for 20 minutes
     sandbox.set_yarn(cluster_id, demand_mb=160_000, apps=10)
     sandbox.advance(3)
-    # THEN it scales out, and holds while the new nodes start (requested != running)
+    # THEN it scales out by its step budget (scale_out.max_step_nodes: 10), and holds while the new nodes start
     reasons = _reasons(sandbox, cluster_id)
     assert reasons[0] == "SCALE_OUT_PENDING_DEMAND"
     assert "HOLD_GROUP_NOT_SETTLED" in reasons
-    running, requested = sandbox.nodes(cluster_id)["TASK"]
-    assert running < requested
+    assert sandbox.nodes(cluster_id)["TASK"] == (2, 12)
+    # ... and once they run, every node it asked for is running (at least the first step's twelve)
     sandbox.advance(17)
-    assert sandbox.nodes(cluster_id)["TASK"][0] > 2
+    running, requested = sandbox.nodes(cluster_id)["TASK"]
+    assert running == requested
+    assert requested >= 12
     # WHEN the load falls to a trickle for 40 minutes
     sandbox.set_yarn(cluster_id, demand_mb=4_000, apps=1)
     sandbox.advance(40)
-    # THEN it waits out the stabilization window, then scales in gracefully
+    # THEN it waits out the stabilization window, then scales in gracefully, down to the TASK group's minimum (0):
+    # the trickle fits on the CORE nodes
     reasons = _reasons(sandbox, cluster_id)
     assert "HOLD_STABILIZING" in reasons
     assert "SCALE_IN_LOW_UTILIZATION" in reasons
     assert reasons.index("HOLD_STABILIZING") < reasons.index("SCALE_IN_LOW_UTILIZATION")
-    assert sandbox.nodes(cluster_id)["TASK"][1] < 10
+    assert sandbox.nodes(cluster_id)["TASK"] == (0, 0)
     assert sandbox.failures == []
 
 
@@ -103,10 +106,15 @@ def test_handler_failure_sends_the_event_to_the_dead_letter_queue(sandbox: Sandb
         "EMR Instance Group State Change",
         {"clusterId": cluster_id, "state": "RUNNING", "instanceGroupId": "ig-1", "instanceGroupType": "TASK"},
     )
-    # THEN the handler's failure is recorded with its event, and the event waits in the dead-letter queue
-    assert any(f.function == "ScalerFunction" for f in sandbox.failures)
+    # THEN the handler's one failure is recorded with its event and the missing table, and that event, alone,
+    # waits in the dead-letter queue
+    [failure] = sandbox.failures
+    assert (failure.function, failure.event["detail"]["clusterId"]) == ("ScalerFunction", cluster_id)
+    assert (failure.error or "").startswith("ResourceNotFoundException")
     dead = [e for messages in sandbox.dead_letters().values() for e in messages]
-    assert any(e.get("detail", {}).get("clusterId") == cluster_id for e in dead)
+    assert [(e["detail-type"], e["detail"]["clusterId"]) for e in dead] == [
+        ("EMR Instance Group State Change", cluster_id)
+    ]
 
 
 def test_unknown_resource_types_are_named_at_start(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,6 +18,11 @@ from tests.conftest import FakeContext, load_event, load_handler, moto_app
 # CloudWatch only: moto's master DNS name does not resolve here, and the RM source is tested on its own.
 CONFIG = "version: 1\ndefaults:\n  metrics: {sources: [cloudwatch]}\n"
 SETTINGS = Settings(config_parameter="/test/config", state_table="test-state")
+# The loaded cluster: 20 containers waiting on four 12288 MB nodes. CloudWatch counts containers only, so the
+# scaler sizes each at metrics.estimated_container_memory_mb (2048 MB): 40960 MB, four more TASK nodes (2 -> 6).
+PENDING = 20
+NODE_MB = 12288
+LOADED_TASK_NODES = 2 + math.ceil(PENDING * 2048 / NODE_MB)
 
 
 @pytest.fixture
@@ -79,21 +85,21 @@ def test_each_trigger_scales_out_a_loaded_cluster(aws: Any, sample: str) -> None
     # GIVEN an opted-in cluster whose YARN has 20 containers waiting (CloudWatch)
     cluster_id = create_cluster(aws.client("emr"), core=2, task=2)
     _register(cluster_id)
-    _put_load(aws, cluster_id, pending=20, allocated_mb=4 * 12288, total_mb=4 * 12288)
+    _put_load(aws, cluster_id, pending=PENDING, allocated_mb=4 * NODE_MB, total_mb=4 * NODE_MB)
     handler = load_handler("scaler")
     # WHEN the trigger's event reaches the handler
     result = handler.lambda_handler(_with_cluster(load_event(sample), cluster_id), FakeContext())
-    # THEN the TASK group grew, once, with the reason given
+    # THEN the TASK group grew, once, by the nodes the demand needs, with the reason given
     assert result["applied"] == 1
     assert [d["reason"] for d in result["decisions"]] == ["SCALE_OUT_PENDING_DEMAND"]
-    assert _task_count(aws, cluster_id) > 2
+    assert _task_count(aws, cluster_id) == LOADED_TASK_NODES == 6
 
 
 def test_cluster_without_opt_in_is_left_alone(aws: Any) -> None:
     # GIVEN a loaded cluster that did not opt in
     cluster_id = create_cluster(aws.client("emr"), task=2, tags={})
     _register(cluster_id)
-    _put_load(aws, cluster_id, pending=20, allocated_mb=4 * 12288, total_mb=4 * 12288)
+    _put_load(aws, cluster_id, pending=PENDING, allocated_mb=4 * NODE_MB, total_mb=4 * NODE_MB)
     # WHEN the schedule fires, and when an alarm names it anyway
     tick = load_handler("scaler").lambda_handler(load_event("scheduled_tick.json"), FakeContext())
     alarm = load_handler("scaler").lambda_handler(
@@ -136,7 +142,7 @@ def test_aws_failure_fails_the_invocation_for_retry_and_dlq(aws: Any, monkeypatc
     # GIVEN a deployment whose state table is missing (DynamoDB answers ResourceNotFound)
     cluster_id = create_cluster(aws.client("emr"), task=2)
     _register(cluster_id)
-    _put_load(aws, cluster_id, pending=20, allocated_mb=4 * 12288, total_mb=4 * 12288)
+    _put_load(aws, cluster_id, pending=PENDING, allocated_mb=4 * NODE_MB, total_mb=4 * NODE_MB)
     monkeypatch.setenv("EMR_AUTOSCALER_STATE_TABLE", "no-such-table")
     bootstrap.reset()
     # WHEN an alarm names the cluster, THEN the invocation fails (Lambda retries it, then the DLQ gets it) ...
@@ -161,10 +167,10 @@ def test_modes_on_moto(aws: Any, mode: str, reason: str, outcome: str) -> None:
     tags = {"emr-autoscaler:enabled": "true", "emr-autoscaler:mode": mode}
     cluster_id = create_cluster(aws.client("emr"), task=2, tags=tags)
     _register(cluster_id)
-    _put_load(aws, cluster_id, pending=20, allocated_mb=4 * 12288, total_mb=4 * 12288)
+    _put_load(aws, cluster_id, pending=PENDING, allocated_mb=4 * NODE_MB, total_mb=4 * NODE_MB)
     # WHEN the schedule fires
     result = load_handler("scaler").lambda_handler(load_event("scheduled_tick.json"), FakeContext())
     # THEN the decision follows the mode, and only active mode changed the cluster
     [decision] = result["decisions"]
     assert (decision["reason"], decision["outcome"]) == (reason, outcome)
-    assert (_task_count(aws, cluster_id) > 2) is (mode == "active")
+    assert _task_count(aws, cluster_id) == (LOADED_TASK_NODES if mode == "active" else 2)

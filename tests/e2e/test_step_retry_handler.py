@@ -79,14 +79,18 @@ def test_transient_failure_is_restarted_once_after_its_backoff_with_cancelled_fo
     fail_step(cluster_id, aggregate, LOST_NODE)
     handler = load_handler("step_retry")
     # WHEN the FAILED event reaches the handler twice (EventBridge delivers at least once)
+    before_s = time.time()
     first = handler.lambda_handler(_failed_event(cluster_id, aggregate, "aggregate"), FakeContext())
+    after_s = time.time()
     second = handler.lambda_handler(_failed_event(cluster_id, aggregate, "aggregate"), FakeContext())
     # THEN one restart is queued with a 2-minute backoff (jitter only shortens it), and the duplicate returns it
     assert first["reason"] == "RETRY_TRANSIENT_FAILURE"
     assert second == first
     queued = _queued()
     assert len(queued) == 1
-    assert 90 <= queued[0].delayed_until / 1000 - time.time() <= 120
+    # (90-120 s after the first delivery was handled, however long the test itself takes; ±1 s: SQS delays are
+    # whole seconds)
+    assert before_s + 89 <= queued[0].delayed_until / 1000 <= after_s + 121
     url = os.environ["EMR_AUTOSCALER_RETRY_QUEUE_URL"]
     assert "Messages" not in aws.client("sqs").receive_message(QueueUrl=url)  # not visible before its delay
     # WHEN the delay has passed and SQS delivers the message twice

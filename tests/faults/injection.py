@@ -179,11 +179,15 @@ class HttpAnswer:
 
 @dataclass
 class ScriptedHttpServer:
-    """ScriptedHttpServer answers GET and POST on 127.0.0.1 with `fault` (when set) or `ok`, and records requests."""
+    """ScriptedHttpServer answers GET and POST on 127.0.0.1 with `fault` (when set) or `ok`, and records requests.
+
+    `ok_answers` counts the requests answered with `ok`: for a webhook, the messages that reached the channel.
+    """
 
     ok: HttpAnswer = field(default_factory=HttpAnswer)
     fault: HttpAnswer | None = None
     requests: list[tuple[str, str]] = field(default_factory=list)
+    ok_answers: int = 0
     port: int = 0
     _released: threading.Event = field(default_factory=threading.Event)
 
@@ -193,6 +197,7 @@ class ScriptedHttpServer:
     def _answer(self, handler: BaseHTTPRequestHandler) -> None:
         self.requests.append((handler.command, handler.path))
         answer = self.fault or self.ok
+        self.ok_answers += answer is self.ok
         if answer.delay_s:
             self._released.wait(answer.delay_s)
         with contextlib.suppress(OSError):  # the client may have given up (timeouts)

@@ -5,7 +5,8 @@ fault, and delivers the event as AWS would: once, again if the delivery failed (
 SQS's redelivery), and once more after the fault cleared (the redrive from the dead-letter queue, or the next
 delivery). It records what the function did, how often the failing call was tried, what it changed in EMR
 (resizes, restarts) and which error notices the notifier would deliver (its parser and dedup window applied to
-every application event published and to the health alarm a failed invocation raises).
+every application event published and to the health alarm a failed invocation raises). For the notifier, what
+it tells is where the notice went instead: the dead letters it wrote (per channel) and the fallback topic.
 
 Used by `tests/faults/test_fault_matrix.py` (asserts every cell) and `bench/fault_matrix.py` (prints the table).
 """
@@ -49,6 +50,9 @@ WEBHOOK_TIMEOUT_S = 0.3
 LOST_NODE = "Container released on a *lost* node"
 # 16 containers of 2 GB wait on a 4-node cluster: the scaler wants to add TASK nodes.
 LOADED = cluster_metrics(nodes=4, node_memory_mb=12288, node_vcores=4, demand_memory_mb=16 * 2048 + 40960)
+NOTIFIER_EVENT = "cluster_terminated_with_errors.json"  # a critical notice: a missed channel means the fallback
+# The holds that mean "the scaler cannot see": each is worth one warning per episode.
+TROUBLE = ("held HOLD_METRICS_MISSING", "held HOLD_CONFIG_INVALID")
 
 
 @dataclass(frozen=True)
@@ -57,14 +61,35 @@ class Expect:
 
     `raised`: the delivery fails, so Lambda / EventBridge / SQS retry it and then the dead-letter queue keeps it.
     `retried`: the failing call was tried more than once before the function gave up on it.
-    `outcome`: how the function's result starts when it did not raise. `mutations`: resizes or restarts across
-    every delivery and the redrive (never more than one).
+    `outcome`: how the function's result starts when it did not raise. `recovered`: how the redrive's result
+    starts once the fault cleared (when the delivery raised). `mutations`: resizes, restarts or messages that
+    reached the notifier's channel, across every delivery and the redrive (never more than one). `notices`:
+    exactly what was told, by kind (the notifier: its dead letters by channel and its fallback message).
     """
 
     raised: bool
     retried: bool
     outcome: str
+    recovered: str
     mutations: int
+    notices: dict[str, int]
+
+    def broken_by(self, result: CellResult) -> list[str]:
+        """Broken_by lists every promise of the cell that `result` breaks (empty: the cell holds)."""
+        broken = [f"harmful: {h}" for h in result.harmful]
+        if result.mutations != self.mutations:
+            broken.append(f"acted {result.mutations} time(s), expected {self.mutations}")
+        if (result.tries > 1) is not self.retried:
+            broken.append(f"{result.tries} tr(y/ies) of the failing call, expected {'>' if self.retried else ''}1")
+        if result.raised is not self.raised:
+            broken.append(f"raised is {result.raised}, expected {self.raised}: {result.outcome}")
+        elif self.raised and not result.recovered.startswith(self.recovered):
+            broken.append(f"after the fault cleared: {result.recovered}, expected {self.recovered}")
+        elif not self.raised and not result.outcome.startswith(self.outcome):
+            broken.append(f"outcome {result.outcome}, expected {self.outcome}")
+        if result.notices != self.notices:
+            broken.append(f"told {result.notice_text}, expected {_notice_text(self.notices)}")
+        return broken
 
 
 @dataclass
@@ -83,7 +108,11 @@ class CellResult:
 
     @property
     def notice_text(self) -> str:
-        return ", ".join(f"{k}×{v}" for k, v in sorted(self.notices.items())) or "none"
+        return _notice_text(self.notices)
+
+
+def _notice_text(notices: dict[str, int]) -> str:
+    return ", ".join(f"{k}×{v}" for k, v in sorted(notices.items())) or "none"
 
 
 @dataclass
@@ -282,7 +311,12 @@ def _step_due(env: Env, faulty: Any, setup: Any, config: str) -> tuple[Run, Call
 
 
 def _notifier(env: Env, faulty: Any, setup: Any, channel: str) -> tuple[Run, Callable[[], int]]:
-    topic = setup.client("sns").create_topic(Name="fault-ops")["TopicArn"]
+    sns, sqs = setup.client("sns"), setup.client("sqs")
+    topic = sns.create_topic(Name="fault-ops")["TopicArn"]
+    # The ops topic's subscriber: what a message published to the `ops` channel reaches.
+    inbox = sqs.create_queue(QueueName="fault-ops-inbox")["QueueUrl"]
+    inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn)
     config = f"""
 version: 1
 notifications:
@@ -294,13 +328,24 @@ notifications:
     provision(setup, SETTINGS, config)
     settings = provision_notifier(setup, SETTINGS, {"fault/slack": env.web.url("/slack")}, prefix="fault")
     notifier = bootstrap.build_notifier(settings, session=faulty)
-    event = load_event("cluster_terminated_with_errors.json")
-    return Run(lambda: notifier.handle(event), _notifier_summary), lambda: 0
+    event = load_event(NOTIFIER_EVENT)
+
+    def reached_the_channel() -> int:
+        if channel == "ops":
+            attributes = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["ApproximateNumberOfMessages"])
+            return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
+        return env.web.ok_answers  # the Slack webhook answered 200
+
+    return Run(lambda: notifier.handle(event), _notifier_summary), reached_the_channel
 
 
 @dataclass(frozen=True)
 class Dependency:
-    """Dependency is one row of the matrix: what fails, in which function, and what the function must do."""
+    """Dependency is one row of the matrix: what fails, in which function, and what the function must do.
+
+    `told_on_failure`: notices the function itself publishes when the call fails outright (not MALFORMED);
+    `told_on_malformed`: the ones it publishes when the call answers garbage.
+    """
 
     name: str
     function: str  # scaler, step-retry (FAILED event), step-retry (due restart), notifier
@@ -313,7 +358,8 @@ class Dependency:
     on_denied: str = "raised"
     on_malformed: str = "raised"
     retried_by_botocore: bool = True
-    acts: bool = True  # the healthy path resizes / restarts once
+    told_on_failure: tuple[str, ...] = ()
+    told_on_malformed: tuple[str, ...] = ()
 
 
 RM_ONLY = (
@@ -372,7 +418,7 @@ DEPENDENCIES: tuple[Dependency, ...] = (
     Dependency("EMR ListInstanceGroups", "scaler", _scaler, RM_ONLY, aws=("emr", "ListInstanceGroups"),
                mangle=_partial_groups, on_malformed="held HOLD_GROUP_NOT_SETTLED"),
     Dependency("EMR ModifyInstanceGroups", "scaler", _scaler, RM_ONLY, aws=("emr", "ModifyInstanceGroups"),
-               mangle=_empty, on_malformed="applied"),
+               mangle=_empty, on_malformed="applied", told_on_failure=("scaling_failed",)),
     Dependency("EMR DescribeStep", "step-retry", _step_failed, "", aws=("emr", "DescribeStep"),
                mangle=_partial_step, on_malformed="given_up GIVE_UP_STEP_CONFIG_UNREADABLE"),
     Dependency("EMR AddJobFlowSteps", "step-retry", _step_due, "", aws=("emr", "AddJobFlowSteps"),
@@ -384,23 +430,31 @@ DEPENDENCIES: tuple[Dependency, ...] = (
                mangle=_partial_item),
     Dependency("SSM GetParameter", "scaler", _scaler, RM_ONLY, aws=("ssm", "GetParameter"),
                mangle=_garbled_parameter, on_transient="held HOLD_CONFIG_INVALID",
-               on_denied="held HOLD_CONFIG_INVALID", on_malformed="held HOLD_CONFIG_INVALID"),
+               on_denied="held HOLD_CONFIG_INVALID", on_malformed="held HOLD_CONFIG_INVALID",
+               told_on_malformed=("configuration_refused",)),
     Dependency("Secrets Manager GetSecretValue", "notifier", _notifier, "oncall",
                aws=("secrets-manager", "GetSecretValue"), mangle=_secret_without_value,
                on_transient="dead-lettered + fallback", on_denied="dead-lettered + fallback",
-               on_malformed="dead-lettered + fallback", acts=False),
+               on_malformed="dead-lettered + fallback"),
     Dependency("SNS Publish", "notifier", _notifier, "ops", aws=("sns", "Publish"), mangle=_empty,
-               on_transient="dead-lettered", on_denied="dead-lettered", on_malformed="delivered", acts=False),
+               on_transient="dead-lettered", on_denied="dead-lettered", on_malformed="delivered"),
     Dependency("EventBridge PutEvents", "scaler", _scaler, RM_ONLY, aws=("eventbridge", "PutEvents"),
                mangle=_refused_entries, on_transient="applied", on_denied="applied", on_malformed="applied"),
     Dependency("Webhook HTTP (Slack)", "notifier", _notifier, "oncall", http="web",
                on_transient="dead-lettered + fallback", on_denied="dead-lettered + fallback",
-               on_malformed="dead-lettered + fallback", acts=False),
+               on_malformed="dead-lettered + fallback"),
     Dependency("ResourceManager HTTP", "scaler", _scaler, RM_ONLY, http="rm",
                on_transient="held HOLD_METRICS_MISSING", on_denied="held HOLD_METRICS_MISSING",
                on_malformed="held HOLD_METRICS_MISSING", retried_by_botocore=False),
 )  # fmt: skip
 DEPENDENCY_NAMES = tuple(d.name for d in DEPENDENCIES)
+# What each scenario's healthy path does: the redrive after a cleared fault must end this way.
+HEALTHY: dict[Callable[..., tuple[Run, Callable[[], int]]], str] = {
+    _scaler: "applied SCALE_OUT_PENDING_DEMAND",
+    _step_failed: "scheduled RETRY_TRANSIENT_FAILURE",
+    _step_due: "added",
+    _notifier: "delivered",
+}
 
 
 def expected(dependency: Dependency, fault: Fault) -> Expect:
@@ -414,15 +468,42 @@ def expected(dependency: Dependency, fault: Fault) -> Expect:
         retried = fault is not Fault.ACCESS_DENIED  # 429, 5xx, timeouts and cut-off answers are retried
     else:
         retried = fault in TRANSIENT and dependency.retried_by_botocore
-    if not dependency.acts:
-        mutations = 0
-    elif raised:
+    if raised:
         mutations = 1  # the redrive, once the fault cleared, acts once
-    elif outcome.startswith(("applied", "added")):
-        mutations = 1  # EMR took the call (its answer was garbled, or only the notice failed)
+    elif outcome.startswith(("applied", "added", "delivered")):
+        mutations = 1  # the call took effect (its answer was garbled, or only the notice failed)
     else:
-        mutations = 0  # held or given up: nothing done on partial data
-    return Expect(raised=raised, retried=retried, outcome=outcome, mutations=mutations)
+        mutations = 0  # held, given up or dead-lettered: nothing done on partial data, no message reached
+    return Expect(
+        raised=raised,
+        retried=retried,
+        outcome=outcome,
+        recovered=HEALTHY[dependency.build],
+        mutations=mutations,
+        notices=_told(dependency, fault, outcome),
+    )
+
+
+def _told(dependency: Dependency, fault: Fault, outcome: str) -> dict[str, int]:
+    if dependency.function == "notifier":
+        # No event is lost: a channel that cannot take the notice gets a dead letter naming it, and a critical
+        # notice that missed its channel goes to the fallback topic, or, when SNS itself fails (the fallback is
+        # an SNS topic too), to a second dead letter naming the fallback.
+        if outcome == "delivered":
+            return {}
+        letters = {f"dead letter ({dependency.arg})": 1}
+        if outcome == "dead-lettered + fallback":
+            return {**letters, "fallback": 1}
+        return {**letters, "dead letter (fallback)": 1}
+    told: dict[str, int] = {}
+    if outcome == "raised":
+        told["health_alarm"] = 1  # one per episode: the retry's failure folds into the first alarm's window
+    if outcome.startswith(TROUBLE):
+        told["scaling_held"] = 1
+    if outcome.startswith("given_up"):
+        told["step_retry_given_up"] = 1
+    own = dependency.told_on_malformed if fault is Fault.MALFORMED else dependency.told_on_failure
+    return told | dict.fromkeys(own, 1)
 
 
 def run_cell(env: Env, dependency: Dependency, fault: Fault) -> CellResult:
@@ -432,6 +513,7 @@ def run_cell(env: Env, dependency: Dependency, fault: Fault) -> CellResult:
     env.rm.fault = env.web.fault = None
     env.rm.requests.clear()
     env.web.requests.clear()
+    env.rm.ok_answers = env.web.ok_answers = 0
     setup, faulty = env.aws.session(), env.aws.session()
     calls = Calls()
     calls.attach(faulty)
@@ -476,14 +558,7 @@ def run_cell(env: Env, dependency: Dependency, fault: Fault) -> CellResult:
     if total > 1:
         harmful.append(f"acted {total} times")
     if dependency.function == "notifier":
-        dead = setup.client("sqs").get_queue_attributes(
-            QueueUrl=setup.client("sqs").get_queue_url(QueueName="fault-dlq")["QueueUrl"],
-            AttributeNames=["ApproximateNumberOfMessages"],
-        )["Attributes"]["ApproximateNumberOfMessages"]
-        fallback = sum(
-            1 for p in calls.succeeded_params.get("sns.Publish", []) if str(p.get("TopicArn", "")).endswith("fallback")
-        )
-        notices = {k: v for k, v in {"dead letter": int(dead), "fallback": fallback}.items() if v}
+        notices = _dead_letters_and_fallback(setup, calls)
     else:
         notices = delivered_error_notices(calls, failures, dependency.function)
     return CellResult(
@@ -497,6 +572,24 @@ def run_cell(env: Env, dependency: Dependency, fault: Fault) -> CellResult:
         notices=notices,
         recovered=recovered,
     )
+
+
+def _dead_letters_and_fallback(setup: Any, calls: Calls) -> dict[str, int]:
+    """The notifier's dead letters by channel (a letter for another event counts as stray) and its fallback
+    messages (successful publishes to the fallback topic)."""
+    sqs = setup.client("sqs")
+    url = sqs.get_queue_url(QueueName="fault-dlq")["QueueUrl"]
+    event_id = load_event(NOTIFIER_EVENT)["id"]
+    told: Counter[str] = Counter()
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        for message in messages:
+            letter = json.loads(message["Body"])
+            ours = letter["notice"]["event_id"] == event_id
+            told[f"dead letter ({letter['channel']})" if ours else "stray dead letter"] += 1
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    published = calls.succeeded_params.get("sns.Publish", [])
+    told["fallback"] = sum(1 for p in published if str(p.get("TopicArn", "")).endswith("fallback"))
+    return {kind: count for kind, count in told.items() if count}
 
 
 def cells() -> list[tuple[Dependency, Fault]]:

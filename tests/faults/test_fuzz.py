@@ -1,6 +1,8 @@
 """Fuzzed input: events of every handled type with hostile values (wrong types, huge strings, unicode, missing and
-extra keys), random JSON, and random configuration documents. No unhandled exception, every refusal is logged with
-its reason, and nothing is acted on: the handlers run on fakes that record every mutating call.
+extra keys), random JSON, and random configuration documents. No unhandled exception, and every case ends one known
+way, asserted case by case: a refusal logged with its reason, or a decision that acts on nothing (the scaler holds,
+the step retrier gives up or ignores, the notifier sends once to its fallback or recognises a repeat). The handlers
+run on fakes that record every mutating call.
 
 The default run generates 10,200 cases (4,500 + 1,500 × 3 + 1,200; each test asserts its own count);
 `derandomize` keeps runs reproducible.
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -21,14 +24,16 @@ from hypothesis import strategies as st
 from emr_autoscaler.adapters.aws.dynamodb.idempotency import NoGuard
 from emr_autoscaler.eventbridge import Ignored
 from emr_autoscaler.kernel.config.document import ConfigDocument, ConfigInvalidError, parse_config, parse_config_text
-from emr_autoscaler.kernel.models import ClusterSnapshot, ClusterState
+from emr_autoscaler.kernel.models import OPT_IN_TAG, ClusterSnapshot, ClusterState
+from emr_autoscaler.notifications.domain.notice import Notice
 from emr_autoscaler.notifications.service import Notifier
 from emr_autoscaler.notifications.triggers import parse_notice_event
 from emr_autoscaler.scaling.service import Scaler, handle_trigger
-from emr_autoscaler.scaling.triggers import parse_scaler_trigger
+from emr_autoscaler.scaling.triggers import ClusterTrigger, ScheduledTick, parse_scaler_trigger
+from emr_autoscaler.steps.domain.models import FailedStep, FailureDetails, StepConfig
 from emr_autoscaler.steps.service import StepRetrier, handle_step_retry_invocation
-from emr_autoscaler.steps.triggers import parse_step_failure
-from emr_autoscaler.watch.triggers import parse_watch_trigger
+from emr_autoscaler.steps.triggers import StepFailure, parse_step_failure
+from emr_autoscaler.watch.triggers import ClusterStateChange, WatchTick, parse_watch_trigger
 from tests.conftest import load_event
 from tests.fakes import (
     FakeEmr,
@@ -43,6 +48,8 @@ from tests.notify_fakes import FakeChannels, InMemoryDedup, RecordingChannel, Re
 from tests.step_fakes import FakeEmrSteps, FakeRetryQueue, InMemoryLineageStore, LoggingStepRetrySink
 
 NOW = datetime(2026, 3, 4, 3, 0, tzinfo=UTC)
+CLUSTER = "j-2AXXXXXXGAPLF"  # the samples' cluster
+STEP = "s-1K4B2GJ7W9QXZ"  # step_failed.json's step
 SAMPLES = [
     "scheduled_tick.json",
     "alarm_state_change.json",
@@ -130,14 +137,17 @@ class _Records(logging.Handler):
 
 @pytest.fixture
 def logged() -> Any:
+    # The package's loggers, and the step-retry fake sink's (it logs each outcome as the Powertools sink does).
     handler = _Records()
-    root = logging.getLogger("emr_autoscaler")
-    root.addHandler(handler)
-    previous = root.level
-    root.setLevel(logging.DEBUG)
+    loggers = [logging.getLogger("emr_autoscaler"), logging.getLogger("tests.step_fakes")]
+    previous = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.addHandler(handler)
+        lg.setLevel(logging.DEBUG)
     yield handler
-    root.removeHandler(handler)
-    root.setLevel(previous)
+    for lg, level in zip(loggers, previous, strict=True):
+        lg.removeHandler(handler)
+        lg.setLevel(level)
 
 
 def _run(examples: int, strategy: st.SearchStrategy[Any], check: Callable[[Any], None]) -> int:
@@ -164,13 +174,25 @@ def test_parsers_never_raise_and_always_give_a_reason() -> None:
             parse_step_failure(event),
             parse_notice_event(event),
         ]
-        # THEN it is a trigger or an explicit refusal with a bounded reason, never an exception
-        for result in results:
+        # THEN each is one of its parser's results: a trigger naming a well-formed cluster id, or an explicit
+        # refusal with a bounded reason; never an exception
+        for result, kinds in zip(results, PARSER_RESULTS, strict=True):
+            assert isinstance(result, kinds), type(result)
             if isinstance(result, Ignored):
-                assert result.reason
-                assert len(result.reason) < 1000
+                assert 0 < len(result.reason) < 1000
+            elif (cluster_id := getattr(result, "cluster_id", None)) is not None:
+                assert CLUSTER_ID.fullmatch(cluster_id), cluster_id
 
     _run(4500, hostile_events(), check)
+
+
+PARSER_RESULTS = (
+    (ScheduledTick, ClusterTrigger, Ignored),
+    (ClusterStateChange, WatchTick, Ignored),
+    (StepFailure, Ignored),
+    (Notice, Ignored),
+)
+CLUSTER_ID = re.compile(r"j-[0-9A-Z]{1,64}")
 
 
 CONFIG_KEYS = ["version", "defaults", "profiles", "notifications", "metrics", "scale_out", "scale_in", "groups"]
@@ -202,10 +224,10 @@ def test_configuration_is_validated_or_refused_with_a_message() -> None:
     _run(1500, config_documents(), check)
 
 
-def _scaler() -> tuple[Scaler, FakeEmr]:
-    emr = FakeEmr()
+def _scaler() -> tuple[Scaler, FakeEmr, RecordingSink]:
+    emr, sink = FakeEmr(), RecordingSink()
     snapshot = ClusterSnapshot(
-        cluster_id="j-2AXXXXXXGAPLF",
+        cluster_id=CLUSTER,
         name="etl-nightly",
         state=ClusterState.RUNNING,
         tags={"emr-autoscaler:enabled": "true"},
@@ -217,33 +239,53 @@ def _scaler() -> tuple[Scaler, FakeEmr]:
         metrics=FakeMetrics(None),
         store=InMemoryStateStore(),
         config=StaticConfig(),
-        sink=RecordingSink(),
+        sink=sink,
         clock=lambda: NOW,
         events=RecordingPublisher(),
         log_context=no_log_context,
     )
-    return scaler, emr
+    return scaler, emr, sink
 
 
 def test_scaler_handler_acts_on_no_hostile_event(logged: _Records) -> None:
     # GIVEN the scaler on fakes (one opted-in cluster, no metrics)
-    scaler, emr = _scaler()
+    scaler, emr, sink = _scaler()
 
     def check(event: Any) -> None:
         # WHEN a hostile event reaches the handler's path
         logged.messages.clear()
+        already_published = len(sink.published)
         summary = handle_trigger(parse_scaler_trigger(event, "emr-autoscaler-"), scaler, 2)
-        # THEN nothing raised, a refusal was logged with its reason, and EMR was never asked to resize
+        # THEN nothing raised and EMR was never asked to resize: a refusal was logged with its reason, or the one
+        # opted-in cluster was evaluated once and held (it has no metrics and no group), and the decision published
+        published = sink.published[already_published:]
         if summary["ignored"]:
             assert any(summary["reason"] in m for m in logged.messages)
+            assert (summary["decisions"], published) == ([], [])
+        else:
+            [decision] = summary["decisions"]
+            assert (decision["cluster_id"], decision["outcome"], decision["commands"]) == (CLUSTER, "held", [])
+            assert published == [(CLUSTER, decision["reason"], "held")]
         assert emr.resizes == []
 
     _run(1500, hostile_events(), check)
 
 
 def test_step_retry_handler_acts_on_no_hostile_event(logged: _Records) -> None:
-    # GIVEN the step-retry function on fakes that know the sample's cluster and step
+    # GIVEN the step-retry function on fakes that know the sample's cluster (opted in) and its failed step, which
+    # failed for good (a missing class): however an event is bent, no restart may follow
     emr, queue = FakeEmrSteps(), FakeRetryQueue()
+    emr.clusters[CLUSTER] = ClusterSnapshot(
+        cluster_id=CLUSTER, name="etl-nightly", state=ClusterState.WAITING, tags={OPT_IN_TAG: "true"}, read_at=NOW
+    )
+    emr.steps[STEP] = FailedStep(
+        cluster_id=CLUSTER,
+        step_id=STEP,
+        name="nightly-aggregate",
+        action_on_failure="CANCEL_AND_WAIT",
+        failure=FailureDetails(reason="java.lang.ClassNotFoundException: com.acme.Aggregate"),
+        config=StepConfig(name="nightly-aggregate", action_on_failure="CANCEL_AND_WAIT", jar="command-runner.jar"),
+    )
     retrier = StepRetrier(
         emr=emr,
         lineage=InMemoryLineageStore(),
@@ -260,9 +302,15 @@ def test_step_retry_handler_acts_on_no_hostile_event(logged: _Records) -> None:
         # WHEN a hostile event reaches the handler
         logged.messages.clear()
         result = handle_step_retry_invocation(event, None, retrier)
-        # THEN nothing raised, a refusal was logged with its reason, nothing was queued nor added
+        # THEN nothing raised, nothing was queued nor added: a refusal was logged with its reason, or the failure
+        # was decided (given up on the known step, ignored for a step EMR does not know) and explained in the log
         if result.get("ignored"):
             assert any(result["reason"] in m for m in logged.messages)
+        else:
+            known = (result["cluster_id"], result["step_id"]) == (CLUSTER, STEP)
+            want = ("given_up", "GIVE_UP_PERMANENT_FAILURE") if known else ("ignored", "IGNORED_UNKNOWN_STEP")
+            assert (result["outcome"], result["reason"]) == want
+            assert any(result["explanation"] in m for m in logged.messages)
         assert queue.messages == []
         assert emr.added == []
 
@@ -270,8 +318,8 @@ def test_step_retry_handler_acts_on_no_hostile_event(logged: _Records) -> None:
 
 
 def test_notifier_handler_survives_hostile_events(logged: _Records) -> None:
-    # GIVEN the notifier on fakes with one channel
-    channels = FakeChannels()
+    # GIVEN the notifier on fakes with one channel and no route to it: every notice goes to the fallback topic
+    channels, fallback = FakeChannels(), RecordingChannel("fallback", "sns")
     notifier = Notifier(
         config=StaticConfig(
             parse_config({"notifications": {"channels": {"oncall": {"type": "slack", "secret": "x/y"}}}})
@@ -282,15 +330,27 @@ def test_notifier_handler_survives_hostile_events(logged: _Records) -> None:
         context=StaticContext(),
         clock=lambda: NOW,
         count=lambda name, value: None,
-        fallback=RecordingChannel("fallback", "sns"),
+        fallback=fallback,
     )
 
     def check(event: Any) -> None:
         # WHEN a hostile event reaches the handler
         logged.messages.clear()
+        already_sent = len(fallback.sent)
         summary = notifier.handle(event)
-        # THEN nothing raised, and a refusal was logged with its reason
+        # THEN nothing raised: a refusal was logged with its reason and nothing sent, a repeat of an event already
+        # notified sent nothing, or the notice went out once on the fallback topic (none lost, none sent twice)
+        sent = [notice.event_id for notice in fallback.sent[already_sent:]]
         if summary["ignored"]:
             assert any(summary["reason"] in m for m in logged.messages)
+            assert sent == []
+        elif summary.get("duplicate") or summary["folded"]:
+            assert (summary["deliveries"], sent) == ([], [])
+        else:
+            assert summary["deliveries"] == [
+                {"channel": "fallback", "delivered": True, "requests": 1, "error": None, "dead_lettered": False}
+            ]
+            assert sent == [summary["event_id"]]
+        assert channels.built == {}
 
     _run(1200, hostile_events(), check)

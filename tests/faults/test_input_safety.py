@@ -149,10 +149,17 @@ def test_logs_of_a_notifier_run_hold_no_secret(
         notifier.handle(load_event("step_failed.json"))
     dead = aws.client("sqs").receive_message(QueueUrl=settings.notification_dlq_url, MaxNumberOfMessages=10)
 
-    # THEN neither the logs nor the dead letters contain a secret value
+    # THEN neither the logs nor the dead letters (one per notice and channel, so every path was taken) contain a
+    # secret value
     out, err = capfd.readouterr()
     assert _scan(out + err + caplog.text) == []
-    assert dead.get("Messages")
+    letters = [json.loads(m["Body"]) for m in dead["Messages"]]
+    assert sorted((letter["channel"], letter["notice"]["kind"]) for letter in letters) == [
+        ("oncall", "cluster_terminated_with_errors"),
+        ("oncall", "step_failed"),
+        ("pager", "cluster_terminated_with_errors"),
+        ("pager", "step_failed"),
+    ]
     assert _scan(json.dumps(dead["Messages"])) == []
 
 

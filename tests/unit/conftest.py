@@ -1,4 +1,4 @@
-"""Unit tests of the core use no network: any socket connection fails the test."""
+"""Unit tests of the core use no network: any socket connection fails the test. `template` is the SAM template."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import socket
 from typing import Any
 
 import pytest
+
+from tests.template_loader import load_template
 
 
 @pytest.fixture(autouse=True)
@@ -15,3 +17,9 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+
+
+@pytest.fixture(scope="session")
+def template() -> dict[str, Any]:
+    """The SAM template, read once by the one CloudFormation loader (tests/template_loader.py)."""
+    return load_template()

@@ -84,6 +84,11 @@ def _mutate(name: str, path: tuple[str, ...], value: Any) -> dict[str, Any]:
             "malformed cluster id",
             id="hostile cluster id",
         ),
+        pytest.param(
+            _mutate("instance_group_state_change.json", ("detail", "clusterId"), "j-2AXXXXXXGAPLF\n"),
+            "malformed cluster id",
+            id="cluster id with a trailing newline",
+        ),
         pytest.param(_mutate("instance_group_state_change.json", ("detail",), None), "malformed", id="detail missing"),
     ],
 )

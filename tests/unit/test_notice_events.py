@@ -103,6 +103,19 @@ def _with(sample: str, **detail: Any) -> dict[str, Any]:
         pytest.param(_with("cluster_terminated_with_errors.json", state="RUNNING"), "not a failure", id="running"),
         pytest.param(_with("step_failed.json", state="COMPLETED"), "not FAILED", id="step completed"),
         pytest.param(_with("step_failed.json", clusterId="j-x;rm"), "malformed", id="bad cluster id"),
+        pytest.param(
+            _with("step_failed.json", clusterId="j-2AXXXXXXGAPLF\n"),
+            "malformed",
+            id="cluster id with a trailing newline",
+        ),
+        pytest.param(
+            _with("step_failed.json", stepId="s-1K4B2GJ7W9QXZ\n"), "malformed", id="step id with a trailing newline"
+        ),
+        pytest.param(
+            _with("cluster_terminated_with_errors.json", clusterId="j-2AXXXXXXGAPLF\n"),
+            "malformed cluster id",
+            id="dead cluster's id with a trailing newline",
+        ),
         pytest.param(_with("step_failed.json", stepId=None), "malformed", id="step id missing"),
         pytest.param(load_event("scheduled_tick.json"), "no notice for source", id="unknown source"),
         pytest.param(_with("app_scaling_decision.json", severity="loud"), "malformed", id="bad app severity"),
@@ -114,6 +127,11 @@ def _with(sample: str, **detail: Any) -> dict[str, Any]:
         pytest.param({"id": "x"}, "not an EventBridge event", id="no envelope"),
         pytest.param(["not", "a", "dict"], "not a JSON object", id="not a mapping"),
         pytest.param({**load_event("step_failed.json"), "region": "../evil"}, "malformed region", id="bad region"),
+        pytest.param(
+            {**load_event("step_failed.json"), "region": "eu-west-1\n"},
+            "malformed region",
+            id="region with a trailing newline",
+        ),
     ],
 )
 def test_other_events_are_ignored_with_a_reason(event: Any, reason_part: str) -> None:

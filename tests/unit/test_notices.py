@@ -35,5 +35,7 @@ def test_notice_severity(
 
 
 def test_trouble_holds_never_act() -> None:
-    # GIVEN the trouble holds, THEN none of them is an acting reason
-    assert not any(reason.acts for reason in TROUBLE_HOLDS)
+    # GIVEN the trouble holds, THEN there are some, each is a hold, and none of them is an acting reason
+    assert TROUBLE_HOLDS
+    assert {reason for reason in TROUBLE_HOLDS if not reason.name.startswith("HOLD_")} == set()
+    assert {reason for reason in TROUBLE_HOLDS if reason.acts} == set()

@@ -8,93 +8,112 @@ import re
 from typing import Any
 
 import pytest
-import yaml
 
-from tests.unit.test_template import EVENTBRIDGE_EVENT_TYPES, TEMPLATE, CfnLoader, _as_list, _iam_statements, _resources
+from tests.template_loader import (
+    CLUSTER_ARN,
+    DEAD_LETTER_QUEUE,
+    EVENTBRIDGE_EVENT_TYPES,
+    OPT_IN,
+    as_list,
+    functions,
+    iam_statements,
+    resources,
+)
 
 MUTATING = re.compile(
     r"^(elasticmapreduce|iam):(Add|Modify|Put|Run|Terminate|Set|Cancel|Remove|Create|Delete|Pass|Attach|Update)"
 )
-OPT_IN = {"StringEquals": {"aws:ResourceTag/emr-autoscaler:enabled": "true"}}
 HEALTH_PREFIX = {"Fn::Sub": "health/${AWS::StackName}/"}
-
-
-@pytest.fixture(scope="module")
-def template() -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml.load(TEMPLATE.read_text(encoding="utf-8"), Loader=CfnLoader)  # noqa: S506 (safe)
-    return loaded
-
-
-def _functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return _resources(template, "AWS::Serverless::Function")
+# The only actions the template may allow on Resource "*": they have no resource-level permissions.
+STAR_RESOURCE_ACTIONS = {
+    "elasticmapreduce:ListClusters",
+    "cloudwatch:GetMetricData",
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+}
 
 
 def _dead_letter_queues(template: dict[str, Any]) -> set[str]:
     """Queues something dead-letters into: redrive targets, rule DLQs, OnFailure destinations, the notifier's DLQ."""
     text = json.dumps(template["Resources"])
-    queues = set(_resources(template, "AWS::SQS::Queue"))
+    queues = set(resources(template, "AWS::SQS::Queue"))
     found = {q for q in queues if f'"deadLetterTargetArn": {{"Fn::GetAtt": ["{q}", "Arn"]}}' in text}
     found |= {q for q in queues if f'"Arn": {{"Fn::GetAtt": ["{q}", "Arn"]}}' in text}
-    for function in _functions(template).values():
+    for function in functions(template).values():
         env = function["Properties"].get("Environment", {}).get("Variables", {})
         found |= {v["Ref"] for k, v in env.items() if k.endswith("_DLQ_URL") and isinstance(v, dict)}
     return found
 
 
-def test_no_wildcard_on_mutating_emr_or_iam_calls(template: dict[str, Any]) -> None:
+def test_no_wildcard_action_and_resource_star_only_without_resource_level_permissions(template: dict[str, Any]) -> None:
     # GIVEN every identity-policy statement
-    statements = list(_iam_statements(template))
+    statements = list(iam_statements(template))
 
-    # WHEN picking those that allow a mutating EMR or IAM call
-    mutating = [s for s in statements if any(MUTATING.match(a) for a in _as_list(s["Action"]))]
+    # WHEN picking those that allow a mutating EMR or IAM call, and the actions allowed on Resource "*"
+    mutating = [s for s in statements if any(MUTATING.match(a) for a in as_list(s["Action"]))]
+    star_actions = {a for s in statements if "*" in as_list(s["Resource"]) for a in as_list(s["Action"])}
 
-    # THEN no action is a wildcard, and none of these applies to every resource
-    actions = [a for s in statements for a in _as_list(s["Action"])]
+    # THEN no action is or holds a wildcard; only actions without resource-level permissions use Resource "*", so
+    # no mutating call applies to every resource
+    actions = [a for s in statements for a in as_list(s["Action"])]
+    assert statements
     assert not [a for a in actions if "*" in a]
+    assert star_actions <= STAR_RESOURCE_ACTIONS
     assert mutating
-    assert not [s["Sid"] for s in mutating if "*" in _as_list(s["Resource"])]
+    assert not [s["Sid"] for s in mutating if "*" in as_list(s["Resource"])]
 
 
 def test_emr_writes_require_the_opt_in_tag(template: dict[str, Any]) -> None:
     # GIVEN the statements allowing EMR writes (ModifyInstanceGroups, AddJobFlowSteps, any Modify/Add/Terminate)
     writes = [
         s
-        for s in _iam_statements(template)
-        if any(re.match(r"^elasticmapreduce:(Add|Modify|Terminate|Cancel|Put|Set)", a) for a in _as_list(s["Action"]))
+        for s in iam_statements(template)
+        if any(re.match(r"^elasticmapreduce:(Add|Modify|Terminate|Cancel|Put|Set)", a) for a in as_list(s["Action"]))
     ]
 
-    # WHEN / THEN each is conditioned on the cluster's opt-in tag (EMR supports aws:ResourceTag on these)
-    assert {a for s in writes for a in _as_list(s["Action"])} >= {
+    # WHEN / THEN each is conditioned on the cluster's opt-in tag (EMR supports aws:ResourceTag on these) and
+    # limited to clusters of this account and region
+    assert {a for s in writes for a in as_list(s["Action"])} >= {
         "elasticmapreduce:ModifyInstanceGroups",
         "elasticmapreduce:AddJobFlowSteps",
     }
-    assert all(s.get("Condition") == OPT_IN for s in writes)
+    for statement in writes:
+        assert statement.get("Condition") == OPT_IN, statement.get("Sid")
+        assert statement["Resource"] == {"Fn::Sub": CLUSTER_ARN}, statement.get("Sid")
 
 
 def test_every_asynchronous_invocation_has_a_dead_letter_path(template: dict[str, Any]) -> None:
     # GIVEN every function, its asynchronous invoke configuration and its events
-    for name, function in _functions(template).items():
+    declared = functions(template)
+    assert declared
+    for name, function in declared.items():
         props = function["Properties"]
-        # WHEN / THEN failed async invocations go to a queue, every EventBridge/Schedule event has a DLQ and a
-        # retry policy, and every SQS event source's queue redrives into a dead-letter queue
-        on_failure = props["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]
-        assert on_failure["Type"] == "SQS", name
-        for event_name, event in props.get("Events", {}).items():
+        # WHEN / THEN failed async invocations are retried a bounded number of times, then go to the shared
+        # dead-letter queue; every EventBridge/Schedule event has a bounded retry policy and that queue as its DLQ;
+        # every SQS event source's queue redrives into it
+        config = props["EventInvokeConfig"]
+        assert "MaximumRetryAttempts" in config, name
+        assert config["DestinationConfig"]["OnFailure"] == {"Type": "SQS", "Destination": DEAD_LETTER_QUEUE}, name
+        assert props.get("Events"), name
+        for event_name, event in props["Events"].items():
+            where = f"{name}.{event_name}"
             if event["Type"] in EVENTBRIDGE_EVENT_TYPES:
-                assert event["Properties"]["DeadLetterConfig"]["Arn"], f"{name}.{event_name}"
-                assert event["Properties"]["RetryPolicy"]["MaximumRetryAttempts"] >= 1, f"{name}.{event_name}"
+                assert event["Properties"]["DeadLetterConfig"]["Arn"] == DEAD_LETTER_QUEUE, where
+                assert event["Properties"]["RetryPolicy"]["MaximumRetryAttempts"] >= 1, where
+                assert "MaximumEventAgeInSeconds" in event["Properties"]["RetryPolicy"], where
             elif event["Type"] == "SQS":
                 queue = event["Properties"]["Queue"]["Fn::GetAtt"][0]
-                assert template["Resources"][queue]["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]
+                redrive = template["Resources"][queue]["Properties"]["RedrivePolicy"]
+                assert redrive["deadLetterTargetArn"] == DEAD_LETTER_QUEUE, where
             else:
-                pytest.fail(f"{name}.{event_name}: event type {event['Type']} has no dead-letter check")
+                pytest.fail(f"{where}: event type {event['Type']} has no dead-letter check")
 
 
 def test_queues_topics_and_tables_are_encrypted(template: dict[str, Any]) -> None:
     # GIVEN every queue, topic and table
-    queues = _resources(template, "AWS::SQS::Queue")
-    topics = _resources(template, "AWS::SNS::Topic")
-    tables = _resources(template, "AWS::DynamoDB::Table")
+    queues = resources(template, "AWS::SQS::Queue")
+    topics = resources(template, "AWS::SNS::Topic")
+    tables = resources(template, "AWS::DynamoDB::Table")
 
     # WHEN / THEN each is encrypted at rest
     assert queues
@@ -105,27 +124,24 @@ def test_queues_topics_and_tables_are_encrypted(template: dict[str, Any]) -> Non
         assert props.get("SqsManagedSseEnabled") is True or props.get("KmsMasterKeyId"), name
     for name, topic in topics.items():
         assert topic["Properties"].get("KmsMasterKeyId"), name
+    # The AWS managed key: the health alarms reach on-call through the notifier instead (docs/hardening.md).
+    assert topics["NotificationFallbackTopic"]["Properties"]["KmsMasterKeyId"] == "alias/aws/sns"
     for name, table in tables.items():
         assert table["Properties"]["SSESpecification"]["SSEEnabled"] is True, name
 
 
 def test_every_log_group_has_a_retention_and_every_function_uses_one(template: dict[str, Any]) -> None:
     # GIVEN the log groups and the functions
-    groups = _resources(template, "AWS::Logs::LogGroup")
+    groups = resources(template, "AWS::Logs::LogGroup")
 
     # WHEN / THEN each group expires logs, and each function writes to its own group of the template
     assert all(g["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"} for g in groups.values())
-    used = [f["Properties"]["LoggingConfig"]["LogGroup"]["Ref"] for f in _functions(template).values()]
+    used = [f["Properties"]["LoggingConfig"]["LogGroup"]["Ref"] for f in functions(template).values()]
     assert sorted(used) == sorted(groups)
 
 
-def test_scaler_concurrency_is_reserved(template: dict[str, Any]) -> None:
-    # GIVEN / WHEN the scaler / THEN its concurrency is reserved (bounds parallel EMR API calls)
-    assert template["Resources"]["ScalerFunction"]["Properties"]["ReservedConcurrentExecutions"]
-
-
 def _alarms(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {n: r["Properties"] for n, r in _resources(template, "AWS::CloudWatch::Alarm").items()}
+    return {n: r["Properties"] for n, r in resources(template, "AWS::CloudWatch::Alarm").items()}
 
 
 def test_every_function_and_every_dead_letter_queue_has_an_alarm(template: dict[str, Any]) -> None:
@@ -145,7 +161,7 @@ def test_every_function_and_every_dead_letter_queue_has_an_alarm(template: dict[
     }
 
     # THEN every function's errors and every dead-letter queue's depth are alarmed, as soon as one appears
-    assert errors == set(_functions(template))
+    assert errors == set(functions(template))
     assert depth == _dead_letter_queues(template)
     assert depth == {"DeadLetterQueue", "NotificationDeadLetterQueue"}
     assert all(a["Threshold"] == 0 and a["ComparisonOperator"] == "GreaterThanThreshold" for a in alarms)
@@ -164,18 +180,17 @@ def test_health_alarms_reach_the_notifier(template: dict[str, Any]) -> None:
     )
 
     # THEN every health alarm is named under the stack's health prefix, which the rule matches on ALARM; the
-    # prefix never collides with the scaler's alarm prefix; the rule retries and dead-letters
+    # prefix never collides with the scaler's alarm prefix (the rule's retries and dead letters: see above)
     assert all(n.startswith("health/${AWS::StackName}/") for n in names)
     assert rule["Pattern"]["detail-type"] == ["CloudWatch Alarm State Change"]
     assert rule["Pattern"]["detail"]["alarmName"] == [{"prefix": HEALTH_PREFIX}]
     assert rule["Pattern"]["detail"]["state"]["value"] == ["ALARM"]
     assert not template["Parameters"]["AlarmPrefix"]["Default"].startswith("health/")
-    assert rule["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
 
 
 def test_dashboard_shows_decisions_actions_errors_dead_letters_and_deliveries(template: dict[str, Any]) -> None:
     # GIVEN the dashboard body, with CloudFormation substitutions resolved to placeholders
-    dashboard = _resources(template, "AWS::CloudWatch::Dashboard")["Dashboard"]["Properties"]
+    dashboard = resources(template, "AWS::CloudWatch::Dashboard")["Dashboard"]["Properties"]
     body = json.loads(re.sub(r"\$\{([^}]+)\}", r"<\1>", dashboard["DashboardBody"]["Fn::Sub"]))
 
     # WHEN collecting every metric and expression it plots
@@ -189,7 +204,7 @@ def test_dashboard_shows_decisions_actions_errors_dead_letters_and_deliveries(te
         assert metric in plotted
     for metric in ("NotificationSent", "NotificationFolded", "NotificationDeadLettered", "NotificationFallback"):
         assert metric in plotted
-    for function in _functions(template):
+    for function in functions(template):
         assert f'"AWS/Lambda", "Errors", "FunctionName", "<{function}>"' in plotted
     for queue in _dead_letter_queues(template):
         assert f'"ApproximateNumberOfMessagesVisible", "QueueName", "<{queue}.QueueName>"' in plotted

@@ -77,4 +77,5 @@ def test_plan_puts_changed_and_missing_alarms_and_deletes_extra_ones() -> None:
 def test_nothing_changed_is_an_empty_plan() -> None:
     # GIVEN alarms exactly as desired, WHEN diffed, THEN nothing to do
     desired = desired_alarms("j-ABC", AlarmThresholds(), PREFIX)
+    assert len(desired) == 6
     assert plan_alarm_changes(desired, {a.name: a for a in desired}).empty

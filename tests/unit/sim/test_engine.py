@@ -7,6 +7,7 @@ import pytest
 from emr_autoscaler.kernel.config.scaling import ScalingPolicy
 from emr_autoscaler_dev.sim.cluster import ClusterSpec
 from emr_autoscaler_dev.sim.engine import RunResult
+from emr_autoscaler_dev.sim.policies.base import Bounds
 from emr_autoscaler_dev.sim.run import POLICIES, run_policies
 from emr_autoscaler_dev.sim.synthetic import SyntheticWorkload
 from emr_autoscaler_dev.sim.trace import load_trace
@@ -21,17 +22,25 @@ def fb_results() -> list[RunResult]:
 
 
 def test_every_policy_finishes_every_job_within_its_limits(fb_results: list[RunResult]) -> None:
-    # GIVEN two hours of FB-2009 replayed under all five policies
+    # GIVEN two hours of FB-2009 replayed under all five policies, within the default limits
+    bounds = Bounds.of(ScalingPolicy())
+    spec = ClusterSpec()
+
     # WHEN the runs end
-    # THEN no job is left, nothing ran faster than on an unconstrained cluster, and sizes stay in bounds
+    # THEN no job is left, nothing ran faster than on an unconstrained cluster, sizes stay in bounds, the billed
+    # node-hours lie between the fixed CORE nodes' and the peak's over the whole run, and cost is those at the
+    # instance type's price
+    assert (bounds.min_nodes, bounds.max_nodes) == (2, 22)
     assert [r.policy for r in fb_results] == list(POLICIES)
     for result in fb_results:
+        hours = result.simulated_s / 3600.0
         assert result.unfinished_jobs == 0
         assert result.mean_slowdown >= 1.0 - 1e-9
         assert result.p95_slowdown >= 1.0 - 1e-9
-        assert 2 <= max(result.series.capacity_nodes) <= 22 + 1e-9
-        assert result.node_hours > 0
-        assert result.cost_usd > 0
+        assert bounds.min_nodes <= max(result.series.capacity_nodes) <= bounds.max_nodes + 1e-9
+        assert bounds.min_nodes <= result.peak_nodes <= bounds.max_nodes
+        assert bounds.min_nodes * hours - 1e-9 <= result.node_hours <= result.peak_nodes * hours + 1e-9
+        assert result.cost_usd == pytest.approx(result.node_hours * spec.price)
 
 
 def test_static_at_the_largest_size_is_the_costliest(fb_results: list[RunResult]) -> None:

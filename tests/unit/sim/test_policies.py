@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import math
+
 from emr_autoscaler.kernel.config.scaling import GroupLimits, GroupsConfig, ScalingPolicy
 from emr_autoscaler.scaling.domain.decisions import ReasonCode
 from emr_autoscaler_dev.sim.cluster import SimCluster
-from emr_autoscaler_dev.sim.metrics import CloudWatchFeed
+from emr_autoscaler_dev.sim.metrics import CloudWatchFeed, at
 from emr_autoscaler_dev.sim.policies.autoscaler import AutoscalerPolicy
 from emr_autoscaler_dev.sim.policies.base import Bounds
 from emr_autoscaler_dev.sim.policies.custom import EmrCustomPolicy
 from emr_autoscaler_dev.sim.policies.managed import ManagedLikePolicy
 from emr_autoscaler_dev.sim.policies.oracle import OraclePolicy
 from emr_autoscaler_dev.sim.policies.static import StaticPolicy
-from tests.unit.sim.builders import cluster, job
+from tests.unit.sim.builders import SMALL_NODE, cluster, job
 
 BOUNDS = Bounds(core_min=1, core_max=1, task_min=0, task_max=10)
 
@@ -25,11 +27,11 @@ def test_static_keeps_its_size() -> None:
     sim.allocate(0.0)
 
     # WHEN asked, at any time
-    resizes = policy.decide(sim, CloudWatchFeed(), 600.0)
+    resizes = [policy.decide(sim, CloudWatchFeed(), t) for t in (0.0, 60.0, 600.0, 86_400.0)]
 
     # THEN it starts at its size and never resizes
     assert policy.initial_counts(BOUNDS) == (1, 4)
-    assert resizes == []
+    assert resizes == [[], [], [], []]
 
 
 def _saturated_feed() -> tuple[SimCluster, CloudWatchFeed]:
@@ -57,22 +59,30 @@ def test_custom_policy_adds_one_node_when_yarn_memory_runs_out_once_the_datapoin
 
 
 def test_custom_policy_removes_one_node_when_memory_is_mostly_free_and_respects_cooldown() -> None:
-    # GIVEN an idle cluster with two TASK nodes
+    # GIVEN an idle cluster with two TASK nodes, and its 5-minute datapoints visible at 420, 720 and 1020 s
     sim = cluster(core=1, task=2)
     feed = CloudWatchFeed()
-    for minute in range(11):
+    for minute in range(16):
         feed.sample(sim, minute * 60.0)
     policy = EmrCustomPolicy(BOUNDS)
 
-    # WHEN the first datapoint is seen, the group shrinks and settles, and the next datapoint arrives
+    # WHEN the first datapoint is seen and the group shrinks and settles, then the second datapoint arrives inside
+    # the 300 s cooldown, then the third after it
     first = policy.decide(sim, feed, 420.0)
     sim.resize(first[0].group, first[0].to_count, first[0].decommission_timeout_s, 420.0)
-    policy.decide(sim, feed, 480.0)  # the activity completed: the cooldown starts now
-    second = policy.decide(sim, feed, 720.0)
+    policy.decide(sim, feed, 480.0)  # the activity completed: the cooldown starts now, until 780 s
+    during = policy.decide(sim, feed, 720.0)
+    after = policy.decide(sim, feed, 1020.0)
 
-    # THEN it removed one node, then held during the 300 s cooldown
+    # THEN it removed one node, held on the (still idle) datapoint seen during the cooldown, and removed the next
+    # node on the first datapoint after it
     assert [(r.group.name, r.to_count) for r in first] == [("Task", 1)]
-    assert second == []
+    assert policy.cooldown_until_s == 780.0
+    assert during == []
+    held_on = policy.seen[1]
+    assert held_on.visible_s == 720.0
+    assert held_on.yarn_memory_available_pct > 75.0  # the scale-in rule fired on it: only the cooldown held
+    assert [(r.group.name, r.to_count) for r in after] == [("Task", 0)]
 
 
 def test_managed_like_scales_out_to_the_demand_at_once() -> None:
@@ -130,24 +140,29 @@ def test_oracle_asks_now_for_what_the_coming_start_delay_needs() -> None:
 
 
 def test_autoscaler_drives_the_core_to_scale_out_on_pending_demand() -> None:
-    # GIVEN our default policy and 40 maps waiting on one node
+    # GIVEN our default policy and 40 maps waiting on one node (four run, 36 wait)
     sim = cluster(core=1)
     sim.submit(job(maps=40))
     sim.allocate(0.0)
     policy = AutoscalerPolicy(
         ScalingPolicy(groups=GroupsConfig(core=GroupLimits(min_nodes=1, max_nodes=1, scalable=False)))
     )
+    # The nodes the waiting containers need: their memory and vcores over one node's, whichever binds (nine).
+    pending = sim.containers_pending
+    needed = max(
+        math.ceil(pending * job().map_memory_mb / SMALL_NODE.memory_mb), math.ceil(pending / SMALL_NODE.vcores)
+    )
 
     # WHEN evaluated
     resizes = policy.decide(sim, CloudWatchFeed(), 60.0)
 
-    # THEN the core scaled TASK out for the pending memory, and its state moved forward
-    assert resizes
-    assert resizes[0].group.name == "Task"
-    assert resizes[0].to_count > 0
+    # THEN the core grew TASK from zero by exactly the nodes the demand needs (within the step budget and the
+    # group's max), and its state moved forward
+    assert (pending, needed) == (36, 9)
+    assert [(r.group.name, r.to_count) for r in resizes] == [("Task", needed)]
     assert policy.reasons[ReasonCode.SCALE_OUT_PENDING_DEMAND] == 1
     assert policy.state.version == 1
-    assert policy.state.last_scale_out_at is not None
+    assert policy.state.last_scale_out_at == at(60.0)
 
 
 def test_autoscaler_holds_while_a_group_is_still_starting() -> None:
