@@ -84,6 +84,7 @@ bench: venv
 	$(BIN)/python bench/scaling.py
 	$(BIN)/python bench/fault_matrix.py
 	$(BIN)/python bench/timings.py
+	$(BIN)/python bench/cold_start.py
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .venv-layer .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -285,7 +285,57 @@ def test_reasons_are_bounded() -> None:
     assert reason.endswith("...")
 
 
-def test_the_envelope_is_powertools_eventbridge_model() -> None:
+def _envelope_cases() -> list[tuple[str, Any]]:
+    """Every EventBridge sample, and each bent the ways a hostile or broken producer would bend it."""
+    cases: list[tuple[str, Any]] = []
+    for path in sorted(EVENTS.glob("*.json")):
+        event = load_event(path.name)
+        if "detail-type" not in event:
+            continue
+        cases.append((path.name, event))
+        for key in ("version", "id", "source", "account", "time", "region", "resources", "detail-type", "detail"):
+            cases.append((f"{path.name} without {key}", {k: v for k, v in event.items() if k != key}))
+        for key, value in [
+            ("time", "not a time"),
+            ("resources", "arn:aws:emr:eu-west-1:123456789012:cluster/j-1"),
+            ("detail", "{}"),
+            ("detail", ["a", "list"]),
+            ("account", 123456789012),
+            ("replay-name", "nightly-replay"),
+            ("source", "aws.scheduler"),
+        ]:
+            cases.append((f"{path.name} with {key}={value!r}", {**event, key: value}))
+    scheduled = load_event("scheduled_tick.json")
+    cases.append(("scheduler's empty detail string", {**scheduled, "source": "aws.scheduler", "detail": "{}"}))
+    return cases
+
+
+@pytest.mark.parametrize(("case", "event"), _envelope_cases(), ids=[c for c, _ in _envelope_cases()])
+def test_the_envelope_gives_powertools_eventbridge_models_verdicts(case: str, event: Any) -> None:
+    # GIVEN Powertools Parser's EventBridgeModel (the envelope's reference; not imported by the layer, it would load
+    # every Powertools event model at cold start)
+    from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+    from pydantic import ValidationError
+
+    # WHEN both parse the event
+    try:
+        reference: EventBridgeModel | None = EventBridgeModel.model_validate(event)
+    except ValidationError:
+        reference = None
+    try:
+        ours: Envelope | None = Envelope.model_validate(event)
+    except ValidationError:
+        ours = None
+
+    # THEN ours accepts exactly what Powertools accepts (with a JSON-object detail), with the same values
+    if reference is None or not isinstance(reference.detail, dict):
+        assert ours is None, case
+    else:
+        assert ours is not None, case
+        assert ours.model_dump() == {**reference.model_dump(), "detail": reference.detail}, case
+
+
+def test_the_envelope_reads_detail_type_by_its_alias() -> None:
     # GIVEN a sample, WHEN parsed as the envelope, THEN Powertools' fields are there, `detail-type` by its alias
     envelope = Envelope.model_validate(load_event("scheduled_tick.json"))
     assert (envelope.detail_type, envelope.time) == ("Scheduled Event", datetime(2026, 11, 26, 8, 0, tzinfo=UTC))

@@ -106,7 +106,8 @@ def build_scaler(
     from emr_autoscaler.adapters.aws.emr import EmrInstanceGroups
     from emr_autoscaler.adapters.metrics_chain import MetricsChain
     from emr_autoscaler.adapters.powertools.logging import cluster_log_context
-    from emr_autoscaler.adapters.powertools.metrics import PowertoolsDecisionSink, config_invalid
+    from emr_autoscaler.adapters.powertools.metrics import config_invalid
+    from emr_autoscaler.adapters.powertools.sinks import PowertoolsDecisionSink
     from emr_autoscaler.adapters.yarn.resourcemanager import ResourceManagerMetrics
     from emr_autoscaler.kernel.events import configuration_refused_event
     from emr_autoscaler.kernel.models import MetricsSource
@@ -258,7 +259,7 @@ def build_step_retrier(
     from emr_autoscaler.adapters.aws.dynamodb.lineage import DynamoLineageStore
     from emr_autoscaler.adapters.aws.emr_steps import EmrStepsClient
     from emr_autoscaler.adapters.aws.sqs_retry_queue import SqsRetryQueue
-    from emr_autoscaler.adapters.powertools.metrics import PowertoolsStepRetrySink
+    from emr_autoscaler.adapters.powertools.sinks import PowertoolsStepRetrySink
     from emr_autoscaler.steps.ports import OnceGuard
     from emr_autoscaler.steps.service import StepRetrier
 

@@ -1,59 +1,15 @@
-"""Powertools Metrics (EMF): the module-level flush of every handler, and the sinks that count each job's outcomes."""
+"""Powertools Metrics (EMF): the module-level flush of every handler, and the counts every job adds to it."""
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from emr_autoscaler.adapters.powertools.logging import SERVICE, logger
-from emr_autoscaler.scaling.domain.decisions import Direction, Outcome, ReasonCode, ResizePlan
-
-if TYPE_CHECKING:
-    from emr_autoscaler.steps.ports import StepRetrySummary
+from emr_autoscaler.adapters.powertools.logging import SERVICE
 
 NAMESPACE = "EmrAutoscaler"
 
 metrics = Metrics(service=SERVICE, namespace=NAMESPACE)
-
-
-class PowertoolsDecisionSink:
-    """PowertoolsDecisionSink logs every decision with its reason and counts it in EMF metrics.
-
-    Metrics: `ScaleOut`/`ScaleIn` (count of actions), `NodesAdded`/`NodesRemoved`, `Hold` and `Decision` with a
-    `Reason` dimension through the per-reason metric name `Decision_<REASON>` (EMF dimensions are per flush, so a
-    name per reason keeps one flush per invocation), and `DecisionLatency` in milliseconds.
-    """
-
-    def publish(self, plan: ResizePlan, outcome: Outcome, latency_ms: float | None = None) -> None:
-        """Publish logs the decision and adds its metrics to the current flush."""
-        # Clusters that never opted in are evaluated every minute: keep them out of the info log.
-        log = logger.debug if plan.reason is ReasonCode.HOLD_CLUSTER_NOT_OPTED_IN else logger.info
-        log(
-            plan.explanation,
-            extra={
-                "cluster_id": plan.cluster_id,
-                "reason_code": plan.reason.value,
-                "outcome": outcome.value,
-                "commands": [c.model_dump(mode="json") for c in plan.commands],
-            },
-        )
-        metrics.add_metric(name=f"Decision_{plan.reason.value}", unit=MetricUnit.Count, value=1)
-        if latency_ms is not None:
-            metrics.add_metric(name="DecisionLatency", unit=MetricUnit.Milliseconds, value=latency_ms)
-        if outcome is not Outcome.APPLIED:
-            if not plan.reason.acts:
-                metrics.add_metric(name="Hold", unit=MetricUnit.Count, value=1)
-            return
-        for command in plan.commands:
-            delta = abs(command.to_count - command.from_count)
-            if command.direction is Direction.OUT:
-                metrics.add_metric(name="NodesAdded", unit=MetricUnit.Count, value=delta)
-            else:
-                metrics.add_metric(name="NodesRemoved", unit=MetricUnit.Count, value=delta)
-        name = "ScaleOut" if plan.nodes_delta > 0 else "ScaleIn"
-        metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
 
 
 def config_invalid(message: str) -> None:
@@ -65,24 +21,3 @@ def count_metric(name: str, value: int) -> None:
     """Count_metric adds a Count metric (`NotificationSent`, `NotificationFolded`, `NotificationDeadLettered`,
     `NotificationFallback`) to the invocation's Powertools EMF flush."""
     metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
-
-
-_OUTCOME_METRIC = {"scheduled": "StepRetryScheduled", "added": "StepRetryAdded", "given_up": "StepRetryGivenUp"}
-
-
-class PowertoolsStepRetrySink:
-    """PowertoolsStepRetrySink publishes outcomes through the module-level Powertools Logger and Metrics."""
-
-    def publish(self, summary: StepRetrySummary) -> None:
-        """Publish logs the outcome (debug for clusters that did not opt in) and adds its metrics."""
-        from emr_autoscaler.steps.domain.models import StepRetryReason  # the step-retry function's only
-
-        quiet = summary.reason is StepRetryReason.SKIPPED_CLUSTER_NOT_OPTED_IN
-        log = logger.debug if quiet else logger.info
-        log(summary.explanation, extra={**summary.as_dict(), "reason_code": summary.reason.value})
-        metrics.add_metric(name=f"StepRetry_{summary.reason.value}", unit=MetricUnit.Count, value=1)
-        name = _OUTCOME_METRIC.get(summary.outcome)
-        if name:
-            metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
-        if summary.delay_s is not None:
-            metrics.add_metric(name="StepRetryDelay", unit=MetricUnit.Seconds, value=summary.delay_s)
