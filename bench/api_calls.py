@@ -4,7 +4,6 @@ Prints one table:
 - AWS API calls per cluster on a steady tick (no change): counted with botocore's event hooks;
 - warm decision time for one cluster vs the bare calls it needs (DescribeCluster, ListInstanceGroups,
   DynamoDB GetItem, the ResourceManager GET), median of N;
-- cold import of the handler module vs `import boto3` (fresh interpreters, interpreter start subtracted);
 - one scheduled tick over 200 opted-in clusters: wall time.
 
 Run: `make bench` or `.venv/bin/python bench/api_calls.py [--clusters 200] [--repeat 30]`.
@@ -18,7 +17,6 @@ import io
 import json
 import logging
 import statistics
-import subprocess
 import sys
 import time
 import urllib.request
@@ -47,20 +45,6 @@ def _median_ms(fn: Callable[[], object], repeat: int) -> float:
         started = time.perf_counter()
         fn()
         samples.append((time.perf_counter() - started) * 1000)
-    return statistics.median(samples)
-
-
-def _import_s(code: str, repeat: int, tracing: bool = False) -> float:
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
-            [sys.executable, "-c", code],
-            check=True,
-            cwd=ROOT / "functions" / "scaler",
-            env={"POWERTOOLS_TRACE_DISABLED": "false" if tracing else "true", "AWS_DEFAULT_REGION": "eu-west-1"},
-        )
-        samples.append(time.perf_counter() - started)
     return statistics.median(samples)
 
 
@@ -172,16 +156,7 @@ def main() -> int:
         results["tick_seconds"] = tick_s
         results["tick_clusters"] = len(decisions)
 
-    base_s = _import_s("pass", 5)
-    boto3_s = _import_s("import boto3", 5) - base_s
-    handler_s = _import_s("import app", 5) - base_s
-    traced_s = _import_s("import app", 5, tracing=True) - base_s
-    rows.append(("cold import: handler module", f"{handler_s * 1000:.0f} ms", f"import boto3 {boto3_s * 1000:.0f} ms"))
-    rows.append(("  handler / boto3", f"{handler_s / boto3_s:.2f}x", "target <= 1.3x (X-Ray tracing off)"))
-    rows.append(("  with X-Ray tracing on", f"{traced_s / boto3_s:.2f}x", f"{traced_s * 1000:.0f} ms"))
-    results.update(
-        import_handler_ms=handler_s * 1000, import_handler_traced_ms=traced_s * 1000, import_boto3_ms=boto3_s * 1000
-    )
+    # The cold start has its own bench, in a venv holding only the layer's packages: bench/cold_start.py.
 
     if args.json:
         print(json.dumps(results, indent=2))
