@@ -7,6 +7,7 @@ opted in, RUNNING, fresh idle ResourceManager metrics, default policy, nothing r
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
@@ -21,6 +22,7 @@ from emr_autoscaler.kernel.models import (
     YarnMetrics,
 )
 from emr_autoscaler.scaling.domain.decisions import ReasonCode, ResizePlan, ScalingState
+from emr_autoscaler.scaling.domain.guards import hold_cluster_not_found, hold_config_invalid, hold_paused
 from emr_autoscaler.scaling.domain.plan import plan_resize
 from tests.unit.domain_builders import (
     CLUSTER_ID,
@@ -37,8 +39,8 @@ from tests.unit.domain_builders import (
     task,
 )
 
-# Emitted by the service layer around plan_resize (config loading, cluster lookup, pause switch, idempotency,
-# actuation); test_scaling_properties checks plan_resize never returns them.
+# Decided before plan_resize runs (guards.hold_*: configuration, cluster lookup, pause switch) or by the service
+# around it (a lost claim, a moved group); test_scaling_properties checks plan_resize never returns them.
 SERVICE_LAYER_REASONS = frozenset(
     {
         ReasonCode.HOLD_CONFIG_INVALID,
@@ -890,3 +892,38 @@ def test_scaling_to_limits_respects_the_cooldown() -> None:
     )
     # WHEN planned, THEN it waits for the cooldown
     assert plan.reason is ReasonCode.HOLD_COOLDOWN
+
+
+@pytest.mark.parametrize(
+    ("decide", "reason", "sentence"),
+    [
+        pytest.param(
+            lambda: hold_cluster_not_found("j-GONE", NOW),
+            ReasonCode.HOLD_CLUSTER_NOT_FOUND,
+            "Holding j-GONE: EMR does not know it.",
+            id="cluster unknown",
+        ),
+        pytest.param(
+            lambda: hold_config_invalid("j-ABC", NOW, "defaults.scale_out.cooldown_s: must be >= 0"),
+            ReasonCode.HOLD_CONFIG_INVALID,
+            "Holding j-ABC: no valid configuration has been read yet (defaults.scale_out.cooldown_s: must be >= 0).",
+            id="no valid configuration",
+        ),
+        pytest.param(
+            lambda: hold_paused(snapshot(), NOW, "tag emr-autoscaler:mode"),
+            ReasonCode.HOLD_PAUSED,
+            "paused by its tag emr-autoscaler:mode; it is neither evaluated nor resized until the mode changes.",
+            id="paused",
+        ),
+    ],
+)
+def test_early_holds_are_decided_in_the_domain(decide: Any, reason: ReasonCode, sentence: str) -> None:
+    # GIVEN what the service learns before any metrics are read (the cluster is unknown, no configuration, paused)
+    # WHEN the domain decides
+    plan = decide()
+    # THEN it holds with its own reason code and a sentence saying why, with no command and a fresh state
+    assert plan.reason is reason
+    assert plan.explanation.endswith(sentence)
+    assert plan.commands == ()
+    assert not plan.acts
+    assert plan.decided_at == NOW

@@ -11,7 +11,12 @@ from emr_autoscaler.kernel.models import Frozen, GroupRole
 
 
 class ReasonCode(StrEnum):
-    """ReasonCode is the machine-readable why of every decision; README.md explains each one."""
+    """ReasonCode is the machine-readable why of every decision; README.md explains each one.
+
+    Every code but the two SKIPPED_ ones is decided in this domain (plan_resize and the early holds in guards.py).
+    SKIPPED_ALREADY_DECIDED (a lost claim) and SKIPPED_GROUP_MOVED (the actuator found a group changed) are the
+    service's outcomes, never a decision: they come with Outcome.SKIPPED and are named SKIPPED_ so.
+    """
 
     SCALE_OUT_PENDING_DEMAND = "SCALE_OUT_PENDING_DEMAND"
     SCALE_IN_LOW_UTILIZATION = "SCALE_IN_LOW_UTILIZATION"
