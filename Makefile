@@ -69,7 +69,7 @@ template: sam-venv checkov-venv
 	@# sam build looks for python3.12 on PATH; the sam venv's interpreter is one.
 	PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 $(SAM) build --template-file template.yaml --build-dir .aws-sam/build
 	@# The layer holds only what Lambda runs: no sandbox, simulator, CLI, moto or plotting.
-	@! ls -d .aws-sam/build/CoreLayer/python/{emr_autoscaler_dev,moto,matplotlib,emr_autoscaler/sandbox,emr_autoscaler/sim} 2>/dev/null | grep . \
+	@! ls -d .aws-sam/build/CoreLayer/python/{emr_autoscaler_dev,moto,matplotlib,hypothesis,flask,werkzeug,emr_autoscaler/sandbox,emr_autoscaler/sim,emr_autoscaler/cli.py,emr_autoscaler/demo.py} 2>/dev/null | grep . \
 		|| { echo "error: the built layer holds development code (listed above)" >&2; exit 1; }
 	@echo "layer: $$(du -sh .aws-sam/build/CoreLayer | cut -f1), no development code"
 

@@ -9,10 +9,15 @@ awscrt and an editable-install finder, which would distort both sides of the rat
 - `python -c "import app"` in each `functions/<name>/`: Lambda's init phase (the clients are built at the first
   invocation, by bootstrap);
 - the same plus what the first invocation adds before any AWS call: parsing the configuration document and the
-  function's sample event (the pydantic models built on first use, `defer_build`, are built there).
+  function's sample event (the pydantic models built on first use, `defer_build`, are built there);
+- the same plus building the function's service (bootstrap: its adapters' imports and its boto3 clients).
 
-Medians; tracing off (POWERTOOLS_TRACE_DISABLED=true, the stack's default). `--detail NAME` prints the costliest
-modules of one handler's import (`python -X importtime`).
+The variants are interleaved in every round (a slow moment hits all of them alike). Each figure is the median of
+its rounds, in CPU time of the child process (what a Lambda's own vCPU would spend; the verdict uses it) and in
+wall time (which this machine's load inflates). The `floor` row imports boto3 and Powertools and defines one
+pydantic model with a constrained field: what any handler here pays before a line of this project. Tracing off
+(POWERTOOLS_TRACE_DISABLED=true, the stack's default). `--detail NAME` prints the costliest modules of one
+handler's import (`python -X importtime`).
 
     .venv/bin/python bench/cold_start.py [--repeat 15] [--json] [--detail scaler]
 """
@@ -22,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -64,35 +70,44 @@ def _layer_python() -> Path:
     return python
 
 
+FLOOR = (
+    "import boto3, aws_lambda_powertools\nfrom pydantic import BaseModel, Field\n"
+    "class Settings(BaseModel):\n    port: int = Field(default=8088, gt=0)"
+)
+BUILDER = {"scaler": "scaler", "step_retry": "step_retrier", "notifier": "notifier", "cluster_watch": "cluster_watch"}
+
+
 def _env(tracing: bool) -> dict[str, str]:
     return {
         "PATH": os.environ.get("PATH", ""),
         "PYTHONPATH": str(ROOT / "layers" / "core"),
         "POWERTOOLS_TRACE_DISABLED": "false" if tracing else "true",
         "AWS_DEFAULT_REGION": "eu-west-1",
-        "EMR_AUTOSCALER_CONFIG": CONFIG,
+        "BENCH_CONFIG": CONFIG,
     }
 
 
-def _median_s(python: Path, code: str, function: str, repeat: int, tracing: bool = False) -> float:
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
-            [str(python), "-c", code], check=True, cwd=ROOT / "functions" / function, env=_env(tracing)
-        )
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples)
+def _run(python: Path, code: str, function: str, tracing: bool = False) -> tuple[float, float]:
+    """_Run is one fresh process: (wall seconds, CPU seconds of the child)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
+        [str(python), "-c", code], check=True, cwd=ROOT / "functions" / function, env=_env(tracing)
+    )
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def _first_parse_code(function: str) -> str:
+def _first_parse_code(function: str, build: bool = False) -> str:
     sample = ROOT / "events" / SAMPLE[function]
-    return (
+    code = (
         "import app, json, os\n"
         "from emr_autoscaler.kernel.config.document import parse_config_text\n"
-        "parse_config_text(os.environ['EMR_AUTOSCALER_CONFIG'])\n"
+        "parse_config_text(os.environ['BENCH_CONFIG'])\n"
         f"e = json.loads(open({str(sample)!r}).read())\n" + FIRST_PARSE[function]
     )
+    return code + f"\nfrom emr_autoscaler import bootstrap\nbootstrap.{BUILDER[function]}()" if build else code
 
 
 def _detail(python: Path, function: str) -> None:
@@ -128,41 +143,56 @@ def main() -> int:
 
     python = _layer_python()
     functions = sorted(FIRST_PARSE)
-    print(f"measuring {len(functions)} handlers, {args.repeat} fresh processes per figure ...", file=sys.stderr)
-    base_s = _median_s(python, "pass", functions[0], args.repeat)
-    boto3_s = _median_s(python, "import boto3", functions[0], args.repeat) - base_s
+    variants: dict[str, tuple[str, str, bool]] = {"pass": ("pass", functions[0], False)}
+    variants["boto3"] = ("import boto3", functions[0], False)
+    # What every handler here imports before a line of ours: boto3, pydantic and the Powertools Logger/Metrics.
+    variants["floor"] = (FLOOR, functions[0], False)
+    for function in functions:
+        variants[f"{function}/import"] = ("import app", function, False)
+        variants[f"{function}/parse"] = (_first_parse_code(function), function, False)
+        variants[f"{function}/build"] = (_first_parse_code(function, build=True), function, False)
+        if args.tracing:
+            variants[f"{function}/traced"] = ("import app", function, True)
+    print(f"measuring {len(variants)} variants, {args.repeat} interleaved rounds ...", file=sys.stderr)
+    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in variants}
+    for _ in range(args.repeat):
+        for name, (code, function, tracing) in variants.items():
+            samples[name].append(_run(python, code, function, tracing))
+
+    def cost(name: str, index: int) -> float:
+        base = statistics.median(s[index] for s in samples["pass"])
+        return statistics.median(s[index] for s in samples[name]) - base
+
+    boto3_cpu, boto3_wall = cost("boto3", 1), cost("boto3", 0)
     results: dict[str, dict[str, float]] = {}
     for function in functions:
-        import_s = _median_s(python, "import app", function, args.repeat) - base_s
-        first_s = _median_s(python, _first_parse_code(function), function, args.repeat) - base_s
-        row = {
-            "import_ms": import_s * 1000,
-            "import_ratio": import_s / boto3_s,
-            "first_parse_ms": first_s * 1000,
-            "first_parse_ratio": first_s / boto3_s,
-        }
-        if args.tracing:
-            traced_s = _median_s(python, "import app", function, args.repeat, tracing=True) - base_s
-            row["traced_ratio"] = traced_s / boto3_s
+        row: dict[str, float] = {}
+        for step in ("import", "parse", "build", "traced"):
+            if f"{function}/{step}" in samples:
+                row[f"{step}_cpu_ms"] = cost(f"{function}/{step}", 1) * 1000
+                row[f"{step}_ratio"] = cost(f"{function}/{step}", 1) / boto3_cpu
+                row[f"{step}_wall_ratio"] = cost(f"{function}/{step}", 0) / boto3_wall
         results[function] = row
     load = os.getloadavg()[0]
+    floor = cost("floor", 1) / boto3_cpu
     if args.json:
-        summary = {"boto3_ms": boto3_s * 1000, "interpreter_ms": base_s * 1000, "load_1m": load}
+        summary = {"boto3_cpu_ms": boto3_cpu * 1000, "boto3_wall_ms": boto3_wall * 1000, "load_1m": load}
+        summary["floor_ratio"] = floor
         print(json.dumps({**summary, "handlers": results}, indent=2))
         return 0
     print(
-        f"layer venv; interpreter start {base_s * 1000:.0f} ms (subtracted); import boto3 {boto3_s * 1000:.0f} ms; "
-        f"load average {load:.1f} on {os.cpu_count()} cores"
+        f"layer venv; import boto3 {boto3_cpu * 1000:.0f} ms CPU ({boto3_wall * 1000:.0f} ms wall), interpreter "
+        f"start subtracted; load average {load:.1f} on {os.cpu_count()} cores; ratios to import boto3, CPU (wall)"
     )
-    header = f"{'handler':<14} {'import':>8} {'/ boto3':>8}  {'+ 1st parse':>11} {'/ boto3':>8}"
-    print(header + (f" {'traced':>8}" if args.tracing else "") + f"   target: import <= {TARGET}x")
+    columns = ["import", "parse", "build"] + (["traced"] if args.tracing else [])
+    titles = {"import": "init: import", "parse": "+ first parse", "build": "+ build service", "traced": "traced"}
+    print(f"{'handler':<14}" + "".join(f"{titles[c]:>18}" for c in columns) + f"   target: init <= {TARGET}x")
     for function, row in results.items():
+        cells = "".join(f"{row[f'{c}_ratio']:>10.2f}x ({row[f'{c}_wall_ratio']:.2f}x)".rjust(18) for c in columns)
         verdict = "ok" if row["import_ratio"] <= TARGET else "MISSED"
-        traced = f" {row['traced_ratio']:>7.2f}x" if args.tracing else ""
-        print(
-            f"{function:<14} {row['import_ms']:>5.0f} ms {row['import_ratio']:>7.2f}x  "
-            f"{row['first_parse_ms']:>8.0f} ms {row['first_parse_ratio']:>7.2f}x{traced}   {verdict}"
-        )
+        print(f"{function:<14}{cells}   {verdict}")
+    note = "boto3 + Powertools + one pydantic model: where any handler starts"
+    print(f"{'floor':<14}{f'{floor:.2f}x'.rjust(11)}        {note}")
     if args.detail:
         _detail(python, args.detail)
     return 0

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from emr_autoscaler.kernel.clusters import ClusterNotFoundError
 from emr_autoscaler.kernel.models import ClusterSnapshot
@@ -121,3 +122,14 @@ class LoggingStepRetrySink:
         """Publish logs the outcome at info (debug for clusters that did not opt in)."""
         quiet = summary.reason in (StepRetryReason.SKIPPED_CLUSTER_NOT_OPTED_IN, StepRetryReason.IGNORED_UNKNOWN_STEP)
         (logger.debug if quiet else logger.info)(summary.explanation, extra=summary.as_dict())
+
+
+class NoGuard:
+    """NoGuard runs every call: the step-retry service without Idempotency (tests that drive it directly)."""
+
+    def wrap(self, function: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+        """Wrap returns the function unchanged."""
+        return function
+
+    def register_context(self, context: Any) -> None:
+        """Register_context does nothing."""

@@ -10,7 +10,6 @@ from emr_autoscaler import bootstrap
 from emr_autoscaler.adapters.powertools.logging import logger
 from emr_autoscaler.adapters.powertools.metrics import metrics
 from emr_autoscaler.adapters.powertools.tracing import tracer
-from emr_autoscaler.scaling.service import handle_trigger
 from emr_autoscaler.scaling.triggers import parse_scaler_trigger
 
 
@@ -21,4 +20,4 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     """Lambda_handler parses the trigger and runs the evaluation it asks for; failures raise (retry, then DLQ)."""
     settings = bootstrap.settings()
     trigger = parse_scaler_trigger(event, settings.alarm_prefix)
-    return handle_trigger(trigger, bootstrap.scaler(), settings.max_concurrency)
+    return bootstrap.scaler().handle(trigger, settings.max_concurrency)

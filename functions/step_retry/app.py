@@ -10,7 +10,6 @@ from emr_autoscaler import bootstrap
 from emr_autoscaler.adapters.powertools.logging import logger
 from emr_autoscaler.adapters.powertools.metrics import metrics
 from emr_autoscaler.adapters.powertools.tracing import tracer
-from emr_autoscaler.steps.service import handle_step_retry_invocation
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -21,4 +20,4 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 
     An SQS batch returns `batchItemFailures` (partial failure reporting): only failed records are redelivered.
     """
-    return handle_step_retry_invocation(event, context, bootstrap.step_retrier())
+    return bootstrap.step_retrier().handle_invocation(event, context)

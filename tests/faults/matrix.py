@@ -41,7 +41,7 @@ from tests.conftest import FakeContext, load_event
 from tests.faults.injection import FAULTS, TRANSIENT, AwsFault, Calls, Fault, HttpAnswer, ScriptedHttpServer
 from tests.moto_steps import add_steps, fail_step
 from tests.notify_fakes import InMemoryDedup
-from tests.step_fakes import FakeRetryQueue
+from tests.step_fakes import FakeRetryQueue, NoGuard
 
 SETTINGS = Settings(config_parameter="/fault/config", state_table="fault-state", event_bus="fault-events")
 RM_PATH = "/ws/v1/cluster/metrics"
@@ -296,7 +296,7 @@ def _step_failed(env: Env, faulty: Any, setup: Any, config: str) -> tuple[Run, C
 
 def _step_due(env: Env, faulty: Any, setup: Any, config: str) -> tuple[Run, Callable[[], int]]:
     settings, cluster_id, _step, event = _step_world(setup)
-    clean = bootstrap.build_step_retrier(settings, session=setup, jitter=lambda: 0.0, once=False)
+    clean = bootstrap.build_step_retrier(settings, session=setup, jitter=lambda: 0.0, guard=NoGuard())
     clean.queue = FakeRetryQueue()
     failure = parse_step_failure(event)
     assert isinstance(failure, StepFailure)

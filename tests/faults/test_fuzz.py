@@ -21,7 +21,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from emr_autoscaler.adapters.aws.dynamodb.idempotency import NoGuard
 from emr_autoscaler.eventbridge import Ignored
 from emr_autoscaler.kernel.config.document import ConfigDocument, ConfigInvalidError, parse_config, parse_config_text
 from emr_autoscaler.kernel.models import OPT_IN_TAG, ClusterSnapshot, ClusterState
@@ -45,7 +44,7 @@ from tests.fakes import (
     no_log_context,
 )
 from tests.notify_fakes import FakeChannels, InMemoryDedup, RecordingChannel, RecordingDeadLetters, StaticContext
-from tests.step_fakes import FakeEmrSteps, FakeRetryQueue, InMemoryLineageStore, LoggingStepRetrySink
+from tests.step_fakes import FakeEmrSteps, FakeRetryQueue, InMemoryLineageStore, LoggingStepRetrySink, NoGuard
 
 NOW = datetime(2026, 3, 4, 3, 0, tzinfo=UTC)
 CLUSTER = "j-2AXXXXXXGAPLF"  # the samples' cluster

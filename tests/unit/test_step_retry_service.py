@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from emr_autoscaler.adapters.aws.dynamodb.idempotency import NoGuard
 from emr_autoscaler.kernel.events import AppDetailType
 from emr_autoscaler.kernel.models import ClusterSnapshot, ClusterState
 from emr_autoscaler.kernel.notices import Severity
@@ -18,7 +17,7 @@ from emr_autoscaler.steps.service import StepRetrier, handle_step_retry_invocati
 from emr_autoscaler.steps.triggers import StepFailure, parse_step_failure
 from tests.conftest import load_event
 from tests.fakes import RecordingPublisher, StaticConfig
-from tests.step_fakes import FakeEmrSteps, FakeRetryQueue, InMemoryLineageStore, LoggingStepRetrySink
+from tests.step_fakes import FakeEmrSteps, FakeRetryQueue, InMemoryLineageStore, LoggingStepRetrySink, NoGuard
 
 T0 = datetime(2026, 3, 4, 3, 2, 41, tzinfo=UTC)
 CID = "j-2AXXXXXXGAPLF"

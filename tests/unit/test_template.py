@@ -32,7 +32,7 @@ def test_functions_run_python312_on_arm64(template: dict[str, Any]) -> None:
     assert layer["Metadata"] == {"BuildMethod": "python3.12", "BuildArchitecture": "arm64"}
 
 
-def test_scaler_triggers_on_schedule_alarms_and_instance_groups_and_fleets(template: dict[str, Any]) -> None:
+def test_scaler_triggers_on_schedule_alarms_and_instance_groups(template: dict[str, Any]) -> None:
     # GIVEN the scaler's events
     events = template["Resources"]["ScalerFunction"]["Properties"]["Events"]
 
@@ -40,14 +40,14 @@ def test_scaler_triggers_on_schedule_alarms_and_instance_groups_and_fleets(templ
     patterns = [e["Properties"]["Pattern"] for e in events.values() if e["Type"] == "EventBridgeRule"]
     schedules = [e["Properties"]["Schedule"] for e in events.values() if e["Type"] == "Schedule"]
 
-    # THEN it runs every minute, on its own alarms going to ALARM, and on instance group and fleet state changes
+    # THEN it runs every minute, on its own alarms going to ALARM, and on instance group state changes
     assert schedules == ["rate(1 minute)"]
     alarm = next(p for p in patterns if p["source"] == ["aws.cloudwatch"])
     assert alarm["detail-type"] == ["CloudWatch Alarm State Change"]
     assert alarm["detail"]["alarmName"] == [{"prefix": {"Ref": "AlarmPrefix"}}]
     assert alarm["detail"]["state"]["value"] == ["ALARM"]
-    emr = sorted(t for p in patterns if p["source"] == ["aws.emr"] for t in p["detail-type"])
-    assert emr == ["EMR Instance Fleet State Change", "EMR Instance Group State Change"]
+    emr = next(p for p in patterns if p["source"] == ["aws.emr"])
+    assert emr["detail-type"] == ["EMR Instance Group State Change"]
 
 
 def test_state_table_is_keyed_recoverable_and_expires_items(template: dict[str, Any]) -> None:

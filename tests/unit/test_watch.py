@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from emr_autoscaler.kernel.config.alarms import AlarmThresholds
 from emr_autoscaler.kernel.config.scaling import Mode
 from emr_autoscaler.kernel.ids import MODE_TAG
+from emr_autoscaler.kernel.models import ClusterSnapshot, ClusterState
 from emr_autoscaler.scaling.domain.mode import resolve_mode
 from emr_autoscaler.watch.domain.alarms import alarm_name, desired_alarms, plan_alarm_changes
+from emr_autoscaler.watch.domain.registry import WatchAction, sync_action
 
 PREFIX = "emr-autoscaler-"
 
@@ -79,3 +83,32 @@ def test_nothing_changed_is_an_empty_plan() -> None:
     desired = desired_alarms("j-ABC", AlarmThresholds(), PREFIX)
     assert len(desired) == 6
     assert plan_alarm_changes(desired, {a.name: a for a in desired}).empty
+
+
+@pytest.mark.parametrize(
+    ("state", "opted_in", "registered", "expected"),
+    [
+        pytest.param(ClusterState.RUNNING, True, False, (WatchAction.REGISTERED, "cluster RUNNING"), id="new"),
+        pytest.param(ClusterState.STARTING, True, False, (WatchAction.REGISTERED, "cluster STARTING"), id="starting"),
+        pytest.param(ClusterState.WAITING, True, True, None, id="still watched: alarms reconciled"),
+        pytest.param(ClusterState.WAITING, False, True, (WatchAction.UNREGISTERED, "opt-in tag removed"), id="tag off"),
+        pytest.param(
+            ClusterState.TERMINATING, True, True, (WatchAction.UNREGISTERED, "cluster TERMINATING"), id="ending"
+        ),
+        pytest.param(ClusterState.TERMINATED, True, False, None, id="ended, never watched"),
+        pytest.param(ClusterState.RUNNING, False, False, None, id="never opted in"),
+    ],
+)
+def test_a_full_sync_registers_and_forgets_by_the_registry_rules(
+    state: ClusterState, opted_in: bool, registered: bool, expected: tuple[WatchAction, str] | None
+) -> None:
+    # GIVEN a cluster as EMR describes it, and whether the registry holds it
+    cluster = ClusterSnapshot(
+        cluster_id="j-ABC",
+        name="etl",
+        state=state,
+        tags={"emr-autoscaler:enabled": "true"} if opted_in else {},
+        read_at=datetime(2026, 11, 29, tzinfo=UTC),
+    )
+    # WHEN a full sync meets it, THEN it registers, forgets (saying why) or leaves it as the rules say
+    assert sync_action(cluster, registered) == expected

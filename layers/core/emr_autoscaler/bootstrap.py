@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from emr_autoscaler.kernel.models import ClusterSnapshot
     from emr_autoscaler.notifications.service import Notifier
     from emr_autoscaler.scaling.service import Scaler
+    from emr_autoscaler.steps.ports import OnceGuard
     from emr_autoscaler.steps.service import StepRetrier
     from emr_autoscaler.watch.service import ClusterWatch
 
@@ -246,29 +247,25 @@ def build_step_retrier(
     session: boto3.Session | None = None,
     clock: Callable[[], datetime] = utcnow,
     jitter: Callable[[], float] | None = None,
-    once: bool = True,
+    guard: OnceGuard | None = None,
 ) -> StepRetrier:
     """Build_step_retrier wires EMR steps, the retry queue, lineage and Idempotency for the step-retry job.
 
-    `jitter` defaults to `random.random` (backoff jitter in [0, 1)); `once=False` leaves out Powertools
-    Idempotency (the sandbox's single-threaded runs).
+    `jitter` defaults to `random.random` (backoff jitter in [0, 1)); `guard` defaults to Powertools Idempotency on
+    the state table (a test may pass one that runs every call).
     """
     import random
 
-    from emr_autoscaler.adapters.aws.dynamodb.idempotency import NoGuard, PowertoolsOnceGuard
+    from emr_autoscaler.adapters.aws.dynamodb.idempotency import PowertoolsOnceGuard
     from emr_autoscaler.adapters.aws.dynamodb.lineage import DynamoLineageStore
     from emr_autoscaler.adapters.aws.emr_steps import EmrStepsClient
     from emr_autoscaler.adapters.aws.sqs_retry_queue import SqsRetryQueue
     from emr_autoscaler.adapters.powertools.sinks import PowertoolsStepRetrySink
-    from emr_autoscaler.steps.ports import OnceGuard
     from emr_autoscaler.steps.service import StepRetrier
 
     clients = _Clients(session)
-    guard: OnceGuard = (
-        PowertoolsOnceGuard(clients("dynamodb"), settings.state_table, settings.idempotency_ttl_s)
-        if once
-        else NoGuard()
-    )
+    if guard is None:
+        guard = PowertoolsOnceGuard(clients("dynamodb"), settings.state_table, settings.idempotency_ttl_s)
     return StepRetrier(
         emr=EmrStepsClient(clients("emr"), clock=clock, add_client=clients("emr", ADD_STEPS_CONFIG)),
         lineage=DynamoLineageStore(clients("dynamodb"), settings.state_table, settings.audit_ttl_days),

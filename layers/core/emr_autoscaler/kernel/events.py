@@ -6,20 +6,22 @@ One envelope for every job: scaling decisions, refused configuration, step retri
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from emr_autoscaler.kernel.notices import Severity
 
-if TYPE_CHECKING:
-    pass
-
 APP_EVENT_SOURCE = "emr-autoscaler"
-logger = logging.getLogger(__name__)
+
+
+class AppReason(StrEnum):
+    """AppReason is the reason code of application events that no job's own enum names (configuration, profiles)."""
+
+    CONFIG_INVALID = "CONFIG_INVALID"
+    PROFILE_UNKNOWN = "PROFILE_UNKNOWN"
 
 
 class AppDetailType(StrEnum):
@@ -92,7 +94,7 @@ def configuration_refused_event(message: str) -> AppEvent:
     return AppEvent(
         detail_type=AppDetailType.CONFIGURATION_REFUSED,
         detail=AppEventDetail(
-            reason_code="CONFIG_INVALID",
+            reason_code=AppReason.CONFIG_INVALID,
             explanation=message,
             severity=Severity.WARNING,
             action="kept the last valid configuration; no cluster is resized on the refused one",

@@ -266,6 +266,10 @@ class Scaler:
             )
         return results
 
+    def handle(self, trigger: Trigger, max_concurrency: int) -> dict[str, Any]:
+        """Handle runs the evaluation a trigger asks for and returns the invocation's summary (handle_trigger)."""
+        return handle_trigger(trigger, self, max_concurrency)
+
     def reconcile_all(self, max_concurrency: int) -> list[DecisionSummary]:
         """Reconcile_all evaluates every registered cluster (one Query), or without a registry every RUNNING or
         WAITING cluster in the account (ListClusters; non-opted-in ones hold after one DescribeCluster)."""

@@ -1,7 +1,8 @@
 """Scale triggers: the events that make the scaler evaluate, as a (source, detail-type) table.
 
 The every-minute schedule evaluates every registered cluster; an alarm of the cluster watch going to ALARM, or an
-instance group or fleet changing state, evaluates that cluster now. Parsing lives in `emr_autoscaler.eventbridge`.
+instance group changing state, evaluates that cluster now (fleet clusters are not scaled yet: their events are
+modelled in eventbridge.py and ignored here). Parsing lives in `emr_autoscaler.eventbridge`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from emr_autoscaler.eventbridge import (
     DetailType,
     Envelope,
     Ignored,
-    InstanceFleetStateChangeDetail,
     InstanceGroupStateChangeDetail,
     Routes,
     ScheduledEventDetail,
@@ -34,7 +34,7 @@ class ScheduledTick(BaseModel):
 
 
 class ClusterTrigger(BaseModel):
-    """ClusterTrigger: evaluate one cluster now (an alarm fired, or one of its groups or fleets changed state)."""
+    """ClusterTrigger: evaluate one cluster now (an alarm fired, or one of its instance groups changed state)."""
 
     model_config = ConfigDict(frozen=True)
     event_id: str
@@ -82,18 +82,12 @@ def _instance_group(event: Envelope, detail: InstanceGroupStateChangeDetail) -> 
     return ClusterTrigger(event_id=event.id, cluster_id=detail.cluster_id, cause=cause)
 
 
-def _instance_fleet(event: Envelope, detail: InstanceFleetStateChangeDetail) -> Trigger:
-    cause = f"instance fleet state {(detail.state or '?')[:32]}"
-    return ClusterTrigger(event_id=event.id, cluster_id=detail.cluster_id, cause=cause)
-
-
 def scaler_routes(alarm_prefix: str) -> Routes[Trigger]:
     """Scaler_routes is the scaler's table; alarms count only when named `<alarm_prefix><cluster id>-...`."""
     return {
         (Source.SCHEDULE, DetailType.SCHEDULED_EVENT): _scheduled,
         (Source.CLOUDWATCH, DetailType.ALARM_STATE_CHANGE): partial(_alarm, alarm_prefix=alarm_prefix),
         (Source.EMR, DetailType.INSTANCE_GROUP_STATE_CHANGE): _instance_group,
-        (Source.EMR, DetailType.INSTANCE_FLEET_STATE_CHANGE): _instance_fleet,
     }
 
 

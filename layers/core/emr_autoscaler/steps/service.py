@@ -22,6 +22,7 @@ from emr_autoscaler.kernel.config.source import ConfigSource
 from emr_autoscaler.kernel.events import AppDetailType, AppEvent, AppEventDetail, EventPublisher
 from emr_autoscaler.steps.domain.decide import (
     decide_step_retry,
+    give_up_config_invalid,
     lineage_of_unknown,
     recheck_before_add,
     step_retry_notice_severity,
@@ -88,6 +89,10 @@ class StepRetrier:
         self.guard.register_context(context)
 
     # ------------------------------------------------------------------ the FAILED event
+    def handle_invocation(self, event: Any, context: Any) -> dict[str, Any]:
+        """Handle_invocation serves one invocation of the step-retry function (handle_step_retry_invocation)."""
+        return handle_step_retry_invocation(event, context, self)
+
     def handle_failure(self, failure: StepFailure) -> dict[str, Any]:
         """Handle_failure decides on one failed step and queues its restart or gives up; once per (cluster, step).
 
@@ -120,18 +125,7 @@ class StepRetrier:
         try:
             document = self.config.current()
         except ConfigInvalidError as error:
-            decision: StepRetryDecision = GiveUp(
-                cluster_id=step.cluster_id,
-                step_id=step.step_id,
-                step_name=lineage.original_name,
-                reason=StepRetryReason.GIVE_UP_CONFIG_INVALID,
-                explanation=(
-                    f"Not restarting step '{lineage.original_name}' ({step.step_id}) on cluster {step.cluster_id}: "
-                    f"no valid configuration has been read yet ({error})."
-                ),
-                attempt=lineage.attempt,
-                log_location=step.failure.log_file if step.failure else None,
-            )
+            decision: StepRetryDecision = give_up_config_invalid(step, lineage, str(error))
         else:
             _, policy, _ = document.policy_for(cluster.profile_name)
             decision = decide_step_retry(step, cluster, lineage, policy.step_retry, now, self.jitter())
@@ -182,20 +176,7 @@ class StepRetrier:
             cluster = self.emr.cluster(retry.cluster_id)
         except ClusterNotFoundError:
             cluster = None
-        refusal = (
-            recheck_before_add(cluster, retry)
-            if cluster is not None
-            else GiveUp(
-                cluster_id=retry.cluster_id,
-                step_id=retry.failed_step_id,
-                step_name=retry.step_name,
-                reason=StepRetryReason.GIVE_UP_CLUSTER_TERMINATING,
-                explanation=f"Not restarting step '{retry.step_name}': EMR no longer knows cluster {retry.cluster_id}.",
-                attempt=retry.attempt - 1,
-                max_attempts=retry.max_attempts,
-                log_location=retry.log_location,
-            )
-        )
+        refusal = recheck_before_add(cluster, retry)
         if refusal is not None:
             self.lineage.record_given_up(retry, refusal, now)
             return self._gave_up(refusal, cluster.name if cluster else None)

@@ -19,8 +19,8 @@ from emr_autoscaler.eventbridge import Ignored
 from emr_autoscaler.kernel.clusters import ClusterNotFoundError, ClusterReader
 from emr_autoscaler.kernel.config.document import ConfigDocument
 from emr_autoscaler.kernel.config.source import ConfigSource
-from emr_autoscaler.kernel.events import AppDetailType, AppEvent, AppEventDetail, EventPublisher
-from emr_autoscaler.kernel.models import ClusterSnapshot, ClusterState, RegisteredCluster
+from emr_autoscaler.kernel.events import AppDetailType, AppEvent, AppEventDetail, AppReason, EventPublisher
+from emr_autoscaler.kernel.models import ClusterSnapshot, RegisteredCluster
 from emr_autoscaler.kernel.notices import Severity
 from emr_autoscaler.watch.domain.alarms import (
     TERMINAL_STATES,
@@ -29,6 +29,7 @@ from emr_autoscaler.watch.domain.alarms import (
     desired_alarms,
     plan_alarm_changes,
 )
+from emr_autoscaler.watch.domain.registry import WatchAction, sync_action
 from emr_autoscaler.watch.ports import AlarmManager, ClusterRegistry
 from emr_autoscaler.watch.triggers import ClusterStateChange, WatchTrigger
 
@@ -40,7 +41,7 @@ class WatchResult:
     """WatchResult says what the watch did for one cluster."""
 
     cluster_id: str
-    action: str
+    action: WatchAction
     detail: str
     alarms_put: tuple[str, ...] = ()
     alarms_deleted: tuple[str, ...] = ()
@@ -49,7 +50,7 @@ class WatchResult:
         """As_dict is the JSON-ready form."""
         return {
             "cluster_id": self.cluster_id,
-            "action": self.action,
+            "action": self.action.value,
             "detail": self.detail,
             "alarms_put": list(self.alarms_put),
             "alarms_deleted": list(self.alarms_deleted),
@@ -91,7 +92,7 @@ class ClusterWatch:
         self._apply(cluster_id, changes)
         self.registry.unregister(cluster_id)
         logger.info("unregistered %s: %s", cluster_id, why, extra={"cluster_id": cluster_id})
-        return WatchResult(cluster_id, "unregistered", why, alarms_deleted=changes.delete)
+        return WatchResult(cluster_id, WatchAction.UNREGISTERED, why, alarms_deleted=changes.delete)
 
     def _document(self) -> ConfigDocument:
         return self.config.current()
@@ -108,7 +109,7 @@ class ClusterWatch:
         detail = "alarms up to date" if changes.empty else f"{len(changes.put)} put, {len(changes.delete)} deleted"
         return WatchResult(
             cluster_id,
-            "alarms-reconciled",
+            WatchAction.ALARMS_RECONCILED,
             f"profile {used}: {detail}",
             alarms_put=tuple(a.name for a in changes.put),
             alarms_deleted=changes.delete,
@@ -120,7 +121,7 @@ class ClusterWatch:
         event = AppEvent(
             detail_type=AppDetailType.CLUSTER_WATCH,
             detail=AppEventDetail(
-                reason_code="PROFILE_UNKNOWN",
+                reason_code=AppReason.PROFILE_UNKNOWN,
                 explanation=message,
                 severity=Severity.WARNING,
                 cluster_id=cluster_id,
@@ -146,7 +147,7 @@ class ClusterWatch:
         logger.info("registered %s", snapshot.cluster_id, extra={"cluster_id": snapshot.cluster_id})
         return WatchResult(
             snapshot.cluster_id,
-            "registered",
+            WatchAction.REGISTERED,
             f"{snapshot.state}: {reconciled.detail}",
             alarms_put=reconciled.alarms_put,
             alarms_deleted=reconciled.alarms_deleted,
@@ -157,14 +158,14 @@ class ClusterWatch:
         if state in TERMINAL_STATES:
             return self._forget(cluster_id, f"cluster {state}")
         if state not in WATCHED_STATES:
-            return WatchResult(cluster_id, "ignored", f"state {state} changes nothing")
+            return WatchResult(cluster_id, WatchAction.IGNORED, f"state {state} changes nothing")
         try:
             snapshot = self.emr.describe(cluster_id)
         except ClusterNotFoundError:
             return self._forget(cluster_id, "EMR does not know the cluster")
         if not snapshot.opted_in:
             logger.debug("cluster %s has not opted in; ignored", cluster_id)
-            return WatchResult(cluster_id, "ignored", "not opted in")
+            return WatchResult(cluster_id, WatchAction.IGNORED, "not opted in")
         return self._register(snapshot)
 
     def sync(self, full: bool) -> list[WatchResult]:
@@ -180,15 +181,12 @@ class ClusterWatch:
                     results.append(self._forget(cluster_id, "EMR does not know the cluster"))
                     registered.pop(cluster_id, None)
                     continue
-                gone = snapshot.state in TERMINAL_STATES or snapshot.state is ClusterState.TERMINATING
-                if cluster_id in registered and (gone or not snapshot.opted_in):
-                    why = "opt-in tag removed" if not snapshot.opted_in else f"cluster {snapshot.state}"
-                    results.append(self._forget(cluster_id, why))
+                action = sync_action(snapshot, cluster_id in registered)
+                if action is not None and action[0] is WatchAction.UNREGISTERED:
+                    results.append(self._forget(cluster_id, action[1]))
                     registered.pop(cluster_id)
-                elif cluster_id not in registered and snapshot.opted_in and snapshot.state in WATCHED_STATES:
+                elif action is not None:
                     results.append(self._register(snapshot))
-                    registered.pop(cluster_id, None)
-                    continue
         for cluster_id, entry in sorted(registered.items()):
             results.append(self.reconcile_alarms(cluster_id, entry.profile))
         return results

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from emr_autoscaler.kernel.config.document import ConfigDocument, ConfigInvalidError, parse_config_text
+from emr_autoscaler.kernel.events import AppReason
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ class SsmConfigSource:
             message = f"configuration {self._name} refused: {error}"
             if digest != self._reported_digest:
                 self._reported_digest = digest
-                logger.error(message, extra={"reason_code": "CONFIG_INVALID"})
+                logger.error(message, extra={"reason_code": AppReason.CONFIG_INVALID.value})
                 if self._on_invalid is not None:
                     self._on_invalid(message)
             if self._last_good is None:

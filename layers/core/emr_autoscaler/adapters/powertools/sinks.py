@@ -10,6 +10,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from emr_autoscaler.adapters.powertools.logging import logger
 from emr_autoscaler.adapters.powertools.metrics import metrics
 from emr_autoscaler.scaling.domain.decisions import Direction, Outcome, ReasonCode, ResizePlan
+from emr_autoscaler.steps.domain.models import StepRetryOutcome, StepRetryReason
 
 if TYPE_CHECKING:
     from emr_autoscaler.steps.ports import StepRetrySummary
@@ -53,7 +54,11 @@ class PowertoolsDecisionSink:
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
 
 
-_OUTCOME_METRIC = {"scheduled": "StepRetryScheduled", "added": "StepRetryAdded", "given_up": "StepRetryGivenUp"}
+_OUTCOME_METRIC = {
+    StepRetryOutcome.SCHEDULED: "StepRetryScheduled",
+    StepRetryOutcome.ADDED: "StepRetryAdded",
+    StepRetryOutcome.GIVEN_UP: "StepRetryGivenUp",
+}
 
 
 class PowertoolsStepRetrySink:
@@ -61,8 +66,6 @@ class PowertoolsStepRetrySink:
 
     def publish(self, summary: StepRetrySummary) -> None:
         """Publish logs the outcome (debug for clusters that did not opt in) and adds its metrics."""
-        from emr_autoscaler.steps.domain.models import StepRetryReason  # the step-retry function's only
-
         quiet = summary.reason is StepRetryReason.SKIPPED_CLUSTER_NOT_OPTED_IN
         log = logger.debug if quiet else logger.info
         log(summary.explanation, extra={**summary.as_dict(), "reason_code": summary.reason.value})

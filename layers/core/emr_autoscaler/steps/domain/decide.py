@@ -128,9 +128,36 @@ def decide_step_retry(
     )
 
 
-def recheck_before_add(cluster: ClusterSnapshot, retry: RetryStep) -> GiveUp | None:
-    """Recheck_before_add refuses a scheduled restart when the cluster is terminating or gone, or no longer opted
-    in (its tag removed during the backoff); None: go ahead."""
+def give_up_config_invalid(step: FailedStep, lineage: StepLineage, error: str) -> GiveUp:
+    """Give_up_config_invalid: no valid configuration was ever read, so no policy can say the step may restart."""
+    return GiveUp(
+        cluster_id=step.cluster_id,
+        step_id=step.step_id,
+        step_name=lineage.original_name,
+        reason=StepRetryReason.GIVE_UP_CONFIG_INVALID,
+        explanation=(
+            f"Not restarting step '{lineage.original_name}' ({step.step_id}) on cluster {step.cluster_id}: "
+            f"no valid configuration has been read yet ({error})."
+        ),
+        attempt=lineage.attempt,
+        log_location=step.failure.log_file if step.failure else None,
+    )
+
+
+def recheck_before_add(cluster: ClusterSnapshot | None, retry: RetryStep) -> GiveUp | None:
+    """Recheck_before_add refuses a scheduled restart when the cluster is terminating or gone (None: EMR no longer
+    knows it), or no longer opted in (its tag removed during the backoff); None: go ahead."""
+    if cluster is None:
+        return GiveUp(
+            cluster_id=retry.cluster_id,
+            step_id=retry.failed_step_id,
+            step_name=retry.step_name,
+            reason=StepRetryReason.GIVE_UP_CLUSTER_TERMINATING,
+            explanation=f"Not restarting step '{retry.step_name}': EMR no longer knows cluster {retry.cluster_id}.",
+            attempt=retry.attempt - 1,
+            max_attempts=retry.max_attempts,
+            log_location=retry.log_location,
+        )
     if cluster.state not in CLUSTER_GONE_STATES and cluster.opted_in:
         return None
     if cluster.state not in CLUSTER_GONE_STATES:

@@ -57,14 +57,3 @@ class PowertoolsOnceGuard:
         """Register_context lets Powertools bound an in-progress record by the invocation's remaining time."""
         if context is not None and hasattr(context, "get_remaining_time_in_millis"):
             self.config.register_lambda_context(context)
-
-
-class NoGuard:
-    """NoGuard runs every call (tests with fakes, the simulator)."""
-
-    def wrap(self, function: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
-        """Wrap returns the function unchanged."""
-        return function
-
-    def register_context(self, context: Any) -> None:
-        """Register_context does nothing."""
