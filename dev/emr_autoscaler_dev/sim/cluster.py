@@ -391,7 +391,7 @@ class SimCluster:
     def _place(self, order: list[Request], nodes: list[Node], now_s: float, share: int) -> tuple[bool, list[Node]]:
         """Place requests in `order` on `nodes`, at most `share` containers each (0: no limit)."""
         min_mb, min_vcores = self.min_container
-        emptied = placed_any = False
+        emptied = placed_any = filled = False
         for request in order:
             mem = request.memory_mb
             vc = request.vcores
@@ -416,6 +416,8 @@ class SimCluster:
                     self.am_mb += mem
                 else:
                     self._push(end_s, _COMPLETE, batch)
+                if node.free_mb < min_mb or node.free_vcores < min_vcores:
+                    filled = True
                 if placed == want:
                     break
             if not placed:
@@ -437,9 +439,12 @@ class SimCluster:
             if phase == AM and job.index not in self.outstanding:
                 self.outstanding[job.index] = job.maps
                 self._queue(Request(job, MAP, job.maps))
-            nodes = [n for n in nodes if n.free_mb >= min_mb and n.free_vcores >= min_vcores]
-            if not nodes:
-                break
+            # Rebuilding the list costs a scan of every node: only worth it when one of them just filled up.
+            if filled:
+                nodes = [n for n in nodes if n.free_mb >= min_mb and n.free_vcores >= min_vcores]
+                filled = False
+                if not nodes:
+                    break
         if emptied:
             self.pending = [r for r in self.pending if r.count]
             self.pending_am = [r for r in self.pending_am if r.count]
