@@ -13,7 +13,13 @@ The model (defaults in `ClusterSpec`, documented in docs/simulator.md):
   nodes with the fewest containers: they take no new container, leave when their containers finish, and at
   the decommission timeout are terminated, their containers killed and queued again (the work is lost);
 - a group's running count includes decommissioning nodes until they are gone, as EMR reports it, so a group
-  is settled only when no node starts and none drains.
+  is settled only when no node starts and none drains;
+- a job with an ApplicationMaster (`Job.am_memory_mb` > 0) first waits for its AM container; its maps are
+  requested when the AM runs, and the AM's room is freed when the job ends. An AM killed by a decommission
+  timeout is requested again; its tasks keep running meanwhile (MapReduce's AM recovery keeps finished tasks);
+- AMs may hold at most `max_am_share` of the cluster's memory (the Fair Scheduler's `maxAMShare`, default 0.5;
+  the Capacity Scheduler's `maximum-am-resource-percent` plays the same part), but one AM always may run: without
+  the limit, a queue of small jobs fills every node with AMs whose tasks then find no room (a deadlock).
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import itertools
 import random
 from dataclasses import dataclass, field
 from enum import IntEnum
+from math import inf
 
 from emr_autoscaler.kernel.config.scaling import DEFAULT_NODE_CAPACITY, NodeCapacity
 from emr_autoscaler.kernel.models import GroupRole
@@ -32,6 +39,11 @@ from emr_autoscaler_dev.sim.workload import Job
 FAIR = "fair"
 FIFO = "fifo"
 SCHEDULERS = (FAIR, FIFO)
+
+# A container's phase: its job's ApplicationMaster, one of its maps, one of its reduces.
+AM = 0
+MAP = 1
+REDUCE = 2
 
 # On-demand EC2 plus the EMR uplift, USD per instance-hour (us-east-1 list prices): a relative cost, not a quote.
 DEFAULT_PRICE_PER_HOUR: dict[str, float] = {
@@ -62,6 +74,7 @@ class ClusterSpec:
     start_jitter_s: float = 60.0
     scheduler: str = "fair"
     hdfs_utilization_pct: float = 30.0
+    max_am_share: float = 0.5
     node_capacity: NodeCapacity | None = None
     price_per_hour: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_PRICE_PER_HOUR))
 
@@ -119,34 +132,49 @@ class Node:
         self.batches: set[Batch] = set()
 
 
+def container_size(job: Job, phase: int) -> tuple[int, int]:
+    """Container_size is one container's (memory MB, vcores) for a job's phase (AM, MAP or REDUCE)."""
+    if phase == AM:
+        return job.am_memory_mb, job.am_vcores
+    if phase == REDUCE:
+        return job.reduce_memory_mb, job.reduce_vcores
+    return job.map_memory_mb, job.map_vcores
+
+
 class Batch:
-    """Batch is `count` identical containers of one job phase started together on one node, ending at `end_s`."""
+    """Batch is `count` identical containers of one job phase started together on one node, ending at `end_s`.
 
-    __slots__ = ("alive", "count", "end_s", "job", "memory_mb", "node", "reduce", "vcores")
+    An AM batch ends with its job, not at a known time (`end_s` is infinite).
+    """
 
-    def __init__(self, node: Node, job: Job, reduce: bool, count: int, end_s: float) -> None:
+    __slots__ = ("alive", "count", "end_s", "job", "memory_mb", "node", "phase", "vcores")
+
+    def __init__(self, node: Node, job: Job, phase: int, count: int, end_s: float) -> None:
         self.node = node
         self.job = job
-        self.reduce = reduce
+        self.phase = phase
         self.count = count
-        self.memory_mb = job.reduce_memory_mb if reduce else job.map_memory_mb
-        self.vcores = job.reduce_vcores if reduce else job.map_vcores
+        self.memory_mb, self.vcores = container_size(job, phase)
         self.end_s = end_s
         self.alive = True
+
+    @property
+    def reduce(self) -> bool:
+        """Reduce is true for a batch of reduces."""
+        return self.phase == REDUCE
 
 
 class Request:
     """Request is a job phase's containers waiting for room, ordered by (job index, phase)."""
 
-    __slots__ = ("count", "job", "key", "memory_mb", "reduce", "vcores")
+    __slots__ = ("count", "job", "key", "memory_mb", "phase", "vcores")
 
-    def __init__(self, job: Job, reduce: bool, count: int) -> None:
+    def __init__(self, job: Job, phase: int, count: int) -> None:
         self.job = job
-        self.reduce = reduce
+        self.phase = phase
         self.count = count
-        self.key = (job.index, reduce)
-        self.memory_mb = job.reduce_memory_mb if reduce else job.map_memory_mb
-        self.vcores = job.reduce_vcores if reduce else job.map_vcores
+        self.key = (job.index, phase)
+        self.memory_mb, self.vcores = container_size(job, phase)
 
 
 class SimGroup:
@@ -203,7 +231,11 @@ class SimCluster:
         self.events: list[tuple[float, int, int, object]] = []
         self._seq = itertools.count()
         self.pending: list[Request] = []
+        # Waiting AMs apart from waiting tasks: behind the AM share limit thousands may wait, and each pass of the
+        # scheduler needs only the few that fit (tasks wait only for jobs whose AM runs, so they stay few).
+        self.pending_am: list[Request] = []
         self.allocated_mb = 0
+        self.am_mb = 0
         self.allocated_vcores = 0
         self.containers_allocated = 0
         self.pending_mb = 0
@@ -217,11 +249,15 @@ class SimCluster:
         self.apps_pending = 0
         self.apps_running = 0
         self.dirty = False
+        self.requeued = False
         self.started: set[int] = set()
         self.outstanding: dict[int, int] = {}
         self.job_mb: dict[int, int] = {}
         self.finished_s: dict[int, float] = {}
+        self.am_batches: dict[int, Batch] = {}
+        self.reducing: set[int] = set()
         self.killed_containers = 0
+        self.initial_nodes = spec.core_nodes + spec.task_nodes
         for group, count in ((self.core, spec.core_nodes), (self.task, spec.task_nodes)):
             for _ in range(count):
                 node = self._new_node(group, 0.0)
@@ -292,17 +328,21 @@ class SimCluster:
     # --- jobs and containers -----------------------------------------------------------------------------------
 
     def submit(self, job: Job) -> None:
-        """Submit queues a job's maps; the job counts as a pending application until its first container runs."""
+        """Submit queues a job's AM (or its maps when it has none); the job is a pending application until it runs."""
         self.apps_pending += 1
+        if job.am_memory_mb:
+            self._queue(Request(job, AM, 1))
+            return
         self.outstanding[job.index] = job.maps
-        self._queue(Request(job, False, job.maps))
+        self._queue(Request(job, MAP, job.maps))
 
     def _queue(self, request: Request) -> None:
-        bisect.insort(self.pending, request, key=lambda r: r.key)
+        bisect.insort(self.pending_am if request.phase == AM else self.pending, request, key=lambda r: r.key)
         self.pending_mb += request.count * request.memory_mb
         self.pending_vcores += request.count * request.vcores
         self.containers_pending += request.count
         self.dirty = True
+        self.requeued = True
 
     def allocate(self, now_s: float) -> None:
         """Allocate places pending containers on the running nodes with room (oldest node first).
@@ -310,48 +350,74 @@ class SimCluster:
         Fair ordering serves first the job using the least memory now (then the oldest); FIFO the oldest job.
         """
         self.dirty = False
-        pending = self.pending
+        self.requeued = False
         min_mb, min_vcores = self.min_container
         nodes = [n for n in self.accepting if n.free_mb >= min_mb and n.free_vcores >= min_vcores]
-        if not nodes or not pending:
+        if not nodes or not (self.pending or self.pending_am):
             return
-        fair = self.spec.scheduler == FAIR and len(pending) > 1
-        while nodes and self.pending:
+        fair = self.spec.scheduler == FAIR
+        while nodes and (self.pending or self.pending_am):
+            candidates = self._candidates()
+            if not candidates:
+                break
             if fair:
                 usage = self.job_mb
-                order = sorted(self.pending, key=lambda r: (usage.get(r.job.index, 0), r.key))
+                order = sorted(candidates, key=lambda r: (usage.get(r.job.index, 0), r.key))
                 # Max-min sharing: each waiting request gets at most an equal share of the free room per pass,
                 # so one huge job cannot take every freed slot while others wait (YARN re-sorts per container).
                 room = sum(n.free_mb for n in nodes) // min_mb
                 share = max(1, -(-room // len(order)))
             else:
-                order = list(self.pending)
+                order = sorted(candidates, key=lambda r: r.key)
                 share = 0
             placed_any, nodes = self._place(order, nodes, now_s, share)
-            if not placed_any or not fair:
+            # A placed AM queues its maps: place them in this same instant, as YARN's next heartbeat would.
+            if not placed_any or not (fair or self.requeued):
                 break
+            self.requeued = False
+
+    def _candidates(self) -> list[Request]:
+        """The waiting tasks, and the oldest waiting AMs that the AM share limit lets run now."""
+        candidates = list(self.pending)
+        if self.pending_am:
+            mem = self.pending_am[0].memory_mb
+            room = self.spec.max_am_share * self.total_mb - self.am_mb
+            fit = int(room // mem) if mem else len(self.pending_am)
+            if not self.am_mb:
+                fit = max(1, fit)
+            candidates.extend(self.pending_am[: max(0, fit)])
+        return candidates
 
     def _place(self, order: list[Request], nodes: list[Node], now_s: float, share: int) -> tuple[bool, list[Node]]:
         """Place requests in `order` on `nodes`, at most `share` containers each (0: no limit)."""
         min_mb, min_vcores = self.min_container
-        emptied = placed_any = False
+        emptied = placed_any = filled = False
         for request in order:
             mem = request.memory_mb
             vc = request.vcores
             job = request.job
-            end_s = now_s + (job.reduce_s if request.reduce else job.map_s)
+            phase = request.phase
+            end_s = inf if phase == AM else now_s + (job.reduce_s if phase == REDUCE else job.map_s)
             want = min(request.count, share) if share else request.count
+            if phase == AM and self.am_mb and self.am_mb + mem > self.spec.max_am_share * self.total_mb:
+                continue
             placed = 0
             for node in nodes:
                 fit = min(want - placed, node.free_mb // mem, node.free_vcores // vc)
                 if fit <= 0:
                     continue
-                batch = Batch(node, job, request.reduce, fit, end_s)
+                batch = Batch(node, job, phase, fit, end_s)
                 node.batches.add(batch)
                 node.free_mb -= fit * mem
                 node.free_vcores -= fit * vc
                 placed += fit
-                self._push(end_s, _COMPLETE, batch)
+                if phase == AM:
+                    self.am_batches[job.index] = batch
+                    self.am_mb += mem
+                else:
+                    self._push(end_s, _COMPLETE, batch)
+                if node.free_mb < min_mb or node.free_vcores < min_vcores:
+                    filled = True
                 if placed == want:
                     break
             if not placed:
@@ -370,11 +436,18 @@ class SimCluster:
                 self.started.add(job.index)
                 self.apps_pending -= 1
                 self.apps_running += 1
-            nodes = [n for n in nodes if n.free_mb >= min_mb and n.free_vcores >= min_vcores]
-            if not nodes:
-                break
+            if phase == AM and job.index not in self.outstanding:
+                self.outstanding[job.index] = job.maps
+                self._queue(Request(job, MAP, job.maps))
+            # Rebuilding the list costs a scan of every node: only worth it when one of them just filled up.
+            if filled:
+                nodes = [n for n in nodes if n.free_mb >= min_mb and n.free_vcores >= min_vcores]
+                filled = False
+                if not nodes:
+                    break
         if emptied:
             self.pending = [r for r in self.pending if r.count]
+            self.pending_am = [r for r in self.pending_am if r.count]
         return placed_any, nodes
 
     def _release(self, batch: Batch) -> None:
@@ -383,6 +456,8 @@ class SimCluster:
         node.free_mb += batch.count * batch.memory_mb
         node.free_vcores += batch.count * batch.vcores
         self.allocated_mb -= batch.count * batch.memory_mb
+        if batch.phase == AM:
+            self.am_mb -= batch.count * batch.memory_mb
         self.job_mb[batch.job.index] -= batch.count * batch.memory_mb
         self.allocated_vcores -= batch.count * batch.vcores
         self.containers_allocated -= batch.count
@@ -393,11 +468,13 @@ class SimCluster:
         self._release(batch)
         job = batch.job
         left = self.outstanding[job.index] - batch.count
-        if left == 0 and not batch.reduce and job.reduces:
+        if left == 0 and batch.phase == MAP and job.reduces:
             self.outstanding[job.index] = job.reduces
-            self._queue(Request(job, True, job.reduces))
+            self.reducing.add(job.index)
+            self._queue(Request(job, REDUCE, job.reduces))
         elif left == 0:
             del self.outstanding[job.index]
+            self._finish_am(job.index, now_s)
             del self.job_mb[job.index]
             self.finished_s[job.index] = now_s
             self.apps_running -= 1
@@ -409,15 +486,34 @@ class SimCluster:
         else:
             self.dirty = True
 
+    def _finish_am(self, job_index: int, now_s: float) -> None:
+        am = self.am_batches.pop(job_index, None)
+        if am is not None:
+            self._release(am)
+            node = am.node
+            if node.state is NodeState.DRAINING and not node.batches:
+                self._node_gone(node, now_s)
+        else:
+            # The AM was killed and is waiting again: the job ended without it, so it is no longer needed.
+            for request in self.pending_am:
+                if request.job.index == job_index:
+                    self.pending_mb -= request.memory_mb
+                    self.pending_vcores -= request.vcores
+                    self.containers_pending -= 1
+                    request.count = 0
+            self.pending_am = [r for r in self.pending_am if r.count]
+
     def _deadline(self, node: Node, now_s: float) -> None:
         if node.state is not NodeState.DRAINING:
             return
         # The decommission timeout ran out: YARN kills what still runs and the application asks again.
-        for batch in sorted(node.batches, key=lambda b: (b.job.index, b.reduce)):
+        for batch in sorted(node.batches, key=lambda b: (b.job.index, b.phase)):
             batch.alive = False
             self._release(batch)
             self.killed_containers += batch.count
-            self._queue(Request(batch.job, batch.reduce, batch.count))
+            if batch.phase == AM:
+                del self.am_batches[batch.job.index]
+            self._queue(Request(batch.job, batch.phase, batch.count))
         self._node_gone(node, now_s)
 
     # --- time --------------------------------------------------------------------------------------------------

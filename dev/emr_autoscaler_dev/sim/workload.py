@@ -11,10 +11,13 @@ docs/simulator.md):
   at `reduce_mb_per_s`; all containers of a phase are the same length;
 - the reduces start when every map has finished (MapReduce slow-start 1.0);
 - container sizes are EMR's defaults for m5 instances (`mapreduce.map.memory.mb` 3072,
-  `mapreduce.reduce.memory.mb` 6144), one vcore each. ApplicationMasters are not modelled.
+  `mapreduce.reduce.memory.mb` 6144), one vcore each;
+- every job first runs one ApplicationMaster container (`yarn.app.mapreduce.am.resource.mb`, EMR's default
+  for m5.2xlarge 6144 MB, 1 vcore), as every real YARN job does: the job's tasks are requested only once it
+  runs, and it holds its room until the job ends. `am_memory_mb=0` leaves it out (the old model).
 
-On an unconstrained cluster every container of a phase starts at once, so a job takes one map wave plus one
-reduce wave: `Job.unconstrained_s`, the denominator of the slowdown.
+On an unconstrained cluster the AM and then every container of a phase start at once, so a job takes one map
+wave plus one reduce wave: `Job.unconstrained_s`, its ideal runtime (the AM adds no time in this model).
 """
 
 from __future__ import annotations
@@ -42,16 +45,31 @@ class JobModel:
     reduce_memory_mb: int = 6144
     map_vcores: int = 1
     reduce_vcores: int = 1
+    am_memory_mb: int = 6144
+    am_vcores: int = 1
+    scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not self.scale > 0:
+            raise ValueError(f"scale must be positive, not {self.scale}")
+        if self.am_memory_mb < 0 or self.am_vcores < 0:
+            raise ValueError("the ApplicationMaster's memory and vcores must be >= 0")
 
     def job(self, index: int, trace_job: TraceJob) -> Job:
-        """Job turns one trace job into its container counts and per-container durations."""
-        maps = max(1, math.ceil(trace_job.input_bytes / self.split_bytes))
-        map_s = self.startup_s + trace_job.input_bytes / maps / _MIB / self.map_mb_per_s
+        """Job turns one trace job into its container counts and per-container durations.
+
+        `scale` multiplies every byte count first: SWIM's own way to fit a trace to a smaller cluster.
+        """
+        input_bytes = trace_job.input_bytes * self.scale
+        shuffle_bytes = trace_job.shuffle_bytes * self.scale
+        output_bytes = trace_job.output_bytes * self.scale
+        maps = max(1, math.ceil(input_bytes / self.split_bytes))
+        map_s = self.startup_s + input_bytes / maps / _MIB / self.map_mb_per_s
         reduces = 0
         reduce_s = 0.0
-        if trace_job.shuffle_bytes > 0:
-            reduces = min(self.max_reduces, max(1, math.ceil(trace_job.shuffle_bytes / self.bytes_per_reduce)))
-            per_reduce = (trace_job.shuffle_bytes + trace_job.output_bytes) / reduces
+        if shuffle_bytes > 0:
+            reduces = min(self.max_reduces, max(1, math.ceil(shuffle_bytes / self.bytes_per_reduce)))
+            per_reduce = (shuffle_bytes + output_bytes) / reduces
             reduce_s = self.startup_s + per_reduce / _MIB / self.reduce_mb_per_s
         return Job(
             index=index,
@@ -65,6 +83,8 @@ class JobModel:
             reduce_s=reduce_s,
             reduce_memory_mb=self.reduce_memory_mb,
             reduce_vcores=self.reduce_vcores,
+            am_memory_mb=self.am_memory_mb,
+            am_vcores=self.am_vcores if self.am_memory_mb else 0,
         )
 
     def jobs(self, trace: Iterable[TraceJob]) -> list[Job]:
@@ -87,6 +107,8 @@ class Job:
     reduce_s: float
     reduce_memory_mb: int
     reduce_vcores: int
+    am_memory_mb: int = 0
+    am_vcores: int = 0
 
     @property
     def unconstrained_s(self) -> float:
@@ -94,6 +116,17 @@ class Job:
         return self.map_s + self.reduce_s
 
     @property
-    def container_mb_s(self) -> float:
-        """Container_mb_s is the job's total YARN memory-time (MB·s), the work a cluster must supply."""
+    def task_mb_s(self) -> float:
+        """Task_mb_s is the memory-time of the job's maps and reduces (MB·s), its AM left out."""
         return self.maps * self.map_s * self.map_memory_mb + self.reduces * self.reduce_s * self.reduce_memory_mb
+
+    @property
+    def container_mb_s(self) -> float:
+        """Container_mb_s is the job's least YARN memory-time (MB·s): its tasks, and its AM over the ideal runtime."""
+        return self.task_mb_s + self.am_memory_mb * self.unconstrained_s
+
+    @property
+    def container_vcore_s(self) -> float:
+        """Container_vcore_s is the job's least YARN vcore-time (vcore·s), counted as `container_mb_s` is."""
+        tasks = self.maps * self.map_s * self.map_vcores + self.reduces * self.reduce_s * self.reduce_vcores
+        return tasks + self.am_vcores * self.unconstrained_s

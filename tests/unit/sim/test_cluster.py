@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from emr_autoscaler_dev.sim.cluster import NodeState
 from emr_autoscaler_dev.sim.metrics import resourcemanager_metrics
+from emr_autoscaler_dev.sim.workload import Job
 from tests.unit.sim.builders import cluster, job
 
 
@@ -102,3 +105,50 @@ def test_the_decommission_timeout_kills_and_requeues_containers() -> None:
     assert sim.task.nodes == []
     assert (sim.containers_pending, sim.killed_containers, sim.containers_allocated) == (2, 2, 0)
     assert sim.finished_s == {}
+
+
+def _with_am(index: int, maps: int = 2, am_memory_mb: int = 6144) -> Job:
+    return replace(job(index=index, maps=maps, map_s=100.0), am_memory_mb=am_memory_mb, am_vcores=1)
+
+
+def test_a_job_runs_its_application_master_first_and_frees_it_when_it_ends() -> None:
+    # GIVEN a job with a 6144 MB AM and two 3072 MB maps on an empty 12288 MB node
+    sim = cluster(core=1)
+    sim.submit(_with_am(0))
+
+    # WHEN allocated, then the maps end
+    sim.allocate(0.0)
+    running = (sim.containers_allocated, sim.allocated_mb, sim.apps_running)
+    sim.advance(100.0)
+
+    # THEN the AM and then, in the same instant, both maps ran; the job's end freed the AM's room too
+    assert running == (3, 6144 + 2 * 3072, 1)
+    assert sim.finished_s == {0: 100.0}
+    assert (sim.containers_allocated, sim.allocated_mb, sim.am_mb) == (0, 0, 0)
+
+
+def test_application_masters_hold_at_most_their_share_of_memory() -> None:
+    # GIVEN two 12288 MB nodes (AM share 0.5: 12288 MB, two 6144 MB AMs) and four jobs
+    sim = cluster(core=2)
+    for index in range(4):
+        sim.submit(_with_am(index, maps=1))
+
+    # WHEN allocated
+    sim.allocate(0.0)
+
+    # THEN two AMs run and their maps with them; the other two jobs wait for AM room, not for their tasks
+    assert sim.am_mb == 2 * 6144
+    assert (sim.apps_running, sim.apps_pending) == (2, 2)
+    assert (len(sim.pending_am), len(sim.pending)) == (2, 0)
+
+
+def test_one_application_master_always_may_run() -> None:
+    # GIVEN a node whose whole memory is one AM's (the share limit alone would admit none)
+    sim = cluster(core=1)
+    sim.submit(_with_am(0, maps=1, am_memory_mb=9216))
+
+    # WHEN allocated
+    sim.allocate(0.0)
+
+    # THEN the AM runs anyway, so the job can progress
+    assert sim.apps_running == 1

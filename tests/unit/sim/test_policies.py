@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+
+import pytest
 
 from emr_autoscaler.kernel.config.scaling import GroupLimits, GroupsConfig, ScalingPolicy
 from emr_autoscaler.scaling.domain.decisions import ReasonCode
 from emr_autoscaler_dev.sim.cluster import SimCluster
-from emr_autoscaler_dev.sim.metrics import CloudWatchFeed, at
+from emr_autoscaler_dev.sim.metrics import CloudWatchFeed, Datapoint, at
 from emr_autoscaler_dev.sim.policies.autoscaler import AutoscalerPolicy
 from emr_autoscaler_dev.sim.policies.base import Bounds
+from emr_autoscaler_dev.sim.policies.clairvoyant import ClairvoyantPolicy
 from emr_autoscaler_dev.sim.policies.custom import EmrCustomPolicy
-from emr_autoscaler_dev.sim.policies.managed import ManagedLikePolicy
-from emr_autoscaler_dev.sim.policies.oracle import OraclePolicy
+from emr_autoscaler_dev.sim.policies.managed import VARIANTS, ManagedLikePolicy, ManagedVariant, pick_headline
 from emr_autoscaler_dev.sim.policies.static import StaticPolicy
 from tests.unit.sim.builders import SMALL_NODE, cluster, job
 
@@ -127,16 +130,26 @@ def test_managed_like_shrinks_only_after_the_target_held_low() -> None:
     assert [(r.group.name, r.to_count) for r in later] == [("Task", 0)]
 
 
-def test_oracle_asks_now_for_what_the_coming_start_delay_needs() -> None:
+def test_clairvoyant_asks_now_for_what_the_coming_start_delay_needs() -> None:
     # GIVEN a schedule (per 10 s) that needs 6 nodes from 60 s on, and a 30 s lookahead
     schedule = [1] * 6 + [6] * 6
-    oracle = OraclePolicy(BOUNDS, schedule, lookahead_s=30.0, interval_s=10.0)
+    clairvoyant = ClairvoyantPolicy(BOUNDS, schedule, lookahead_s=30.0, interval_s=10.0)
 
     # WHEN asked at 20 s (60 s is beyond reach) and at 30 s (60 s is within reach)
     # THEN it starts the nodes exactly one lookahead ahead
-    assert (oracle.target(20.0), oracle.target(30.0)) == (1, 6)
+    assert (clairvoyant.target(20.0), clairvoyant.target(30.0)) == (1, 6)
     sim = cluster(core=1)
-    assert [(r.group.name, r.to_count) for r in oracle.decide(sim, CloudWatchFeed(), 30.0)] == [("Task", 5)]
+    assert [(r.group.name, r.to_count) for r in clairvoyant.decide(sim, CloudWatchFeed(), 30.0)] == [("Task", 5)]
+
+
+def test_clairvoyant_cap_and_headroom_scale_the_schedule_down() -> None:
+    # GIVEN a schedule needing 9 nodes, capped at 5, and one provisioning half of it
+    schedule = [9] * 10
+    capped = ClairvoyantPolicy(BOUNDS, schedule, lookahead_s=30.0, cap_nodes=5)
+    halved = ClairvoyantPolicy(BOUNDS, schedule, lookahead_s=30.0, headroom=0.5)
+
+    # WHEN asked  THEN the cap bounds it and the headroom rounds half of 9 up
+    assert (capped.target(0.0), halved.target(0.0)) == (5, 5)
 
 
 def test_autoscaler_drives_the_core_to_scale_out_on_pending_demand() -> None:
@@ -179,3 +192,110 @@ def test_autoscaler_holds_while_a_group_is_still_starting() -> None:
     # THEN the core holds: the group is not settled
     assert resizes == []
     assert policy.reasons[ReasonCode.HOLD_GROUP_NOT_SETTLED] == 1
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: v.name)
+def test_each_managed_like_variant_evaluates_at_its_cadence_and_holds_as_long_as_its_name_says(
+    variant: ManagedVariant,
+) -> None:
+    # GIVEN an idle cluster with three TASK nodes under the variant
+    sim = cluster(core=1, task=3)
+    policy = ManagedLikePolicy.of(BOUNDS, variant)
+    hold = variant.scale_in_after_s
+    step = variant.interval_s
+
+    # WHEN evaluated at its cadence from 0 s, the last evaluation before the hold has passed, and the first after
+    first = policy.decide(sim, CloudWatchFeed(), 0.0)
+    just_before = policy.decide(sim, CloudWatchFeed(), hold - step)
+    at_hold = policy.decide(sim, CloudWatchFeed(), hold)
+
+    # THEN its name states its settings, the engine calls it every `interval_s`, and it shrinks only once the
+    # target stayed low for the whole hold
+    assert policy.name == f"managed-like-{step:g}s-hold{hold:g}s"
+    assert policy.interval_s == step
+    assert (first, just_before) == ([], [])
+    assert [(r.group.name, r.to_count) for r in at_hold] == [("Task", 0)]
+
+
+def test_managed_like_with_a_step_size_moves_at_most_that_many_nodes() -> None:
+    # GIVEN demand for ten nodes and a variant limited to 3 nodes per action
+    sim = cluster(core=1)
+    sim.submit(job(maps=40))
+    sim.allocate(0.0)
+    policy = ManagedLikePolicy.of(BOUNDS, ManagedVariant(10.0, 60.0, max_step_nodes=3))
+
+    # WHEN evaluated
+    resizes = policy.decide(sim, CloudWatchFeed(), 10.0)
+
+    # THEN it grows by three, and says so in its name
+    assert [(r.group.name, r.to_count) for r in resizes] == [("Task", 3)]
+    assert policy.name.endswith("-step3")
+
+
+@dataclass(frozen=True)
+class _Row:
+    name: str
+    node_hours: float
+    wait_p95_s: float
+
+
+def test_the_headline_managed_like_is_the_best_p95_at_no_more_than_the_median_cost() -> None:
+    # GIVEN six variants' rows (median cost 35): the best wait overall costs more than the median
+    rows = [
+        _Row("a", 20.0, 300.0),
+        _Row("b", 30.0, 200.0),
+        _Row("c", 34.0, 150.0),
+        _Row("d", 36.0, 100.0),
+        _Row("e", 50.0, 10.0),
+        _Row("f", 60.0, 5.0),
+    ]
+
+    # WHEN the headline is picked  THEN it is the best p95 wait among those costing at most the median
+    assert pick_headline(rows).name == "c"
+    with pytest.raises(ValueError, match="no managed-like variant"):
+        pick_headline([])
+
+
+def _feed_with(point: Datapoint) -> CloudWatchFeed:
+    feed = CloudWatchFeed()
+    feed.published.append(point)
+    return feed
+
+
+def _point(available_pct: float, allocated: float, pending: float) -> Datapoint:
+    total = 100_000.0
+    return Datapoint(
+        period_end_s=300.0,
+        visible_s=420.0,
+        apps_running=1.0,
+        apps_pending=0.0,
+        containers_allocated=allocated,
+        containers_pending=pending,
+        allocated_mb=total * (100.0 - available_pct) / 100.0,
+        total_mb=total,
+        hdfs_utilization_pct=30.0,
+    )
+
+
+@pytest.mark.parametrize(
+    ("available_pct", "allocated", "pending", "to_count"),
+    [
+        (10.0, 10.0, 0.0, 2),  # Default-scale-out-1: YARNMemoryAvailablePercentage < 15 -> +1
+        (40.0, 10.0, 8.0, 2),  # Default-scale-out-2: ContainerPendingRatio 0.8 > 0.75 -> +1, memory still free
+        (40.0, 10.0, 7.0, None),  # ratio 0.7: no rule fires
+        (80.0, 10.0, 0.0, 0),  # Default-scale-in: YARNMemoryAvailablePercentage > 75 -> -1
+        (80.0, 10.0, 9.0, 2),  # both: the scale-out rule is checked first
+    ],
+)
+def test_the_custom_policy_has_the_consoles_three_default_rules(
+    available_pct: float, allocated: float, pending: float, to_count: int | None
+) -> None:
+    # GIVEN one TASK node and one visible datapoint
+    sim = cluster(core=1, task=1)
+    policy = EmrCustomPolicy(BOUNDS)
+
+    # WHEN the datapoint is seen
+    resizes = policy.decide(sim, _feed_with(_point(available_pct, allocated, pending)), 420.0)
+
+    # THEN exactly the documented rule acts, by one instance
+    assert [r.to_count for r in resizes] == ([] if to_count is None else [to_count])

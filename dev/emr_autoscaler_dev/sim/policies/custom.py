@@ -4,9 +4,11 @@ Each rule watches one `AWS/ElasticMapReduce` metric on 5-minute datapoints; when
 `evaluation_periods` datapoints all cross the threshold, the group changes by `adjustment` instances
 (within its min/max). A rule does not fire while the group is resizing, nor until `cooldown_s` after the
 last scaling activity *completed* (AWS: "the amount of time after a scaling activity completes before any
-further trigger-related scaling activities can start"). The defaults are the console's default policy on
-the TASK group: +1 when YARNMemoryAvailablePercentage < 15, -1 when > 75, 300 s cooldown each. Shrinks use
-EMR's default graceful decommission.
+further trigger-related scaling activities can start"). The defaults are the console's full default rule set
+(sources in docs/simulator.md): two scale-out rules, +1 instance when YARNMemoryAvailablePercentage < 15 and
++1 when ContainerPendingRatio > 0.75, and one scale-in rule, -1 when YARNMemoryAvailablePercentage > 75; one
+5-minute period, 300 s cooldown each. Scale-out rules are checked first. Shrinks use EMR's default graceful
+decommission.
 """
 
 from __future__ import annotations
@@ -60,7 +62,8 @@ class ScalingRule:
 
 
 CONSOLE_DEFAULT_RULES = (
-    ScalingRule("Default-scale-out", "YARNMemoryAvailablePercentage", "LESS_THAN", 15.0, +1),
+    ScalingRule("Default-scale-out-1", "YARNMemoryAvailablePercentage", "LESS_THAN", 15.0, +1),
+    ScalingRule("Default-scale-out-2", "ContainerPendingRatio", "GREATER_THAN", 0.75, +1),
     ScalingRule("Default-scale-in", "YARNMemoryAvailablePercentage", "GREATER_THAN", 75.0, -1),
 )
 

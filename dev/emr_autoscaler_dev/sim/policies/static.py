@@ -12,17 +12,17 @@ from emr_autoscaler_dev.sim.policies.base import Bounds, GroupResize
 class StaticPolicy:
     """StaticPolicy keeps `nodes` nodes (CORE at its minimum, TASK the rest); None means the largest cluster."""
 
-    name = "static"
     interval_s = math.inf
 
-    def __init__(self, nodes: int | None = None) -> None:
+    def __init__(self, nodes: int | None = None, name: str = "static") -> None:
         self.nodes = nodes
+        self.name = name
 
     def initial_counts(self, bounds: Bounds) -> tuple[int, int]:
-        """Initial_counts is the fixed size, provisioned before the trace starts."""
-        nodes = bounds.max_nodes if self.nodes is None else self.nodes
-        core = max(bounds.core_min, min(bounds.core_max, nodes))
-        return core, max(0, nodes - core)
+        """Initial_counts is the fixed size within the cluster's limits, provisioned before the trace starts."""
+        nodes = bounds.max_nodes if self.nodes is None else max(bounds.min_nodes, min(bounds.max_nodes, self.nodes))
+        core = max(bounds.core_min, min(bounds.core_max, nodes - bounds.task_min))
+        return core, max(bounds.task_min, nodes - core)
 
     def decide(self, cluster: SimCluster, feed: CloudWatchFeed, now_s: float) -> list[GroupResize]:
         """Decide never resizes."""
