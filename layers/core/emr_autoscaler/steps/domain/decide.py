@@ -144,50 +144,46 @@ def give_up_config_invalid(step: FailedStep, lineage: StepLineage, error: str) -
     )
 
 
-def recheck_before_add(cluster: ClusterSnapshot | None, retry: RetryStep) -> GiveUp | None:
-    """Recheck_before_add refuses a scheduled restart when the cluster is terminating or gone (None: EMR no longer
-    knows it), or no longer opted in (its tag removed during the backoff); None: go ahead."""
-    if cluster is None:
-        return GiveUp(
-            cluster_id=retry.cluster_id,
-            step_id=retry.failed_step_id,
-            step_name=retry.step_name,
-            reason=StepRetryReason.GIVE_UP_CLUSTER_TERMINATING,
-            explanation=f"Not restarting step '{retry.step_name}': EMR no longer knows cluster {retry.cluster_id}.",
-            attempt=retry.attempt - 1,
-            max_attempts=retry.max_attempts,
-            log_location=retry.log_location,
-        )
-    if cluster.state not in CLUSTER_GONE_STATES and cluster.opted_in:
-        return None
-    if cluster.state not in CLUSTER_GONE_STATES:
-        return GiveUp(
-            cluster_id=retry.cluster_id,
-            step_id=retry.failed_step_id,
-            step_name=retry.step_name,
-            reason=StepRetryReason.SKIPPED_CLUSTER_NOT_OPTED_IN,
-            explanation=(
-                f"Not restarting step '{retry.step_name}' ({retry.failed_step_id}) on cluster {cluster.cluster_id}: "
-                "the cluster no longer carries emr-autoscaler:enabled=true."
-            ),
-            attempt=retry.attempt - 1,
-            max_attempts=retry.max_attempts,
-            rule=retry.rule,
-            log_location=retry.log_location,
-        )
+def _refused(retry: RetryStep, reason: StepRetryReason, explanation: str, rule: str | None) -> GiveUp:
+    """_Refused is a scheduled restart given up at its due time: the failed run's attempt, its lineage's fields."""
     return GiveUp(
         cluster_id=retry.cluster_id,
         step_id=retry.failed_step_id,
         step_name=retry.step_name,
-        reason=StepRetryReason.GIVE_UP_CLUSTER_TERMINATING,
-        explanation=(
-            f"Not restarting step '{retry.step_name}' ({retry.failed_step_id}) on cluster {cluster.cluster_id}: "
-            f"the cluster became {cluster.state.value} during the backoff."
-        ),
+        reason=reason,
+        explanation=explanation,
         attempt=retry.attempt - 1,
         max_attempts=retry.max_attempts,
-        rule=retry.rule,
+        rule=rule,
         log_location=retry.log_location,
+    )
+
+
+def recheck_before_add(cluster: ClusterSnapshot | None, retry: RetryStep) -> GiveUp | None:
+    """Recheck_before_add refuses a scheduled restart when the cluster is terminating or gone (None: EMR no longer
+    knows it), or no longer opted in (its tag removed during the backoff); None: go ahead."""
+    label = f"Not restarting step '{retry.step_name}' ({retry.failed_step_id}) on cluster {retry.cluster_id}"
+    if cluster is None:
+        return _refused(
+            retry,
+            StepRetryReason.GIVE_UP_CLUSTER_TERMINATING,
+            f"Not restarting step '{retry.step_name}': EMR no longer knows cluster {retry.cluster_id}.",
+            rule=None,
+        )
+    if cluster.state not in CLUSTER_GONE_STATES and cluster.opted_in:
+        return None
+    if cluster.state not in CLUSTER_GONE_STATES:
+        return _refused(
+            retry,
+            StepRetryReason.SKIPPED_CLUSTER_NOT_OPTED_IN,
+            f"{label}: the cluster no longer carries emr-autoscaler:enabled=true.",
+            rule=retry.rule,
+        )
+    return _refused(
+        retry,
+        StepRetryReason.GIVE_UP_CLUSTER_TERMINATING,
+        f"{label}: the cluster became {cluster.state.value} during the backoff.",
+        rule=retry.rule,
     )
 
 
