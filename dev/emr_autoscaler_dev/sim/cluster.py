@@ -420,8 +420,11 @@ class SimCluster:
             # so one huge job cannot take every freed slot while others wait (YARN re-sorts per container).
             share = max(1, -(-(self._room_mb // min_mb) // candidates)) if fair else 0
             # Only requests that fit the roomiest node can be placed in this pass: the others are not ordered.
-            most_mb = max(n.free_mb for n in nodes)
-            most_vcores = max(n.free_vcores for n in nodes)
+            if len(nodes) == 1:
+                most_mb, most_vcores = nodes[0].free_mb, nodes[0].free_vcores
+            else:
+                most_mb = max(n.free_mb for n in nodes)
+                most_vcores = max(n.free_vcores for n in nodes)
             if self.tasks is not None:
                 order: Iterator[Request] = self._in_order(self.tasks, ams, most_mb, most_vcores)
             else:
@@ -462,8 +465,12 @@ class SimCluster:
         """
         task_entries = tasks.in_order(most_mb, most_vcores)
         am_entries = self._am_entries(ams, most_mb, most_vcores)
-        task = next(task_entries, None)
         am = next(am_entries, None)
+        if am is None:
+            for entry in task_entries:
+                yield cast("Request", entry[3])
+            return
+        task = next(task_entries, None)
         while task is not None or am is not None:
             if am is not None and (task is None or (am[0], am[1]) < (task[0], task[1])):
                 yield am[2]

@@ -117,6 +117,9 @@ class TaskQueue:
     def settle(self) -> None:
         """Settle ends a pass: what it took and did not finish goes back, jobs it placed move to their new usage."""
         popped = self._popped
+        self._passing = False
+        if not popped and not self._touched and not self._later:
+            return
         for request in popped:
             if request.count:
                 self._enter(request)
@@ -136,7 +139,6 @@ class TaskQueue:
                         self._enter(request)
         popped.clear()
         self._touched.clear()
-        self._passing = False
         later, self._later = self._later, []
         for request in later:
             self.add(request)
