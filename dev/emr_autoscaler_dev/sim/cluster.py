@@ -112,6 +112,7 @@ class Node:
 
     __slots__ = (
         "batches",
+        "deadline_s",
         "free_mb",
         "free_vcores",
         "gone_s",
@@ -136,6 +137,7 @@ class Node:
         self.gone_s: float | None = None
         self.batches: set[Batch] = set()
         self.order = 0  # when it joined YARN: the scheduler tries nodes oldest first
+        self.deadline_s = inf  # when its graceful decommission times out, while it drains
 
 
 def container_size(job: Job, phase: int) -> tuple[int, int]:
@@ -302,16 +304,17 @@ class SimCluster:
         min_mb, min_vcores = self.min_container
         return node.state is NodeState.RUNNING and node.free_mb >= min_mb and node.free_vcores >= min_vcores
 
-    def _node_ready(self, node: Node) -> None:
+    def _node_ready(self, node: Node, *, rejoin: bool = False) -> None:
         node.state = NodeState.RUNNING
         node.order = next(self._joined)
         if self._roomy(node):
             self._room_mb += node.free_mb
             self._roomy_nodes.add(node)
         self.accepting.append(node)
-        self.total_mb += node.memory_mb
-        self.total_vcores += node.vcores
-        self.active_nodes += 1
+        if not rejoin:  # a draining node never left YARN's totals
+            self.total_mb += node.memory_mb
+            self.total_vcores += node.vcores
+            self.active_nodes += 1
         self.dirty = True
         self._asked = True  # more memory: the AM share limit lets more AMs run
 
@@ -330,6 +333,11 @@ class SimCluster:
         delta = to_count - group.requested
         group.requested = to_count
         if delta > 0:
+            # Nodes still draining are taken back first (YARN recommissions a DECOMMISSIONING node): they run now.
+            for node in [n for n in group.nodes if n.state is NodeState.DRAINING][::-1][:delta]:
+                node.deadline_s = inf
+                self._node_ready(node, rejoin=True)
+                delta -= 1
             for _ in range(delta):
                 node = self._new_node(group, now_s)
                 jitter = self.rng.uniform(-self.spec.start_jitter_s, self.spec.start_jitter_s)
@@ -356,7 +364,8 @@ class SimCluster:
             if not node.batches:
                 self._node_gone(node, now_s)
             else:
-                self._push(now_s + decommission_timeout_s, _DEADLINE, node)
+                node.deadline_s = now_s + decommission_timeout_s
+                self._push(node.deadline_s, _DEADLINE, node)
 
     # --- jobs and containers -----------------------------------------------------------------------------------
 
@@ -641,8 +650,8 @@ class SimCluster:
             self.pending_am = [r for r in self.pending_am if r.count]
 
     def _deadline(self, node: Node, now_s: float) -> None:
-        if node.state is not NodeState.DRAINING:
-            return
+        if node.state is not NodeState.DRAINING or now_s < node.deadline_s:
+            return  # taken back (and maybe drained again later, with a later deadline)
         # The decommission timeout ran out: YARN kills what still runs and the application asks again.
         for batch in sorted(node.batches, key=lambda b: (b.job.index, b.phase)):
             batch.alive = False
