@@ -97,10 +97,9 @@ def plan_scale_out(p: Planner, metrics: YarnMetrics, scalable: list[InstanceGrou
         )
     commands: list[ResizeInstanceGroup] = []
     short = False
-    for group in scalable:
+    for group, capacity in capacities:
         limits = p.limits(group)
-        capacity = p.node_capacity(group, metrics)
-        if limits is None or capacity is None:
+        if limits is None:
             continue
         if want_mb <= 0 and want_vcores <= 0:
             break
