@@ -12,7 +12,7 @@ import itertools
 import socket
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any
@@ -34,6 +34,8 @@ class _GroupResize:
     running: int
     target: int
     due: datetime
+    # Nodes that join (or leave) earlier than `due`: a request made before the current one, still under way.
+    partial: list[tuple[datetime, int]] = field(default_factory=list)
 
 
 @dataclass
@@ -175,15 +177,33 @@ class EmrEmulator:
 
     # ------------------------------------------------------------------ resizes
     def resized(self, group: Any, old: int, new: int) -> None:
-        """Resized starts the emulated resize of a moto group EMR was asked to take from `old` to `new` nodes."""
+        """Resized starts the emulated resize of a moto group EMR was asked to take from `old` to `new` nodes.
+
+        A new count during a resize overrides it, as EMR allows ("Interrupting a resize", emr-manage-resize.html):
+        the nodes already on their way keep their own time, the change on top of them takes a full delay.
+        """
         now = self.clock.now
         delay = self.start_delay if new > old else self.decommission
+        current = self._resizes.get(group.id)
+        if current is not None:
+            coming = current.target - current.running - sum(count for _, count in current.partial)
+            partial = [*current.partial, (current.due, coming)] if new > old and coming > 0 else []
+            self._resizes[group.id] = _GroupResize(
+                group=group, running=current.running, target=new, due=now + delay, partial=partial
+            )
+            self.on_line(f"{now:%H:%M} EMR      {group.name} resize changed {old} → {new} mid-way")
+            return
         self._resizes[group.id] = _GroupResize(group=group, running=old, target=new, due=now + delay)
         group.state = "RESIZING"
         self.on_line(f"{now:%H:%M} EMR      {group.name} resizing {old} → {new} (done at {now + delay:%H:%M})")
 
     def _complete_resizes(self) -> None:
         for group_id, resize in list(self._resizes.items()):
+            arrived = [(due, count) for due, count in resize.partial if due <= self.clock.now]
+            if arrived and resize.due > self.clock.now:
+                resize.running += sum(count for _, count in arrived)
+                resize.partial = [item for item in resize.partial if item[0] > self.clock.now]
+                self._refresh_yarn(resize.group.cluster_id)
             if resize.due > self.clock.now:
                 continue
             del self._resizes[group_id]
