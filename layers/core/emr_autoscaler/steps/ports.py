@@ -145,6 +145,10 @@ class StepRetrySummary:
     max_attempts: int = 0
     delay_s: int | None = None
     added_step_ids: tuple[str, ...] = ()
+    # Which source classified the failure (failure_details, yarn, step_log), where, and the line that matched.
+    evidence_source: str | None = None
+    evidence_location: str | None = None
+    evidence_line: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """As_dict is the JSON-ready form (the handler's result, and what Idempotency stores)."""
@@ -158,6 +162,9 @@ class StepRetrySummary:
             "max_attempts": self.max_attempts,
             "delay_s": self.delay_s,
             "added_step_ids": list(self.added_step_ids),
+            "evidence_source": self.evidence_source,
+            "evidence_location": self.evidence_location,
+            "evidence_line": self.evidence_line,
         }
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -340,6 +340,11 @@ class StepRetrier:
     def _finish(
         self, summary: StepRetrySummary, decision: RetryStep | GiveUp | None, cluster_name: str | None
     ) -> dict[str, Any]:
+        finding = decision.finding if decision is not None else None
+        if finding is not None:
+            summary = replace(
+                summary, evidence_source=finding.source, evidence_location=finding.location, evidence_line=finding.line
+            )
         self.sink.publish(summary)
         severity = step_retry_notice_severity(summary.reason)
         if severity is not None and decision is not None:
