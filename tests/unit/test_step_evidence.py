@@ -104,6 +104,10 @@ def test_unknown_error_with_lost_node_diagnostics_is_transient_and_quotes_the_li
     assert decision.finding.source == "yarn"
     assert decision.finding.location == "application_1772589600000_0007"
     assert "Container released on a *lost* node" in decision.finding.line
+    # ... a window of the one long line Spark printed, starting on a word, at most 300 characters
+    assert decision.finding.line.startswith("...")
+    assert len(decision.finding.line) <= 300
+    assert "ExecutorLostFailure" in decision.finding.line
     assert "Exit status: -100" in decision.explanation
 
 

@@ -53,9 +53,15 @@ def _line_at(text: str, start: int, end: int) -> str:
     line = text[line_start : line_end if line_end >= 0 else len(text)]
     if len(line.strip()) <= _MAX_LINE_CHARS:
         return line.strip()
-    lead = max(0, start - line_start - _MAX_LINE_CHARS // 3)
-    window = line[lead : lead + _MAX_LINE_CHARS - 6].strip()
-    return ("..." if lead else "") + window + "..."
+    # A third of the window before the match, or as much as fits when the match ends the line.
+    lead = max(0, min(start - line_start - _MAX_LINE_CHARS // 3, len(line.rstrip()) - (_MAX_LINE_CHARS - 6)))
+    if lead:
+        # Start the window on a word: the quoted text reads as words, not a cut token.
+        space = line.find(" ", lead, start - line_start)
+        lead = space + 1 if space >= 0 else lead
+    tail = lead + _MAX_LINE_CHARS - 6
+    window = line[lead:tail].strip()
+    return ("..." if lead else "") + window + ("..." if tail < len(line.rstrip()) else "")
 
 
 class ClassificationRule(Frozen):
