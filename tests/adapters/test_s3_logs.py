@@ -13,6 +13,8 @@ from typing import Any
 
 import boto3
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from moto import mock_aws
 
 from emr_autoscaler.adapters.aws import s3_logs
@@ -172,3 +174,18 @@ def test_access_denied_is_skipped_not_waited_for(s3: Any) -> None:
         found = S3StepLogs(client).read(_cluster(), _step())
     assert {e.state for e in found} == {EvidenceState.SKIPPED}
     assert all("StepLogBuckets" in (e.note or "") for e in found)
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(blob=st.binary(max_size=4096))
+def test_any_bytes_gunzip_to_a_tail_or_a_refusal(blob: bytes) -> None:
+    # GIVEN any bytes where a gzip log is expected, WHEN inflated, THEN a bounded tail or a ValueError with a reason
+    outcome: bytes | str
+    try:
+        outcome = gunzip_tail([blob[:100], blob[100:]], keep=1024)
+    except ValueError as error:
+        outcome = str(error)
+    if isinstance(outcome, str):
+        assert outcome
+    else:
+        assert len(outcome) <= 1024

@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from emr_autoscaler.kernel.config.steps import FailureClass, StepRetryPolicy
 from emr_autoscaler.kernel.models import ClusterSnapshot, ClusterState
@@ -248,3 +250,19 @@ def test_default_rules_on_spark_and_hadoop_texts(text: str, rule: str) -> None:
     found = classify(StepRetryPolicy(), (_log(f"INFO starting\n{text}\nINFO Shutdown hook called"),))
     assert found is not None
     assert (found[1].rule, found[1].line) == (rule, text)
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(
+    text=st.text(max_size=2000)
+    | st.builds(
+        lambda a, b: a + "Container released on a *lost* node" + b, st.text(max_size=900), st.text(max_size=900)
+    )
+)
+def test_any_text_classifies_without_error_and_quotes_at_most_300_characters(text: str) -> None:
+    # GIVEN any text in any source, WHEN classified, THEN no exception, and a quoted line is one bounded line
+    for source, field in ((EvidenceSource.YARN, "diagnostics"), (EvidenceSource.STEP_LOG, "log")):
+        found = classify(StepRetryPolicy(), (Evidence(source=source, field=field, text=text),))
+        if found is not None:
+            assert len(found[1].line) <= 300
+            assert "\n" not in found[1].line
