@@ -105,6 +105,10 @@ class ClusterSnapshot(Frozen):
     groups: tuple[InstanceGroupCapacity, ...] = ()
     master_private_dns: str | None = None
     read_at: datetime
+    # Where EMR archives the cluster's logs (DescribeCluster LogUri, e.g. s3n://aws-logs-…/elasticmapreduce/).
+    log_uri: str | None = None
+    # How many steps run at once (DescribeCluster StepConcurrencyLevel, 1 to 256).
+    step_concurrency_level: int = Field(default=1, ge=1)
 
     @property
     def opted_in(self) -> bool:

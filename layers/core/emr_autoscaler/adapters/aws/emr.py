@@ -70,6 +70,8 @@ class EmrInstanceGroups:
             # EMR gives the private DNS name here when the master has no public address (private subnets).
             master_private_dns=cluster.get("MasterPublicDnsName") or None,
             read_at=self._clock(),
+            log_uri=cluster.get("LogUri") or None,
+            step_concurrency_level=max(1, int(cluster.get("StepConcurrencyLevel") or 1)),
         )
 
     def instance_groups(self, cluster_id: str) -> tuple[InstanceGroupCapacity, ...]:
