@@ -833,11 +833,11 @@ def test_cooldown_hold_keeps_the_window_running() -> None:
     # WHEN the planner decides
     plan = plan_resize(snapshot(core(2), task(3)), metrics(nodes=5), policy(), memory, NOW)
 
-    # THEN it holds without forgetting when utilization went low (it only learns from the read)
+    # THEN it holds without forgetting when utilization went low (it only learns the demand peak from the read)
     assert plan.reason is ReasonCode.HOLD_COOLDOWN
     assert plan.next_state.low_utilization_since == memory.low_utilization_since
     assert plan.next_state.last_scale_in_at == memory.last_scale_in_at
-    assert plan.next_state.last_read_at == NOW
+    assert (plan.next_state.demand_peak_mb, plan.next_state.demand_peak_at) == (0, NOW)
 
 
 @pytest.mark.parametrize(

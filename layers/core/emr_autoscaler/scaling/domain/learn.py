@@ -42,7 +42,12 @@ def learn(
 
     The peak is remembered for one start delay, or `peak_memory_s` when longer.
     """
-    update: dict[str, object] = {"last_pending_mb": metrics.pending_memory_mb, "last_read_at": now}
+    update: dict[str, object] = {}
+    # A steady cluster learns nothing and writes nothing: the state changes only when there is something to learn
+    # (a backlog, an episode of nodes in flight ending, a new or expired peak), so a steady tick costs no write.
+    if metrics.pending_memory_mb or state.last_pending_mb:
+        update["last_pending_mb"] = metrics.pending_memory_mb
+        update["last_read_at"] = now
     if state.last_pending_mb and state.last_read_at is not None:
         gap_s = (now - state.last_read_at).total_seconds()
         if 0 < gap_s <= _MAX_GAP_S:
@@ -63,11 +68,11 @@ def learn(
         state.demand_peak_mb is None
         or peak_at is None
         or (now - peak_at).total_seconds() > window_s
-        or demand_mb >= state.demand_peak_mb
+        or demand_mb > state.demand_peak_mb
     ):
         update["demand_peak_mb"] = demand_mb
         update["demand_peak_at"] = now
-    return state.model_copy(update=update)
+    return state.model_copy(update=update) if update else state
 
 
 def expected_waiting_mb(state: ScalingState, pending_mb: int, delay_s: float, trust_pct: float) -> float:
