@@ -20,6 +20,7 @@ from typing import Any
 from emr_autoscaler import bootstrap
 from emr_autoscaler_dev.sandbox.clock import START, Clock
 from emr_autoscaler_dev.sandbox.emr import EmrEmulator
+from emr_autoscaler_dev.sandbox.esm import remember_deduplication_ids
 from emr_autoscaler_dev.sandbox.functions import SandboxError, SandboxFunction
 from emr_autoscaler_dev.sandbox.local_aws import LocalAws, moto_backends
 from emr_autoscaler_dev.sandbox.provisioner import ROOT, Provisioner, check_emulated
@@ -106,6 +107,7 @@ class Sandbox:
             self.failures,
         )
         self.router = EventRouter(self.runtime, self.aws, self.clock, self.provisioner.queue_urls)
+        self._stack.callback(remember_deduplication_ids(self.clock))
         bootstrap.set_clock(lambda: self.clock.now)
         bootstrap.reset()
 
