@@ -46,7 +46,8 @@ class Poll:
 class SqsEventSourceMapping:
     """SqsEventSourceMapping delivers one queue to one function as Lambda would (see the module's docstring).
 
-    `polls` keeps every invocation it made, in order, with the wall-clock interval it ran in.
+    `polls` keeps every invocation it made, in order, with the wall-clock interval it ran in; `sqs_calls` counts
+    the poller's own ReceiveMessage and DeleteMessageBatch calls (Lambda's, not the function's).
     """
 
     function: str
@@ -56,6 +57,7 @@ class SqsEventSourceMapping:
     clock: Clock
     arn: str
     polls: list[Poll] = field(default_factory=list)
+    sqs_calls: int = 0
     _in_flight: dict[str, datetime] = field(default_factory=dict)
 
     @property
@@ -83,6 +85,7 @@ class SqsEventSourceMapping:
                     ).get("Messages", [])
                 except sqs.exceptions.QueueDoesNotExist:
                     return delivered  # Lambda's poller finds nothing to read either (and reports the mapping's error)
+                self.sqs_calls += 1
                 if not messages:
                     break
                 batches.append(messages)
@@ -121,11 +124,16 @@ class SqsEventSourceMapping:
         else:
             failed = set()
         due = self.clock.now + timedelta(seconds=self.source.visibility_timeout_s)
+        done = [m for m in messages if m["MessageId"] not in failed]
         for message in messages:
             if message["MessageId"] in failed:
                 self._in_flight[message["MessageId"]] = due
-            else:
-                sqs.delete_message(QueueUrl=self.source.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        if done:
+            sqs.delete_message_batch(
+                QueueUrl=self.source.queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
+            )
+            self.sqs_calls += 1
         groups = tuple(str(m.get("Attributes", {}).get("MessageGroupId", "")) for m in messages)
         self.polls.append(Poll(invocation, tuple(ids), groups, frozenset(failed)))
 

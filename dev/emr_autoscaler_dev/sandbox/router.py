@@ -35,8 +35,9 @@ class EventRouter:
         self._delayed: dict[str, datetime] = {}
         self.mappings: dict[tuple[str, str], SqsEventSourceMapping] = {}
 
-    def put_event(self, event: dict[str, Any], bus: str = "default") -> None:
-        """Put_event puts an EventBridge event (EventBridge's JSON shape) on a bus; the template's rules route it."""
+    def put_event(self, event: dict[str, Any], bus: str = "default", deliver: bool = True) -> None:
+        """Put_event puts an EventBridge event (EventBridge's JSON shape) on a bus; the template's rules route it
+        (and, unless `deliver` is False, the functions get what they route at once)."""
         entry = {
             "Source": event["source"],
             "DetailType": event["detail-type"],
@@ -48,11 +49,12 @@ class EventRouter:
         response = self.aws.client("events").put_events(Entries=[entry])
         if response.get("FailedEntryCount"):
             raise SandboxError(f"EventBridge refused the event: {response['Entries']}")
-        self.deliver()
+        if deliver:
+            self.deliver()
 
-    def emit(self, source: str, detail_type: str, detail: dict[str, Any]) -> None:
+    def emit(self, source: str, detail_type: str, detail: dict[str, Any], deliver: bool = True) -> None:
         """Emit puts an AWS-service-shaped event (e.g. aws.emr) on the default bus."""
-        self.put_event({"source": source, "detail-type": detail_type, "detail": detail})
+        self.put_event({"source": source, "detail-type": detail_type, "detail": detail}, deliver=deliver)
 
     def fire_schedules(self) -> None:
         """Fire_schedules invokes every function whose schedule is due at the clock's current minute."""
@@ -77,6 +79,19 @@ class EventRouter:
             if not moved:
                 break
         return delivered
+
+    def discard_rule_events(self, function: str) -> int:
+        """Discard_rule_events drops what the function's rules routed and no one delivered yet; returns how many."""
+        sqs = self.aws.client("sqs")
+        dropped = 0
+        for source in self.runtime.functions[function].sources:
+            if source.kind != "EventBridgeRule":
+                continue
+            while messages := sqs.receive_message(QueueUrl=source.queue_url, MaxNumberOfMessages=10).get("Messages"):
+                for message in messages:
+                    sqs.delete_message(QueueUrl=source.queue_url, ReceiptHandle=message["ReceiptHandle"])
+                dropped += len(messages)
+        return dropped
 
     def _drain_rule(self, sqs: Any, function: SandboxFunction, source: EventSource) -> int:
         count = 0

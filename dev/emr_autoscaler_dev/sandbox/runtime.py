@@ -161,7 +161,7 @@ class LambdaRuntime:
             messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0).get(
                 "Messages", []
             )
-            found[url.rsplit("/", 1)[1]] = [json.loads(m["Body"]) for m in messages]
+            found[url.rsplit("/", 1)[1]] = [_json_or_text(m["Body"]) for m in messages]
         return found
 
     @contextmanager
@@ -190,3 +190,11 @@ class LambdaRuntime:
             spec.loader.exec_module(module)
             function.module = module
         return function.module
+
+
+def _json_or_text(body: str) -> Any:
+    """A dead letter's body as JSON, or as the text it is (a malformed message keeps its shape)."""
+    try:
+        return json.loads(body)
+    except ValueError:
+        return body

@@ -130,13 +130,14 @@ def build_scaler(
         ),
         MetricsSource.CLOUDWATCH: CloudWatchMetrics(clients("cloudwatch")),
     }
-    meter = CallMeter().watch(clients("emr"), clients("dynamodb"), clients("cloudwatch"))
+    config = _config_source(settings, clients, on_invalid=refused)
+    meter = CallMeter().watch(*(clients(s) for s in ("emr", "dynamodb", "cloudwatch", "ssm", "events", "sqs")))
     queue = SqsEvaluationQueue(clients("sqs"), settings.evaluation_queue_url) if settings.evaluation_queue_url else None
     return Scaler(
         emr=EmrInstanceGroups(clients("emr"), clock=clock),
         metrics=MetricsChain(readers),
         store=DynamoStateStore(clients("dynamodb"), settings.state_table, settings.audit_ttl_days),
-        config=_config_source(settings, clients, on_invalid=refused),
+        config=config,
         sink=PowertoolsDecisionSink(),
         clock=clock,
         events=events,

@@ -379,15 +379,16 @@ class Scaler:
         started, calls_before = time.perf_counter(), self.api_calls()
         processor = SqsFifoPartialProcessor(skip_group_on_error=True)
         response = dict(process_partial_response(event=batch.event, record_handler=record_handler, processor=processor))
+        api_calls = self.api_calls() - calls_before
         if self.batch_metrics is not None:
             self.batch_metrics.batch(
                 evaluated=len(decisions),
                 failed=failed,
-                api_calls=self.api_calls() - calls_before,
+                api_calls=api_calls,
                 elapsed_s=time.perf_counter() - started,
                 budget=self.budget,
             )
-        return {**response, "decisions": [d.as_dict() for d in decisions]}
+        return {**response, "decisions": [d.as_dict() for d in decisions], "api_calls": api_calls}
 
 
 def handle_trigger(trigger: Trigger, scaler: Scaler) -> dict[str, Any]:
@@ -400,8 +401,16 @@ def handle_trigger(trigger: Trigger, scaler: Scaler) -> dict[str, Any]:
         return scaler.consume(trigger)
     if isinstance(trigger, ScheduledTick):
         if scaler.queue is not None:
+            calls_before = scaler.api_calls()
             enqueued = scaler.enqueue(scaler.registered_ids(), TICK_CAUSE, trigger.event_id)
-            return {"ignored": False, "event_id": trigger.event_id, "enqueued": enqueued, "decisions": []}
+            calls = scaler.api_calls() - calls_before
+            return {
+                "ignored": False,
+                "event_id": trigger.event_id,
+                "enqueued": enqueued,
+                "decisions": [],
+                "api_calls": calls,
+            }
         decisions = scaler.reconcile_all()
     else:
         logger.info("evaluating %s: %s", trigger.cluster_id, trigger.cause, extra={"cluster_id": trigger.cluster_id})
