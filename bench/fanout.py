@@ -16,7 +16,7 @@ Then the projection for Lambda at the template's default concurrency: one warm e
 tick time `n * enqueue_per_cluster + n * latency / concurrency` and the cluster count at which it reaches 60 s.
 `--assume-call-ms` adds a per-AWS-call latency the local AWS does not have (an assumption, printed as such).
 
-Run: `make bench` or `.venv/bin/python bench/fanout.py [--clusters 1000] [--ticks 2] [--json]`.
+Run: `make bench` or `.venv/bin/python bench/fanout.py [--clusters 1000] [--ticks 1] [--json]`.
 """
 
 from __future__ import annotations
@@ -128,7 +128,7 @@ def main() -> int:
     """Main runs the ticks and prints the table (and JSON with --json)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clusters", type=int, default=1000)
-    parser.add_argument("--ticks", type=int, default=2, help="measured ticks after a first (cold) one; at most 3")
+    parser.add_argument("--ticks", type=int, default=1, help="measured ticks after a first (cold) one; at most 3")
     parser.add_argument("--assume-call-ms", type=float, default=20.0, help="assumed in-region latency per AWS call")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()

@@ -91,6 +91,7 @@ class BatchMetrics(Protocol):
     """BatchMetrics counts what one invocation's batch of evaluations cost: the API budget and its use."""
 
     def batch(self, *, evaluated: int, failed: int, api_calls: int, elapsed_s: float, budget: int) -> None:
-        """Batch records the evaluations run and failed, the AWS calls they made, over how long, and the budget
-        (the event source mapping's maximum concurrency)."""
+        """Batch records the evaluations run, the records left for the queue to retry (`failed`: those that failed
+        and the later ones of their groups), the AWS calls made, over how long, and the budget (the event source
+        mapping's maximum concurrency)."""
         ...

@@ -354,20 +354,16 @@ class Scaler:
         from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
 
         decisions: list[DecisionSummary] = []
-        failed = 0
 
         def record_handler(record: Any) -> None:
-            nonlocal failed
             try:
                 request = parse_evaluation_request(record.body)
             except ValueError as error:
-                failed += 1
                 logger.error("queue message %s refused: %s", record.message_id, error)
                 raise
             try:
                 decisions.append(self.evaluate_request(request))
             except Exception as error:
-                failed += 1
                 logger.exception(
                     "evaluation of %s failed: %s; the queue retries it",
                     request.cluster_id,
@@ -378,12 +374,15 @@ class Scaler:
 
         started, calls_before = time.perf_counter(), self.api_calls()
         processor = SqsFifoPartialProcessor(skip_group_on_error=True)
-        response = dict(process_partial_response(event=batch.event, record_handler=record_handler, processor=processor))
+        response: dict[str, Any] = dict(
+            process_partial_response(event=batch.event, record_handler=record_handler, processor=processor)
+        )
         api_calls = self.api_calls() - calls_before
+        failures: list[Any] = list(response.get("batchItemFailures") or [])
         if self.batch_metrics is not None:
             self.batch_metrics.batch(
                 evaluated=len(decisions),
-                failed=failed,
+                failed=len(failures),
                 api_calls=api_calls,
                 elapsed_s=time.perf_counter() - started,
                 budget=self.budget,
