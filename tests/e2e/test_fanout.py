@@ -124,3 +124,34 @@ def test_a_failing_evaluation_blocks_only_its_cluster_then_reaches_the_fifo_dead
     assert (first["cause"], first["enqueued_at"]) == ("schedule", "2026-11-26T02:01:00Z")
     # AND once EMR answered, the requests still queued for it were evaluated: the group was blocked, not lost
     assert {d["reason"] for d in _decisions(polls, failing)} == {"HOLD_STEADY"}
+
+
+def test_a_deduplication_id_is_remembered_for_five_minutes_after_its_message_was_evaluated() -> None:
+    with Sandbox() as sandbox:
+        # GIVEN a registered cluster whose request was sent, evaluated and deleted
+        [cluster_id] = sandbox.create_clusters(1, demand_mb=12_000, announce=False)
+        queue_url = sandbox.functions["ScalerFunction"].environment["EMR_AUTOSCALER_EVALUATION_QUEUE_URL"]
+        body = json.dumps(
+            {"cluster_id": cluster_id, "cause": "alarm a", "event_id": "a-1", "enqueued_at": sandbox.now.isoformat()}
+        )
+
+        def send() -> int:
+            sandbox.client("sqs").send_message(
+                QueueUrl=queue_url, MessageBody=body, MessageGroupId=cluster_id, MessageDeduplicationId="dedup-1"
+            )
+            before = len(sandbox.evaluation_polls())
+            sandbox.deliver()
+            return len(_decisions(sandbox.evaluation_polls()[before:], cluster_id))
+
+        first = send()
+        # WHEN the same deduplication id is sent again 4 minutes later (SQS: dropped), then 6 minutes later (new)
+        sandbox.clock.tick()
+        sandbox.clock.tick()
+        sandbox.clock.tick()
+        sandbox.clock.tick()
+        within = send()
+        sandbox.clock.tick()
+        sandbox.clock.tick()
+        after = send()
+    # THEN it was evaluated the first time, dropped within the window, and evaluated again after it
+    assert (first, within, after) == (1, 0, 1)

@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from emr_autoscaler.eventbridge import Ignored
-from emr_autoscaler.kernel.clusters import ClusterNotFoundError, RegisteredClusters
+from emr_autoscaler.kernel.clusters import ClusterNotFoundError
 from emr_autoscaler.kernel.config.document import ConfigInvalidError
 from emr_autoscaler.kernel.config.scaling import Mode
 from emr_autoscaler.kernel.config.source import ConfigSource
@@ -114,7 +114,7 @@ class Scaler:
     clock: Callable[[], datetime]
     events: EventPublisher
     log_context: Callable[[str], AbstractContextManager[object]]
-    registry: ClusterRegistry | RegisteredClusters | None = None
+    registry: ClusterRegistry | None = None
     queue: EvaluationQueue | None = None
     batch_metrics: BatchMetrics | None = None
     api_calls: Callable[[], int] = lambda: 0
@@ -273,11 +273,10 @@ class Scaler:
 
     def _forget(self, cluster_id: str) -> None:
         """Drop the registry entry of a cluster EMR does not know, so no later tick asks for it again."""
-        unregister = getattr(self.registry, "unregister", None)
-        if unregister is None:
+        if self.registry is None:
             return
         try:
-            unregister(cluster_id)
+            self.registry.unregister(cluster_id)
             logger.warning("cluster %s is unknown to EMR: removed from the registry", cluster_id)
         except Exception:
             # The hold stands; the cluster watch's quarter-hour sync removes the entry if this did not.
