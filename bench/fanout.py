@@ -7,8 +7,8 @@ load, and prints per tick:
 - the evaluations' per-cluster latency (p50/p99, the decision's own measure) and the wall time until the queue
   is empty;
 - the AWS calls per cluster the evaluations made (counted per invocation by the function's own call meter: EMR,
-  DynamoDB, CloudWatch, SSM, EventBridge), and the queue's own: the function's SendMessageBatch, and the poller's
-  ReceiveMessage and DeleteMessageBatch (Lambda's, not the function's);
+  DynamoDB, CloudWatch, SSM, EventBridge, SQS; and by operation, by the benchmark), and the queue's own: the
+  function's SendMessageBatch, and the poller's ReceiveMessage and DeleteMessageBatch (Lambda's, not the function's);
 - the peak parallelism (invocations whose wall-clock intervals overlapped).
 
 Then the projection for Lambda at the template's default concurrency: one warm evaluation's latency measured alone
@@ -29,10 +29,13 @@ import logging
 import math
 import statistics
 import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
+
+from botocore.client import BaseClient
 
 from emr_autoscaler.adapters.powertools.logging import logger as app_logger
 from emr_autoscaler_dev.sandbox.esm import Poll, peak_parallelism
@@ -53,10 +56,34 @@ def _progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _tick(sandbox: Sandbox, number: int) -> dict[str, Any]:
+class OperationCounter:
+    """OperationCounter counts the AWS operations the evaluations' threads (the event source mapping's concurrent
+    invocations, threads named after the function) make, by service and operation: botocore's client call."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+        self._original = BaseClient._make_api_call
+
+    def __enter__(self) -> OperationCounter:
+        original, counts = self._original, self.counts
+
+        def counted(client: Any, operation: str, params: Any) -> Any:
+            if threading.current_thread().name.startswith("ScalerFunction"):
+                counts[f"{client.meta.service_model.service_name}.{operation}"] += 1
+            return original(client, operation, params)
+
+        BaseClient._make_api_call = counted  # type: ignore[method-assign]
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        BaseClient._make_api_call = self._original  # type: ignore[method-assign]
+
+
+def _tick(sandbox: Sandbox, number: int, operations: OperationCounter) -> dict[str, Any]:
     """One simulated minute: the schedule enqueues, the event source mapping drains the queue."""
     mapping = sandbox.router.mapping("ScalerFunction", "Evaluations")
     first_invocation, first_poll, poller_calls = len(sandbox.invocations), len(mapping.polls), mapping.sqs_calls
+    operations.counts.clear()
     started = time.perf_counter()
     sandbox.advance(1)
     wall_s = time.perf_counter() - started
@@ -83,6 +110,7 @@ def _tick(sandbox: Sandbox, number: int) -> dict[str, Any]:
         "evaluations_wall_s": max(p.invocation.ended_s for p in polls) - min(p.invocation.started_s for p in polls),
         "tick_wall_s": wall_s,
         "aws_calls_per_cluster": calls / evaluated,
+        "aws_calls_per_cluster_by_operation": {k: v / evaluated for k, v in sorted(operations.counts.items())},
         "queue_calls_per_cluster": (tick.result["api_calls"] + mapping.sqs_calls - poller_calls) / evaluated,
         "invocations": len(polls),
         "peak_parallelism": peak_parallelism(polls),
@@ -141,15 +169,15 @@ def main() -> int:
 
     started = time.perf_counter()
     # EMF lines (Powertools flushes every 100 values) go to stdout; keep them out of the table.
-    with Sandbox() as sandbox, contextlib.redirect_stdout(io.StringIO()):
+    with Sandbox() as sandbox, contextlib.redirect_stdout(io.StringIO()), OperationCounter() as operations:
         _progress(f"creating {args.clusters} light opted-in clusters ...")
         cluster_ids = sandbox.create_clusters(args.clusters, demand_mb=DEMAND_MB, announce=False)
         results["create_s"] = time.perf_counter() - started
         _progress(f"  created and registered in {results['create_s']:.1f} s; tick 0 (cold: config, clients) ...")
-        cold = _tick(sandbox, 0)
+        cold = _tick(sandbox, 0, operations)
         _progress(f"  tick 0: {cold['evaluated']} evaluated in {cold['tick_wall_s']:.1f} s")
         for number in range(1, ticks + 1):
-            row = _tick(sandbox, number)
+            row = _tick(sandbox, number, operations)
             results["ticks"].append(row)
             _progress(
                 f"  tick {number}: {row['evaluated']} evaluated in {row['tick_wall_s']:.1f} s, "
@@ -187,6 +215,10 @@ def main() -> int:
             ),
             (f"{label}: evaluations until the queue is empty", f"{row['evaluations_wall_s']:.1f} s"),
             (f"{label}: AWS calls per cluster (function)", f"{row['aws_calls_per_cluster']:.3f}"),
+            (
+                f"{label}:   by operation",
+                ", ".join(f"{k} {v:.3f}" for k, v in row["aws_calls_per_cluster_by_operation"].items()),
+            ),
             (f"{label}: queue calls per cluster (send, receive, delete)", f"{row['queue_calls_per_cluster']:.3f}"),
             (f"{label}: invocations, peak parallelism", f"{row['invocations']}, {row['peak_parallelism']}"),
         ]
