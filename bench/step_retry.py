@@ -85,6 +85,7 @@ def main() -> int:
 
         clients = {
             retrier.emr._client,  # type: ignore[attr-defined]
+            retrier.emr._add_client,  # type: ignore[attr-defined]
             retrier.lineage._client,  # type: ignore[attr-defined]
             retrier.queue._client,  # type: ignore[attr-defined]
             retrier.events._client,  # type: ignore[attr-defined]

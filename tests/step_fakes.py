@@ -10,7 +10,9 @@ from typing import Any
 
 from emr_autoscaler.kernel.clusters import ClusterNotFoundError
 from emr_autoscaler.kernel.models import ClusterSnapshot
+from emr_autoscaler.steps.domain.evidence import Evidence
 from emr_autoscaler.steps.domain.models import (
+    EvidenceRecheck,
     FailedStep,
     GiveUp,
     RetryStep,
@@ -70,9 +72,39 @@ class FakeRetryQueue:
     """FakeRetryQueue keeps scheduled restarts in order."""
 
     messages: list[ScheduledRetry] = field(default_factory=list)
+    rechecks: list[EvidenceRecheck] = field(default_factory=list)
 
     def schedule(self, scheduled: ScheduledRetry) -> None:
         self.messages.append(scheduled)
+
+    def schedule_recheck(self, recheck: EvidenceRecheck) -> None:
+        self.rechecks.append(recheck)
+
+
+@dataclass
+class FakeStepLogs:
+    """FakeStepLogs answers with the evidence set for each step id (none: nothing read), counting reads."""
+
+    evidence: dict[str, tuple[Evidence, ...]] = field(default_factory=dict)
+    reads: int = 0
+
+    def read(self, cluster: ClusterSnapshot, step: FailedStep) -> tuple[Evidence, ...]:
+        self.reads += 1
+        return self.evidence.get(step.step_id, ())
+
+
+@dataclass
+class FakeYarnApplications:
+    """FakeYarnApplications answers with the diagnostics set per application id, recording the ids asked for."""
+
+    evidence: dict[str, Evidence] = field(default_factory=dict)
+    asked: list[tuple[str, ...]] = field(default_factory=list)
+
+    def diagnostics(
+        self, cluster: ClusterSnapshot, step: FailedStep, application_ids: Sequence[str]
+    ) -> tuple[Evidence, ...]:
+        self.asked.append(tuple(application_ids))
+        return tuple(self.evidence[a] for a in application_ids if a in self.evidence)
 
 
 @dataclass

@@ -50,6 +50,8 @@ def iam_statements(template: dict[str, Any]) -> Iterator[dict[str, Any]]:
                     yield from policy["Statement"]
         elif resource["Type"] == "AWS::IAM::Role":
             for policy in props.get("Policies", []):
+                # A policy under Fn::If [condition, policy, AWS::NoValue] applies when its condition holds.
+                policy = policy["Fn::If"][1] if "Fn::If" in policy else policy
                 yield from policy["PolicyDocument"]["Statement"]
         elif resource["Type"] in {"AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"}:
             yield from props["PolicyDocument"]["Statement"]

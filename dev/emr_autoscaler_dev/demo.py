@@ -45,7 +45,15 @@ SCRIPT = (
     LoadPhase(50, 0, 0, "cluster idle"),
 )
 STEPS = ("ingest-events", "aggregate-daily", "publish-report")
-TRANSIENT = ("Slow Down (Service: Amazon S3; Status Code: 503; Error Code: SlowDown)", "S3 throttled the job")
+# EMR says only "Unknown Error." for a Spark step whose executor's Spot node was reclaimed; YARN's diagnostics of
+# the step's application tell the node was lost (the text Spark and YARN print, see kernel/config/steps.py).
+LOST_NODE = (
+    "User class threw exception: org.apache.spark.SparkException: Job aborted due to stage failure: Task 3 in stage "
+    "2.0 failed 4 times, most recent failure: Lost task 3.3 in stage 2.0 (TID 45) (ip-10-0-1-12.ec2.internal executor "
+    "7): ExecutorLostFailure (executor 7 exited caused by one of the running tasks) Reason: Container marked as "
+    "failed: container_1772589600000_0007_01_000008 on host: ip-10-0-1-12.ec2.internal. Exit status: -100. "
+    "Diagnostics: Container released on a *lost* node."
+)
 PERMANENT = ("java.lang.ClassNotFoundException: com.example.jobs.AggregateDaily", "the jar lacks the main class")
 
 
@@ -189,7 +197,7 @@ def run_demo(minutes: int = 60, json_lines: bool = False, plot: Path | None = Pa
             if minute == 3:
                 step_ids = sandbox.add_steps(cluster_id, *STEPS)
             if minute == 8:
-                sandbox.fail_step(cluster_id, step_ids[0], *TRANSIENT)
+                sandbox.fail_step(cluster_id, step_ids[0], "Unknown Error.", diagnostics=LOST_NODE)
             if minute == 16:
                 _complete_retry(sandbox, cluster_id, view)
             if minute == 20:

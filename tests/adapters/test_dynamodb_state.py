@@ -40,6 +40,13 @@ def test_save_round_trips_and_bumps_version(store: DynamoStateStore) -> None:
         last_scale_in_at=NOW - timedelta(hours=1),
         low_utilization_since=NOW - timedelta(minutes=3),
         last_decision_id="j-1:1",
+        last_pending_mb=12288,
+        last_read_at=NOW - timedelta(minutes=1),
+        backlog_kept=0.375,
+        in_flight_since=NOW - timedelta(minutes=4),
+        start_delay_s=412.5,
+        demand_peak_mb=98304,
+        demand_peak_at=NOW - timedelta(minutes=2),
     )
     # WHEN saved on version 0
     assert store.save(state, expected_version=0)

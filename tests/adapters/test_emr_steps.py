@@ -148,3 +148,67 @@ def test_main_class_and_failure_details_against_the_real_api_model() -> None:
     assert step.failure is not None
     assert step.failure.reason == "Slow Down"
     stubber.assert_no_pending_responses()
+
+
+ROLE = "arn:aws:iam::123456789012:role/etl-runtime"
+
+
+def _jar_step(name: str, job: str | None = None) -> dict[str, Any]:
+    return {
+        "Name": name,
+        "ActionOnFailure": "CONTINUE",
+        "HadoopJarStep": {"Jar": "command-runner.jar", "Args": ["spark-submit", f"s3://jobs/{job or name}.py"]},
+    }
+
+
+def test_runtime_role_is_read_and_passed_back_one_call_per_role_against_the_real_api_model() -> None:
+    # GIVEN a step that ran with a runtime role (DescribeStep's ExecutionRoleArn, its own LogUri) -- moto keeps neither
+    client = boto3.client("emr", region_name="eu-west-1")
+    stubber = Stubber(client)
+    stubber.add_response(
+        "describe_step",
+        {
+            "Step": {
+                "Id": "s-1",
+                "Name": "aggregate",
+                "Config": {"Jar": "command-runner.jar", "Args": ["spark-submit", "s3://jobs/aggregate.py"]},
+                "ActionOnFailure": "CONTINUE",
+                "ExecutionRoleArn": ROLE,
+                "LogUri": "s3://team-logs/steps/",
+                "Status": {"State": "FAILED", "FailureDetails": {"Reason": "Unknown Error."}},
+            }
+        },
+        {"ClusterId": "j-1", "StepId": "s-1"},
+    )
+    # ... re-added with two followers: one without a role, one with the same role: three calls, in order, each with
+    # the role its steps ran with (AddJobFlowSteps takes one ExecutionRoleArn per call)
+    stubber.add_response(
+        "add_job_flow_steps",
+        {"StepIds": ["s-2"]},
+        {"JobFlowId": "j-1", "Steps": [_jar_step("aggregate (retry 1/2)", "aggregate")], "ExecutionRoleArn": ROLE},
+    )
+    stubber.add_response("add_job_flow_steps", {"StepIds": ["s-3"]}, {"JobFlowId": "j-1", "Steps": [_jar_step("load")]})
+    stubber.add_response(
+        "add_job_flow_steps",
+        {"StepIds": ["s-4"]},
+        {"JobFlowId": "j-1", "Steps": [_jar_step("publish")], "ExecutionRoleArn": ROLE},
+    )
+    adapter = EmrStepsClient(client)
+    with stubber:
+        step = adapter.failed_step("j-1", "s-1")
+        assert step.config is not None
+        assert step.config.execution_role_arn == ROLE
+        assert step.log_uri == "s3://team-logs/steps/"
+        restart = step.config.model_copy(update={"name": "aggregate (retry 1/2)"})
+        load = StepConfig(
+            name="load",
+            action_on_failure="CONTINUE",
+            jar="command-runner.jar",
+            args=("spark-submit", "s3://jobs/load.py"),
+        )
+        publish = load.model_copy(
+            update={"name": "publish", "args": ("spark-submit", "s3://jobs/publish.py"), "execution_role_arn": ROLE}
+        )
+        ids = adapter.add_steps("j-1", [restart, load, publish])
+    assert ids == ("s-2", "s-3", "s-4")
+    stubber.assert_no_pending_responses()

@@ -22,13 +22,13 @@ def test_demo_shows_the_four_jobs(capsys: pytest.CaptureFixture[str]) -> None:
     # the figures README.md's demo output shows (the simulated clock makes them exact)
     assert code == 0
     assert summary["simulated_minutes"] == 60
-    assert summary["resizes"] == {"out": 2, "in": 4}
-    assert (summary["peak_nodes"], summary["node_hours"]) == (20, 11.23)
+    assert summary["resizes"] == {"out": 2, "in": 5}
+    assert (summary["peak_nodes"], summary["node_hours"]) == (20, 11.98)
     assert summary["steps"] == {
         "restarted": 1,
         "given_up": 1,
         "reasons": {"RETRY_TRANSIENT_FAILURE": 1, "GIVE_UP_PERMANENT_FAILURE": 1},
     }
-    assert summary["notices"] == 10
-    assert summary["notices_by_channel"] == {"slack": 3, "sns": 6, "webhook": 1}
+    assert summary["notices"] == 11
+    assert summary["notices_by_channel"] == {"slack": 3, "sns": 7, "webhook": 1}
     assert summary["handler_errors"] == []

@@ -199,3 +199,90 @@ def test_a_broken_pattern_in_the_template_breaks_the_routing(tmp_path: Path) -> 
         sandbox.emit("aws.emr", "EMR Instance Group State Change", {"clusterId": cluster_id, "state": "RUNNING"})
         # THEN the scaler is never invoked: the sandbox routes by the template's own patterns, so a broken one shows
         assert not [i for i in sandbox.invocations if i.function == "ScalerFunction"]
+
+
+RUNTIME_ROLE = "arn:aws:iam::123456789012:role/emr-step-etl"
+LOST_NODE_DIAGNOSTICS = (
+    "User class threw exception: org.apache.spark.SparkException: Job aborted due to stage failure: Task 3 in stage "
+    "2.0 failed 4 times, most recent failure: Lost task 3.3 in stage 2.0 (TID 45) (ip-10-0-1-12.ec2.internal executor "
+    "7): ExecutorLostFailure (executor 7 exited caused by one of the running tasks) Reason: Container marked as "
+    "failed: container_1772589600000_0007_01_000008 on host: ip-10-0-1-12.ec2.internal. Exit status: -100. "
+    "Diagnostics: Container released on a *lost* node."
+)
+
+
+def _step_retry_results(sandbox: Sandbox) -> list[dict[str, object]]:
+    results: list[dict[str, object]] = []
+    for invocation in sandbox.invocations:
+        if invocation.function != "StepRetryFunction" or not isinstance(invocation.result, dict):
+            continue
+        results.append(invocation.result)
+    return results
+
+
+def test_unknown_error_with_lost_node_diagnostics_restarts_once_with_its_runtime_role(sandbox: Sandbox) -> None:
+    # GIVEN a step that runs with a runtime role the profile names, on a cluster that cancels followers on failure
+    sandbox.set_config(_config_with_channels(sandbox))
+    cluster_id = sandbox.create_cluster()
+    (step_id,) = sandbox.add_steps(cluster_id, "aggregate", execution_role_arn=RUNTIME_ROLE)
+    # WHEN it fails with EMR's "Unknown Error." while YARN's diagnostics say the node was lost (logs not in S3 yet),
+    # and the FAILED event is delivered twice
+    sandbox.fail_step(cluster_id, step_id, "Unknown Error.", diagnostics=LOST_NODE_DIAGNOSTICS)
+    duplicate = next(i.event for i in sandbox.invocations if i.function == "StepRetryFunction")
+    sandbox.put_event(duplicate)
+    sandbox.advance(3)  # the backoff: 120 s, shortened by up to 20 % jitter
+    sandbox.advance(10)
+    # THEN it was restarted once, with its runtime role, classified from the YARN diagnostics
+    restarts = [s for s in sandbox.steps(cluster_id) if s["Name"] == "aggregate (retry 1/2)"]
+    assert len(restarts) == 1
+    described = sandbox.emr.describe_step(ClusterId=cluster_id, StepId=restarts[0]["Id"])["Step"]
+    assert described["ExecutionRoleArn"] == RUNTIME_ROLE
+    # ... (the duplicate event got the first decision back from Idempotency: the same result, not a second one)
+    scheduled = [r for r in _step_retry_results(sandbox) if r.get("outcome") == "scheduled"]
+    assert len(scheduled) == 2
+    assert scheduled[0] == scheduled[1]
+    assert scheduled[0]["evidence_source"] == "yarn"
+    assert "Container released on a *lost* node" in str(scheduled[0]["evidence_line"])
+    assert sandbox.failures == []
+
+
+def test_class_not_found_in_late_logs_waits_for_them_then_gives_up_quoting_the_line(sandbox: Sandbox) -> None:
+    # GIVEN a step whose failure EMR could not classify and whose YARN diagnostics say only "exitCode: 13"
+    sandbox.set_config(_config_with_channels(sandbox))
+    cluster_id = sandbox.create_cluster()
+    (step_id,) = sandbox.add_steps(cluster_id, "aggregate")
+    stderr = (
+        'Exception in thread "main" org.apache.spark.SparkException: Application finished with failed status\n'
+        "Caused by: java.lang.ClassNotFoundException: com.acme.etl.AggregateDaily\n"
+    )
+    diagnostics = "AM Container for appattempt exited with  exitCode: 13\nFailing this attempt."
+    # WHEN it fails, and its logs reach S3 only after EMR's archive delay (5 minutes)
+    sandbox.fail_step(cluster_id, step_id, "Unknown Error.", stderr=stderr, diagnostics=diagnostics)
+    first = [r for r in _step_retry_results(sandbox) if r.get("step_id") == step_id]
+    # THEN the first decision waits for the logs, and nothing is told yet
+    assert [(r["outcome"], r["reason"]) for r in first] == [("waiting", "WAIT_FOR_EVIDENCE")]
+    assert not [m for m in sandbox.notifications if m.path == "/webhook/pager"]
+    # WHEN the wait passes (the logs are archived meanwhile)
+    sandbox.advance(6)
+    # THEN it is given up once: the pager gets one critical notice quoting the log's line and linking the log object
+    pager = [json.loads(m.body) for m in sandbox.notifications if m.path == "/webhook/pager"]
+    assert len(pager) == 1
+    assert (pager[0]["severity"], pager[0]["reason"]["code"]) == ("critical", "GIVE_UP_PERMANENT_FAILURE")
+    assert '"Caused by: java.lang.ClassNotFoundException: com.acme.etl.AggregateDaily"' in pager[0]["reason"]["message"]
+    assert pager[0]["log_location"] == (
+        f"s3://aws-logs-123456789012-eu-west-1/elasticmapreduce/{cluster_id}/steps/{step_id}/stderr.gz"
+    )
+    assert [s["Name"] for s in sandbox.steps(cluster_id)] == ["aggregate"]
+    assert sandbox.failures == []
+
+
+def test_step_logs_reach_s3_only_after_the_archive_delay(sandbox: Sandbox) -> None:
+    cluster_id = sandbox.create_cluster()
+    (step_id,) = sandbox.add_steps(cluster_id, "aggregate")
+    sandbox.fail_step(cluster_id, step_id, "Unknown Error.", stderr="boom", archive_delay_s=240)
+    prefix = f"elasticmapreduce/{cluster_id}/steps/{step_id}/"
+    assert sandbox.s3_objects("aws-logs-123456789012-eu-west-1", prefix) == {}
+    sandbox.advance(4)
+    logs = sandbox.s3_objects("aws-logs-123456789012-eu-west-1", prefix)
+    assert sorted(logs) == [prefix + "controller.gz", prefix + "stderr.gz"]
+    assert logs[prefix + "stderr.gz"][:2] == b"\x1f\x8b"

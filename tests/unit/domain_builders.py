@@ -150,9 +150,24 @@ def cloudwatch_metrics(*, containers_pending: int = 0, nodes: int = 4, age_s: fl
     )
 
 
+# The thresholds the reason cases were written against, pinned so that a change of `balance`'s table changes no
+# case: a 600-s window, a 300-s scale-in cooldown, and a scale-in step of max_step_nodes whatever the group's size.
+PINNED: dict[str, Any] = {"scale_in": {"stabilization_window_s": 600, "cooldown_s": 300, "max_step_pct": 100}}
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
 def policy(**overrides: Any) -> ScalingPolicy:
-    """Policy is the default ScalingPolicy with nested sections deep-merged from `overrides` (plain dicts)."""
-    return ScalingPolicy.model_validate(overrides)
+    """Policy is the pinned ScalingPolicy with nested sections deep-merged from `overrides` (plain dicts)."""
+    return ScalingPolicy.model_validate(_merge(PINNED, overrides))
 
 
 def state(**fields: Any) -> ScalingState:

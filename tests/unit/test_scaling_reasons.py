@@ -284,19 +284,47 @@ REASON_CASES = [
     ),
     pytest.param(
         Case(
-            ReasonCode.HOLD_GROUP_NOT_SETTLED,
+            ReasonCode.SCALE_OUT_PENDING_DEMAND,
+            (("ig-TASK1", 3),),
             cluster=snapshot(core(2), task(2, state=GroupState.RESIZING)),
             yarn=metrics(pending_mb=4096),
         ),
-        id="TASK group RESIZING",
+        id="TASK group RESIZING: EMR takes a new count during a resize",
     ),
     pytest.param(
         Case(
-            ReasonCode.HOLD_GROUP_NOT_SETTLED,
-            cluster=snapshot(core(2), task(2, requested=5)),
-            yarn=metrics(pending_mb=4096),
+            ReasonCode.HOLD_CAPACITY_IN_FLIGHT,
+            cluster=snapshot(core(2), task(2, requested=5, state=GroupState.RESIZING)),
+            yarn=metrics(pending_mb=3 * NODE_MB),
         ),
-        id="TASK group RUNNING with 2 of 5 requested",
+        id="three TASK nodes starting cover three nodes of pending memory",
+    ),
+    pytest.param(
+        Case(
+            ReasonCode.SCALE_OUT_PENDING_DEMAND,
+            (("ig-TASK1", 7),),
+            cluster=snapshot(core(2), task(2, requested=5, state=GroupState.RESIZING)),
+            yarn=metrics(pending_mb=5 * NODE_MB),
+        ),
+        id="three TASK nodes starting, pending memory for five: two more",
+    ),
+    pytest.param(
+        Case(
+            ReasonCode.HOLD_DEMAND_DRAINING,
+            yarn=metrics(pending_mb=3 * NODE_MB),
+            memory=state(backlog_kept=0.1, last_pending_mb=NODE_MB, last_read_at=ago(60)),
+        ),
+        id="backlogs here drain within a minute: no node for three nodes of pending memory",
+    ),
+    pytest.param(
+        Case(
+            ReasonCode.SCALE_OUT_PENDING_DEMAND,
+            (("ig-TASK1", 5),),
+            yarn=metrics(pending_mb=3 * NODE_MB),
+            memory=state(backlog_kept=0.1, last_pending_mb=NODE_MB, last_read_at=ago(60)),
+            scaling_policy=policy(scale_out={"drain_trust_pct": 0}),
+        ),
+        id="drain trust 0: every pending MB counts whatever the history",
     ),
     pytest.param(
         Case(
@@ -608,12 +636,22 @@ SCALE_IN_CASES = [
     pytest.param(
         Case(
             ReasonCode.SCALE_IN_IDLE,
-            (("ig-A", 0), ("ig-B", 1)),
+            (("ig-A", 0), ("ig-B", 0)),
             cluster=snapshot(core(2), task(3, "ig-B", name="b"), task(3, "ig-A", name="a")),
             yarn=metrics(nodes=8),
             memory=state(**STABILIZED),
         ),
-        id="idle: TASK groups toward min within the step budget",
+        id="idle: every empty TASK node goes at once, past the step budget",
+    ),
+    pytest.param(
+        Case(
+            ReasonCode.SCALE_IN_IDLE,
+            (("ig-A", 0), ("ig-B", 1)),
+            cluster=snapshot(core(2), task(3, "ig-B", name="b"), task(3, "ig-A", name="a")),
+            yarn=metrics(nodes=8),
+            memory=state(**STABILIZED, demand_peak_mb=2 * NODE_MB, demand_peak_at=ago(120)),
+        ),
+        id="idle, but two nodes of demand came two minutes ago: room for it at 80% stays (3 of 8 nodes)",
     ),
     pytest.param(
         Case(
@@ -661,7 +699,7 @@ def test_scale_in(case: Case) -> None:
             snapshot(core(6), task(2)),
             metrics(nodes=8, allocated_mb=NODE_MB, hdfs_pct=None),
             True,
-            "HDFS utilization unknown from this metrics source: 0 of 3 CORE node(s) may go",
+            "HDFS utilization unknown from this metrics source: 0 of 4 CORE node(s) may go",
             id="TASK acts, CORE kept",
         ),
         pytest.param(
@@ -795,9 +833,11 @@ def test_cooldown_hold_keeps_the_window_running() -> None:
     # WHEN the planner decides
     plan = plan_resize(snapshot(core(2), task(3)), metrics(nodes=5), policy(), memory, NOW)
 
-    # THEN it holds without forgetting when utilization went low
+    # THEN it holds without forgetting when utilization went low (it only learns from the read)
     assert plan.reason is ReasonCode.HOLD_COOLDOWN
-    assert plan.next_state == memory
+    assert plan.next_state.low_utilization_since == memory.low_utilization_since
+    assert plan.next_state.last_scale_in_at == memory.last_scale_in_at
+    assert plan.next_state.last_read_at == NOW
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,7 @@ from emr_autoscaler.steps.domain.decide import (
     recheck_before_add,
     step_retry_notice_severity,
 )
+from emr_autoscaler.steps.domain.evidence import Evidence, EvidenceSource, EvidenceState
 from emr_autoscaler.steps.domain.models import (
     FailedStep,
     FailureDetails,
@@ -31,6 +32,16 @@ from emr_autoscaler.steps.domain.models import (
 
 NOW = datetime(2026, 3, 4, 3, 2, 41, tzinfo=UTC)
 LOST_NODE = "Container released on a *lost* node"
+ROLE = "arn:aws:iam::123456789012:role/etl-runtime"
+LOGS_NOT_YET = (
+    Evidence(
+        source=EvidenceSource.STEP_LOG,
+        field="log",
+        state=EvidenceState.NOT_YET,
+        location="s3://logs/j-ABC/steps/s-1/stderr.gz",
+        note="not archived yet",
+    ),
+)
 
 
 def _cluster(state: ClusterState = ClusterState.WAITING, opted_in: bool = True) -> ClusterSnapshot:
@@ -45,8 +56,15 @@ def _step(
     name: str = "aggregate",
     action: str = "CANCEL_AND_WAIT",
     readable: bool = True,
+    role: str | None = None,
 ) -> FailedStep:
-    config = StepConfig(name=name, action_on_failure=action, jar="command-runner.jar", args=("spark-submit", "a.py"))
+    config = StepConfig(
+        name=name,
+        action_on_failure=action,
+        jar="command-runner.jar",
+        args=("spark-submit", "a.py"),
+        execution_role_arn=role,
+    )
     failure = FailureDetails(reason=reason, message=message, log_file="s3://logs/j-ABC/steps/s-1/")
     return FailedStep(
         cluster_id="j-ABC",
@@ -63,7 +81,8 @@ def _decide(step: FailedStep | None = None, **kwargs: Any) -> RetryStep | GiveUp
     lineage = kwargs.pop("lineage", None) or lineage_of_unknown(step)
     policy = kwargs.pop("policy", StepRetryPolicy())
     cluster = kwargs.pop("cluster", _cluster())
-    return decide_step_retry(step, cluster, lineage, policy, NOW, kwargs.pop("jitter", 0.0))
+    evidence = kwargs.pop("evidence", ())
+    return decide_step_retry(step, cluster, lineage, policy, NOW, kwargs.pop("jitter", 0.0), evidence)
 
 
 CASES: list[tuple[str, dict[str, Any], StepRetryReason]] = [
@@ -101,6 +120,16 @@ CASES: list[tuple[str, dict[str, Any], StepRetryReason]] = [
         StepRetryReason.GIVE_UP_CLUSTER_TERMINATING,
     ),
     ("config unreadable", {"step": _step(readable=False)}, StepRetryReason.GIVE_UP_STEP_CONFIG_UNREADABLE),
+    (
+        "Unknown Error. and the logs are not archived yet: wait for them",
+        {"step": _step("Unknown Error."), "evidence": LOGS_NOT_YET},
+        StepRetryReason.WAIT_FOR_EVIDENCE,
+    ),
+    (
+        "runtime role the profile does not name",
+        {"step": _step(role=ROLE)},
+        StepRetryReason.GIVE_UP_EXECUTION_ROLE_NOT_ALLOWED,
+    ),
     (
         "a restart with no lineage record",
         {"step": _step(name="aggregate (retry 1/2)")},

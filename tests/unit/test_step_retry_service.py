@@ -11,13 +11,22 @@ import pytest
 from emr_autoscaler.kernel.events import AppDetailType
 from emr_autoscaler.kernel.models import ClusterSnapshot, ClusterState
 from emr_autoscaler.kernel.notices import Severity
+from emr_autoscaler.steps.domain.evidence import Evidence, EvidenceSource, EvidenceState
 from emr_autoscaler.steps.domain.models import FailedStep, FailureDetails, StepConfig
 from emr_autoscaler.steps.ports import ClaimInProgressError
 from emr_autoscaler.steps.service import StepRetrier, handle_step_retry_invocation
 from emr_autoscaler.steps.triggers import StepFailure, parse_step_failure
 from tests.conftest import load_event
 from tests.fakes import RecordingPublisher, StaticConfig
-from tests.step_fakes import FakeEmrSteps, FakeRetryQueue, InMemoryLineageStore, LoggingStepRetrySink, NoGuard
+from tests.step_fakes import (
+    FakeEmrSteps,
+    FakeRetryQueue,
+    FakeStepLogs,
+    FakeYarnApplications,
+    InMemoryLineageStore,
+    LoggingStepRetrySink,
+    NoGuard,
+)
 
 T0 = datetime(2026, 3, 4, 3, 2, 41, tzinfo=UTC)
 CID = "j-2AXXXXXXGAPLF"
@@ -57,6 +66,8 @@ class World:
     queue: FakeRetryQueue = field(default_factory=FakeRetryQueue)
     events: RecordingPublisher = field(default_factory=RecordingPublisher)
     config: StaticConfig = field(default_factory=StaticConfig)
+    logs: FakeStepLogs = field(default_factory=FakeStepLogs)
+    yarn: FakeYarnApplications = field(default_factory=FakeYarnApplications)
     now: list[datetime] = field(default_factory=lambda: [T0])
 
     def retrier(self) -> StepRetrier:
@@ -70,6 +81,8 @@ class World:
             events=self.events,
             sink=LoggingStepRetrySink(),
             guard=NoGuard(),
+            logs=self.logs,
+            yarn=self.yarn,
         )
 
 
@@ -277,3 +290,81 @@ def test_invocation_dispatch_ignores_other_events_and_batches_sqs(world: World) 
     response = handle_step_retry_invocation({"Records": [good, broken]}, None, retrier)
     assert response == {"batchItemFailures": [{"itemIdentifier": "broken"}]}
     assert len(world.emr.added) == 1
+
+
+APP = "application_1772589600000_0007"
+STDERR = f"s3://logs/{CID}/steps/{SID}/stderr.gz"
+
+
+def test_failure_details_that_classify_read_no_other_evidence(world: World) -> None:
+    # GIVEN FailureDetails that say a node was lost
+    world.retrier().handle_failure(_failure())
+    # THEN neither the logs nor the ResourceManager were asked
+    assert (world.logs.reads, world.yarn.asked) == (0, [])
+
+
+def test_unknown_error_waits_for_late_logs_then_restarts_once_from_the_diagnostics(world: World) -> None:
+    # GIVEN "Unknown Error." and logs EMR has not archived yet
+    world.emr.steps[SID] = _failed(reason="Unknown Error.")
+    world.logs.evidence[SID] = (
+        Evidence(source=EvidenceSource.STEP_LOG, field="log", state=EvidenceState.NOT_YET, location=STDERR),
+    )
+    retrier = world.retrier()
+    # WHEN the FAILED event is handled
+    waiting = retrier.handle_failure(_failure())
+    # THEN a new look is queued after the wait for evidence, no restart, and no notice yet
+    assert (waiting["outcome"], waiting["reason"], waiting["delay_s"]) == ("waiting", "WAIT_FOR_EVIDENCE", 300)
+    assert (len(world.queue.rechecks), world.queue.messages, world.events.events) == (1, [], [])
+    # WHEN the logs arrived (naming the YARN application, whose diagnostics say the node was lost) and the recheck
+    # is delivered twice
+    world.logs.evidence[SID] = (
+        Evidence(
+            source=EvidenceSource.STEP_LOG, field="log", location=STDERR, text=f"INFO Submitted application {APP}"
+        ),
+    )
+    world.yarn.evidence[APP] = Evidence(
+        source=EvidenceSource.YARN,
+        field="diagnostics",
+        location=APP,
+        text="ExecutorLostFailure (executor 7 exited caused by one of the running tasks) Reason: Container marked "
+        "as failed: container_1772589600000_0007_01_000008 on host: ip-10-0-1-12. Exit status: -100. "
+        "Diagnostics: Container released on a *lost* node.",
+    )
+    world.now[0] = T0 + timedelta(seconds=300)
+    first = retrier.recheck(world.queue.rechecks[0])
+    retrier.recheck(world.queue.rechecks[0])
+    # THEN the restart is scheduled (from the diagnostics of the application the log named) ...
+    assert (first["outcome"], first["reason"]) == ("scheduled", "RETRY_TRANSIENT_FAILURE")
+    assert world.yarn.asked[-1] == (APP,)
+    notice = world.events.events[0].detail
+    assert notice.data["evidence_source"] == "yarn"
+    assert "Container released on a *lost* node" in notice.data["evidence_line"]
+    # ... and however often it was scheduled, it is added once
+    world.now[0] = T0 + timedelta(seconds=600)
+    results = [retrier.execute_retry(m) for m in world.queue.messages]
+    assert [r["outcome"] for r in results].count("added") == 1
+    assert len(world.emr.added) == 1
+
+
+def test_a_recheck_for_a_cluster_emr_forgot_is_ignored(world: World) -> None:
+    world.emr.steps[SID] = _failed(reason="Unknown Error.")
+    world.logs.evidence[SID] = (
+        Evidence(source=EvidenceSource.STEP_LOG, field="log", state=EvidenceState.NOT_YET, location=STDERR),
+    )
+    retrier = world.retrier()
+    retrier.handle_failure(_failure())
+    del world.emr.clusters[CID]
+    assert retrier.recheck(world.queue.rechecks[0])["reason"] == "IGNORED_UNKNOWN_STEP"
+    assert world.emr.added == []
+
+
+def test_concurrent_cluster_re_adds_only_the_failed_step(world: World) -> None:
+    # GIVEN a cluster running steps concurrently
+    world.emr.clusters[CID] = world.emr.clusters[CID].model_copy(update={"step_concurrency_level": 5})
+    retrier = world.retrier()
+    retrier.handle_failure(_failure())
+    world.now[0] = T0 + timedelta(seconds=120)
+    retrier.execute_retry(world.queue.messages[0])
+    # THEN only the restart was added, and followers were not even looked up
+    assert [c.name for c in world.emr.added[0][1]] == ["nightly-aggregate (retry 1/2)"]
+    assert "cancelled_followers" not in world.emr.calls

@@ -206,7 +206,8 @@ def test_retry_queue_outlives_the_function(template: dict[str, Any]) -> None:
 
 def test_step_retry_role_is_least_privilege(template: dict[str, Any]) -> None:
     # GIVEN the step-retry role's statements
-    role = template["Resources"]["StepRetryRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    (policy,) = [p for p in template["Resources"]["StepRetryRole"]["Properties"]["Policies"] if "PolicyName" in p]
+    role = policy["PolicyDocument"]["Statement"]
     by_sid = {s["Sid"]: s for s in role}
     # THEN it may add steps (only on opted-in clusters: test_template_security.py), EMR reads are on the cluster
     # ARN pattern, it publishes only on the app bus, and only traces use Resource "*"

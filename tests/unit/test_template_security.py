@@ -234,3 +234,74 @@ def test_every_skipped_checkov_check_is_justified(template: dict[str, Any]) -> N
     for name, skip in skips:
         assert re.fullmatch(r"CKV_AWS_\d+", skip["id"]), name
         assert len(skip["comment"]) >= 40, f"{name} {skip['id']}"
+
+
+def _step_retry_policies(template: dict[str, Any]) -> dict[str, tuple[str | None, list[dict[str, Any]]]]:
+    """Policies of the step-retry role by name: (the condition they depend on, their statements)."""
+    found: dict[str, tuple[str | None, list[dict[str, Any]]]] = {}
+    for policy in template["Resources"]["StepRetryRole"]["Properties"]["Policies"]:
+        condition = policy["Fn::If"][0] if "Fn::If" in policy else None
+        body = policy["Fn::If"][1] if "Fn::If" in policy else policy
+        found[body["PolicyName"]] = (condition, body["PolicyDocument"]["Statement"])
+    return found
+
+
+def _resolve(node: Any, parameters: dict[str, list[str]]) -> Any:
+    """A small evaluator of Ref (list parameters), Join, Sub (with a variable map) and Split, as CloudFormation does."""
+    if isinstance(node, str):
+        return node
+    (function, argument), *_ = node.items()
+    if function == "Ref":
+        return parameters[argument]
+    if function == "Fn::Join":
+        return argument[0].join(_resolve(argument[1], parameters))
+    if function == "Fn::Split":
+        return _resolve(argument[1], parameters).split(argument[0])
+    if function == "Fn::Sub":
+        text, variables = argument
+        for name, value in variables.items():
+            text = text.replace("${" + name + "}", _resolve(value, parameters))
+        return text
+    raise AssertionError(f"unexpected {function}")
+
+
+def test_step_logs_are_read_only_in_the_buckets_the_stack_parameter_names(template: dict[str, Any]) -> None:
+    # GIVEN the step-retry role's log-reading policy, and a deployment naming a bucket and a bucket/prefix
+    condition, statements = _step_retry_policies(template)["step-logs"]
+    by_sid = {s["Sid"]: s for s in statements}
+    parameters = {"StepLogBuckets": ["aws-logs-123456789012-eu-west-1", "team-logs/emr"]}
+    # THEN it exists only when buckets are named, allows only object reads and listings, and resolves to exactly
+    # those buckets' objects: never s3:* and never every bucket
+    assert condition == "ReadsStepLogs"
+    assert template["Conditions"]["ReadsStepLogs"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", {"Ref": "StepLogBuckets"}]}, ""]}]
+    }
+    assert {s["Action"] for s in statements} == {"s3:GetObject", "s3:ListBucket"}
+    assert _resolve(by_sid["ReadStepLogs"]["Resource"], parameters) == [
+        "arn:*:s3:::aws-logs-123456789012-eu-west-1/*",
+        "arn:*:s3:::team-logs/emr/*",
+    ]
+    assert _resolve(by_sid["TellMissingStepLogsFromDenied"]["Resource"], parameters) == [
+        "arn:*:s3:::aws-logs-123456789012-eu-west-1",
+        "arn:*:s3:::team-logs/emr",
+    ]
+
+
+def test_runtime_roles_are_passed_only_to_emr_and_only_those_the_stack_names(template: dict[str, Any]) -> None:
+    # GIVEN the step-retry role's PassRole policy
+    condition, (statement,) = _step_retry_policies(template)["step-runtime-roles"]
+    # THEN it exists only when roles are named, covers exactly them, and only when passed to EMR
+    assert condition == "PassesStepRoles"
+    assert statement["Action"] == "iam:PassRole"
+    assert statement["Resource"] == {"Ref": "StepExecutionRoleArns"}
+    assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "elasticmapreduce.amazonaws.com"}}
+
+
+def test_step_restarter_reaches_the_resourcemanager_as_the_scaler_does(template: dict[str, Any]) -> None:
+    # GIVEN both functions that call the ResourceManager on the master node
+    scaler = template["Resources"]["ScalerFunction"]["Properties"]
+    restarter = template["Resources"]["StepRetryFunction"]["Properties"]
+    # THEN they share the VPC placement, and the restarter's role gets the VPC policy under the same condition
+    assert restarter["VpcConfig"] == scaler["VpcConfig"]
+    managed = template["Resources"]["StepRetryRole"]["Properties"]["ManagedPolicyArns"]
+    assert managed == template["Resources"]["ScalerRole"]["Properties"]["ManagedPolicyArns"]

@@ -3,16 +3,20 @@
 Resizes take time (requested != running meanwhile, the group RESIZING), steps fail and complete on command with
 `FailureDetails`, EMR's state-change events follow with their real shapes, and each cluster has a YARN
 ResourceManager on its own loopback address (so the scaler finds it through DescribeCluster, as in AWS), serving
-metrics computed from the simulated demand and the nodes actually running.
+metrics computed from the simulated demand and the nodes actually running, and the failed steps' applications with
+their diagnostics. Steps keep the runtime role they were added with (ExecutionRoleArn). A failed step's logs
+(`controller.gz`, `stderr.gz`) reach `<LogUri>/<cluster id>/steps/<step id>/` in S3 only after the archive delay,
+as EMR pushes logs about every five minutes.
 """
 
 from __future__ import annotations
 
+import gzip
 import itertools
 import socket
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any
@@ -24,7 +28,12 @@ from emr_autoscaler_dev.sandbox.functions import SandboxError
 from emr_autoscaler_dev.sandbox.local_aws import LocalAws, moto_backends
 from emr_autoscaler_dev.sandbox.provision import create_cluster as _run_job_flow
 from emr_autoscaler_dev.sandbox.template import ACCOUNT_ID, REGION
-from emr_autoscaler_dev.sandbox.yarn import YarnResourceManagerEmulator, cluster_metrics
+from emr_autoscaler_dev.sandbox.yarn import YarnResourceManagerEmulator, application, cluster_metrics
+
+LOG_BUCKET = f"aws-logs-{ACCOUNT_ID}-{REGION}"
+LOG_URI = f"s3n://{LOG_BUCKET}/elasticmapreduce/"
+# How long a failed step's application ran before it failed (the step's StartDateTime, the app's startedTime).
+_STEP_RUN = timedelta(minutes=10)
 
 Emit = Callable[[str, str, dict[str, Any]], None]
 
@@ -35,6 +44,8 @@ class _GroupResize:
     running: int
     target: int
     due: datetime
+    # Nodes that join (or leave) earlier than `due`: a request made before the current one, still under way.
+    partial: list[tuple[datetime, int]] = field(default_factory=list)
 
 
 @dataclass
@@ -43,9 +54,43 @@ class _EmuCluster:
     name: str
     address: str
     yarn: YarnResourceManagerEmulator
+    started_ms: int
     demand_mb: int = 0
     apps: int = 0
     light: bool = False
+    app_sequence: int = 0
+
+
+@dataclass
+class _PendingLogs:
+    due: datetime
+    cluster_id: str
+    step_id: str
+    files: dict[str, bytes]
+
+
+def _controller_log(step_id: str, args: list[str], ended: datetime) -> str:
+    """The shape of EMR's step controller log (what the step runner writes before and after the command)."""
+    return (
+        f"{ended - _STEP_RUN:%Y-%m-%dT%H:%M:%S.000Z} INFO Ensure step jar file command-runner.jar\n"
+        f"INFO startExec 'hadoop jar /var/lib/aws/emr/step-runner/hadoop-jars/command-runner.jar {' '.join(args)}'\n"
+        f"INFO redirectOutput to /mnt/var/log/hadoop/steps/{step_id}/stdout\n"
+        f"INFO redirectError to /mnt/var/log/hadoop/steps/{step_id}/stderr\n"
+        f"INFO ProcessRunner started child process\n"
+        f"INFO waitProcessCompletion ended with exit code 1 : hadoop jar /var/lib/aws/emr/step-runner/hadoop-...\n"
+        f"{ended:%Y-%m-%dT%H:%M:%S.000Z} WARN Step failed with exitCode 1 and took {int(_STEP_RUN.total_seconds())} "
+        "seconds\n"
+    )
+
+
+def _stderr_log(app_id: str, started: datetime, text: str) -> str:
+    """What spark-submit (cluster mode) prints to the step's stderr: the application it submitted, then `text`."""
+    return (
+        f"{started:%y/%m/%d %H:%M:%S} INFO Client: Requesting a new application from cluster\n"
+        f"{started:%y/%m/%d %H:%M:%S} INFO YarnClientImpl: Submitted application {app_id}\n"
+        f"{started:%y/%m/%d %H:%M:%S} INFO Client: Application report for {app_id} (state: RUNNING)\n"
+        f"{text.rstrip()}\n"
+    )
 
 
 def _free_port(host: str) -> int:
@@ -69,8 +114,11 @@ class EmrEmulator:
         on_line: Callable[[str], None],
         start_delay: timedelta,
         decommission: timedelta,
+        log_archive_delay: timedelta = timedelta(minutes=5),
     ) -> None:
         self.aws = aws
+        self.log_archive_delay = log_archive_delay
+        self._pending_logs: list[_PendingLogs] = []
         self.clock = clock
         self.emit = emit
         self.on_line = on_line
@@ -87,6 +135,9 @@ class EmrEmulator:
     def __enter__(self) -> EmrEmulator:
         self.rm_port = _free_port("127.0.0.1")
         self._stack.callback(_patch_moto_emr(self))
+        s3 = self.aws.client("s3")
+        if LOG_BUCKET not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
+            s3.create_bucket(Bucket=LOG_BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
         return self
 
     def __exit__(
@@ -109,10 +160,13 @@ class EmrEmulator:
         tags: dict[str, str] | None = None,
     ) -> str:
         """Create_cluster starts an opted-in cluster with a YARN ResourceManager and announces it (RUNNING)."""
-        cluster_id = _run_job_flow(self.emr, name=name, core=core, task=task, instance_type=instance_type, tags=tags)
+        cluster_id = _run_job_flow(
+            self.emr, name=name, core=core, task=task, instance_type=instance_type, tags=tags, log_uri=LOG_URI
+        )
         address = next(self._addresses)
         yarn = self._stack.enter_context(YarnResourceManagerEmulator(host=address, port=self.rm_port))
-        self._clusters[cluster_id] = _EmuCluster(cluster_id, name, address, yarn)
+        started_ms = int(self.clock.now.timestamp() * 1000)
+        self._clusters[cluster_id] = _EmuCluster(cluster_id, name, address, yarn, started_ms)
         self._refresh_yarn(cluster_id)
         self._announce(cluster_id, name)
         return cluster_id
@@ -146,29 +200,26 @@ class EmrEmulator:
         Light: they share one ResourceManager (one loopback address) serving one steady load, `demand_mb` on the
         first cluster's nodes, instead of one server each; `set_yarn` refuses them. A thousand cost one server.
         """
+        names = [f"{name_prefix}-{i}" for i in range(count)]
         ids = [
             _run_job_flow(
-                self.emr, name=f"{name_prefix}-{i}", core=core, task=task, instance_type=instance_type, tags=tags
+                self.emr, name=name, core=core, task=task, instance_type=instance_type, tags=tags, log_uri=LOG_URI
             )
-            for i in range(count)
+            for name in names
         ]
         if not ids:
             return ids
         address = next(self._addresses)
         yarn = self._stack.enter_context(YarnResourceManagerEmulator(host=address, port=self.rm_port))
-        for i, cluster_id in enumerate(ids):
+        started_ms = int(self.clock.now.timestamp() * 1000)
+        apps = 1 if demand_mb else 0
+        for cluster_id, name in zip(ids, names, strict=True):
             self._clusters[cluster_id] = _EmuCluster(
-                cluster_id,
-                f"{name_prefix}-{i}",
-                address,
-                yarn,
-                demand_mb=demand_mb,
-                apps=1 if demand_mb else 0,
-                light=True,
+                cluster_id, name, address, yarn, started_ms, demand_mb=demand_mb, apps=apps, light=True
             )
         self._refresh_yarn(ids[0])
-        for i, cluster_id in enumerate(ids):
-            self._announce(cluster_id, f"{name_prefix}-{i}")
+        for cluster_id, name in zip(ids, names, strict=True):
+            self._announce(cluster_id, name)
         return ids
 
     def fail_api(self, cluster_id: str, code: str | None) -> None:
@@ -206,8 +257,10 @@ class EmrEmulator:
         return dict(cluster.yarn._body["clusterMetrics"])
 
     def tick(self) -> None:
-        """Tick brings the emulation to the clock's time: due resizes complete, every ResourceManager follows."""
+        """Tick brings the emulation to the clock's time: due resizes complete, due step logs reach S3, every
+        ResourceManager follows."""
         self._complete_resizes()
+        self._archive_logs()
         refreshed: set[int] = set()
         for cluster_id, cluster in self._clusters.items():
             if id(cluster.yarn) not in refreshed:  # light clusters share one ResourceManager: refresh it once
@@ -237,15 +290,33 @@ class EmrEmulator:
 
     # ------------------------------------------------------------------ resizes
     def resized(self, group: Any, old: int, new: int) -> None:
-        """Resized starts the emulated resize of a moto group EMR was asked to take from `old` to `new` nodes."""
+        """Resized starts the emulated resize of a moto group EMR was asked to take from `old` to `new` nodes.
+
+        A new count during a resize overrides it, as EMR allows ("Interrupting a resize", emr-manage-resize.html):
+        the nodes already on their way keep their own time, the change on top of them takes a full delay.
+        """
         now = self.clock.now
         delay = self.start_delay if new > old else self.decommission
+        current = self._resizes.get(group.id)
+        if current is not None:
+            coming = current.target - current.running - sum(count for _, count in current.partial)
+            partial = [*current.partial, (current.due, coming)] if new > old and coming > 0 else []
+            self._resizes[group.id] = _GroupResize(
+                group=group, running=current.running, target=new, due=now + delay, partial=partial
+            )
+            self.on_line(f"{now:%H:%M} EMR      {group.name} resize changed {old} → {new} mid-way")
+            return
         self._resizes[group.id] = _GroupResize(group=group, running=old, target=new, due=now + delay)
         group.state = "RESIZING"
         self.on_line(f"{now:%H:%M} EMR      {group.name} resizing {old} → {new} (done at {now + delay:%H:%M})")
 
     def _complete_resizes(self) -> None:
         for group_id, resize in list(self._resizes.items()):
+            arrived = [(due, count) for due, count in resize.partial if due <= self.clock.now]
+            if arrived and resize.due > self.clock.now:
+                resize.running += sum(count for _, count in arrived)
+                resize.partial = [item for item in resize.partial if item[0] > self.clock.now]
+                self._refresh_yarn(resize.group.cluster_id)
             if resize.due > self.clock.now:
                 continue
             del self._resizes[group_id]
@@ -276,12 +347,20 @@ class EmrEmulator:
         return resize.running if resize is not None else int(group.num_instances)
 
     # ------------------------------------------------------------------ steps
-    def add_steps(self, cluster_id: str, *names: str, action_on_failure: str = "CANCEL_AND_WAIT") -> list[str]:
-        """Add_steps submits Spark steps (PENDING, in order) and returns their ids."""
+    def add_steps(
+        self,
+        cluster_id: str,
+        *names: str,
+        action_on_failure: str = "CANCEL_AND_WAIT",
+        execution_role_arn: str | None = None,
+    ) -> list[str]:
+        """Add_steps submits Spark steps (PENDING, in order), with a runtime role if given, and returns their ids."""
         ids: list[str] = []
+        role = {"ExecutionRoleArn": execution_role_arn} if execution_role_arn else {}
         for name in names:
             response = self.emr.add_job_flow_steps(
                 JobFlowId=cluster_id,
+                **role,
                 Steps=[
                     {
                         "Name": name,
@@ -308,15 +387,68 @@ class EmrEmulator:
         self._step_event(cluster_id, step_id, "COMPLETED", "INFO")
 
     def fail_step(
-        self, cluster_id: str, step_id: str, reason: str, message: str = "", log_file: str | None = None
+        self,
+        cluster_id: str,
+        step_id: str,
+        reason: str = "Unknown Error.",
+        message: str = "",
+        log_file: str | None = None,
+        *,
+        stderr: str | None = None,
+        diagnostics: str | None = None,
+        archive_delay: timedelta | None = None,
+        gzip_logs: bool = True,
     ) -> list[str]:
         """Fail_step makes a step FAILED with FailureDetails (and cancels its pending followers under
-        CANCEL_AND_WAIT), then emits EMR's `EMR Step Status Change` event; returns the cancelled step ids."""
-        log = log_file or f"s3://aws-logs-{ACCOUNT_ID}-{REGION}/elasticmapreduce/{cluster_id}/steps/{step_id}/"
-        cancelled = emr_steps.fail(cluster_id, step_id, reason, message or reason, log)
-        self.on_line(f"{self.clock.now:%H:%M} EMR      step {step_id} FAILED: {reason}")
+        CANCEL_AND_WAIT), then emits EMR's `EMR Step Status Change` event; returns the cancelled step ids.
+
+        The step's YARN application (FAILED, with `diagnostics`) is known to the cluster's ResourceManager at once;
+        its logs (`stderr.gz`: spark-submit's lines naming the application, then `stderr`; `controller.gz`) reach S3
+        only after `archive_delay` (the emulator's default: EMR pushes logs about every five minutes), gzipped
+        unless `gzip_logs` is false.
+        """
+        cluster = self._clusters[cluster_id]
+        now = self.clock.now
+        started = now - _STEP_RUN
+        cluster.app_sequence += 1
+        app_id = f"application_{cluster.started_ms}_{cluster.app_sequence:04d}"
+        failed = emr_steps.step(cluster_id, step_id)
+        cluster.yarn.add_application(
+            application(
+                app_id,
+                name=failed.name,
+                final_status="FAILED",
+                diagnostics=diagnostics or "",
+                started=started,
+                finished=now,
+                cluster_timestamp_ms=cluster.started_ms,
+            )
+        )
+        prefix = f"{LOG_URI.replace('s3n://', 's3://')}{cluster_id}/steps/{step_id}/"
+        log = log_file or prefix
+        cancelled = emr_steps.fail(cluster_id, step_id, reason, message or reason, log, started=started, ended=now)
+        files = {
+            "controller.gz": _controller_log(step_id, list(failed.args), now),
+            "stderr.gz": _stderr_log(app_id, started, stderr or ""),
+        }
+        encode = gzip.compress if gzip_logs else (lambda data: data)
+        due = now + (self.log_archive_delay if archive_delay is None else archive_delay)
+        self._pending_logs.append(
+            _PendingLogs(due, cluster_id, step_id, {k: encode(v.encode()) for k, v in files.items()})
+        )
+        self.on_line(f"{now:%H:%M} EMR      step {step_id} FAILED: {reason} (logs in S3 at {due:%H:%M})")
         self._step_event(cluster_id, step_id, "FAILED", "ERROR")
+        if due <= now:
+            self._archive_logs()
         return cancelled
+
+    def _archive_logs(self) -> None:
+        s3 = self.aws.client("s3")
+        for pending in [p for p in self._pending_logs if p.due <= self.clock.now]:
+            self._pending_logs.remove(pending)
+            for name, body in pending.files.items():
+                key = f"elasticmapreduce/{pending.cluster_id}/steps/{pending.step_id}/{name}"
+                s3.put_object(Bucket=LOG_BUCKET, Key=key, Body=body)
 
     def _step_event(self, cluster_id: str, step_id: str, state: str, severity: str) -> None:
         found = emr_steps.step(cluster_id, step_id)
@@ -342,8 +474,9 @@ def _patch_moto_emr(emulator: EmrEmulator) -> Callable[[], None]:
 
     Returns the function that restores moto.
     """
-    from moto.emr import models
+    from moto.emr import models, responses
 
+    responses_cls = responses.ElasticMapReduceResponse
     group_cls = models.InstanceGroup
     cluster_cls = models.Cluster
     backend_cls = models.ElasticMapReduceBackend
@@ -353,6 +486,7 @@ def _patch_moto_emr(emulator: EmrEmulator) -> Callable[[], None]:
         "dns": cluster_cls.__dict__["master_public_dns_name"],
         "modify": backend_cls.__dict__["modify_instance_groups"],
         "describe": backend_cls.__dict__["describe_cluster"],
+        "add_steps": responses_cls.__dict__["add_job_flow_steps"],
     }
 
     def describe(self: Any, cluster_id: str) -> Any:
@@ -381,6 +515,15 @@ def _patch_moto_emr(emulator: EmrEmulator) -> Callable[[], None]:
             if group.num_instances != before[group.id]:
                 emulator.resized(group, before[group.id], group.num_instances)
 
+    def add_steps(self: Any) -> Any:
+        # moto ignores AddJobFlowSteps' ExecutionRoleArn: keep it on the steps, as DescribeStep returns it.
+        result = saved["add_steps"](self)
+        role = self._get_param("ExecutionRoleArn")
+        if role:
+            emr_steps.set_role(self._get_param("JobFlowId"), list(result.result["StepIds"]), role)
+        return result
+
+    responses_cls.add_job_flow_steps = add_steps  # type: ignore[method-assign]
     group_cls.running_instance_count = property(running)  # type: ignore[assignment,method-assign]
     group_cls.instance_running_count = property(running)  # type: ignore[assignment,method-assign]
     cluster_cls.master_public_dns_name = property(dns)  # type: ignore[assignment,method-assign]
@@ -393,5 +536,6 @@ def _patch_moto_emr(emulator: EmrEmulator) -> Callable[[], None]:
         cluster_cls.master_public_dns_name = saved["dns"]  # type: ignore[method-assign]
         backend_cls.modify_instance_groups = saved["modify"]  # type: ignore[method-assign]
         backend_cls.describe_cluster = saved["describe"]  # type: ignore[method-assign]
+        responses_cls.add_job_flow_steps = saved["add_steps"]  # type: ignore[method-assign]
 
     return restore

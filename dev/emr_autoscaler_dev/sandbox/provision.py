@@ -35,11 +35,14 @@ def create_cluster(
     task: int = 2,
     instance_type: str = "m5.xlarge",
     tags: dict[str, str] | None = None,
+    log_uri: str | None = None,
 ) -> str:
     """Create_cluster starts an instance-group cluster (MASTER, CORE, TASK) and returns its id."""
     tags = {"emr-autoscaler:enabled": "true"} if tags is None else tags
+    logging = {"LogUri": log_uri} if log_uri else {}
     response = emr.run_job_flow(
         Name=name,
+        **logging,
         ReleaseLabel="emr-7.5.0",
         Instances={
             "InstanceGroups": [

@@ -51,6 +51,7 @@ class Sandbox:
         start_delay_s: int = 360,
         decommission_s: int = 120,
         on_line: Callable[[str], None] | None = None,
+        log_archive_delay_s: int = 300,
     ) -> None:
         self.template_path = template
         self.stack_name = stack_name
@@ -58,6 +59,7 @@ class Sandbox:
         self.clock = Clock(start)
         self.start_delay = timedelta(seconds=start_delay_s)
         self.decommission = timedelta(seconds=decommission_s)
+        self.log_archive_delay = timedelta(seconds=log_archive_delay_s)
         self.on_line = on_line or (lambda _line: None)
         self.functions: dict[str, SandboxFunction] = {}
         self.invocations: list[Invocation] = []
@@ -94,7 +96,15 @@ class Sandbox:
         self._stack.callback(speed_up_moto())
         self.sink = self._stack.enter_context(HttpSink())
         self.emr_emulator = self._stack.enter_context(
-            EmrEmulator(self.aws, self.clock, self.emit, self.on_line, self.start_delay, self.decommission)
+            EmrEmulator(
+                self.aws,
+                self.clock,
+                self.emit,
+                self.on_line,
+                self.start_delay,
+                self.decommission,
+                self.log_archive_delay,
+            )
         )
         self.provisioner = Provisioner(template, self.stack_name, self.aws, self.sink, self.functions)
         self.provisioner.create()
@@ -227,9 +237,17 @@ class Sandbox:
         """Yarn_metrics is the `clusterMetrics` the cluster's emulated ResourceManager serves now."""
         return self.emr_emulator.yarn_metrics(cluster_id)
 
-    def add_steps(self, cluster_id: str, *names: str, action_on_failure: str = "CANCEL_AND_WAIT") -> list[str]:
-        """Add_steps submits Spark steps (PENDING, in order) and returns their ids."""
-        return self.emr_emulator.add_steps(cluster_id, *names, action_on_failure=action_on_failure)
+    def add_steps(
+        self,
+        cluster_id: str,
+        *names: str,
+        action_on_failure: str = "CANCEL_AND_WAIT",
+        execution_role_arn: str | None = None,
+    ) -> list[str]:
+        """Add_steps submits Spark steps (PENDING, in order), with a runtime role if given, and returns their ids."""
+        return self.emr_emulator.add_steps(
+            cluster_id, *names, action_on_failure=action_on_failure, execution_role_arn=execution_role_arn
+        )
 
     def steps(self, cluster_id: str) -> list[dict[str, Any]]:
         """Steps lists the cluster's steps as EMR's ListSteps returns them, oldest first."""
@@ -240,11 +258,43 @@ class Sandbox:
         self.emr_emulator.complete_step(cluster_id, step_id)
 
     def fail_step(
-        self, cluster_id: str, step_id: str, reason: str, message: str = "", log_file: str | None = None
+        self,
+        cluster_id: str,
+        step_id: str,
+        reason: str = "Unknown Error.",
+        message: str = "",
+        log_file: str | None = None,
+        *,
+        stderr: str | None = None,
+        diagnostics: str | None = None,
+        archive_delay_s: int | None = None,
+        gzip_logs: bool = True,
     ) -> list[str]:
         """Fail_step makes a step FAILED with FailureDetails (cancelling its pending followers under CANCEL_AND_WAIT)
-        and emits EMR's `EMR Step Status Change` event; returns the cancelled step ids."""
-        return self.emr_emulator.fail_step(cluster_id, step_id, reason, message, log_file)
+        and emits EMR's `EMR Step Status Change` event; returns the cancelled step ids.
+
+        Its YARN application (FAILED, with `diagnostics`) is on the cluster's ResourceManager at once; its logs
+        (`stderr.gz` ending in `stderr`, `controller.gz`) reach the cluster's LogUri in S3 after `archive_delay_s`
+        (default: the sandbox's `log_archive_delay_s`, 300 s), gzipped unless `gzip_logs` is false.
+        """
+        delay = None if archive_delay_s is None else timedelta(seconds=archive_delay_s)
+        return self.emr_emulator.fail_step(
+            cluster_id,
+            step_id,
+            reason,
+            message,
+            log_file,
+            stderr=stderr,
+            diagnostics=diagnostics,
+            archive_delay=delay,
+            gzip_logs=gzip_logs,
+        )
+
+    def s3_objects(self, bucket: str, prefix: str = "") -> dict[str, bytes]:
+        """S3_objects returns the objects under `prefix` in a bucket of the local AWS (key -> body)."""
+        s3 = self.aws.client("s3")
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])]
+        return {key: s3.get_object(Bucket=bucket, Key=key)["Body"].read() for key in keys}
 
     @property
     def notifications(self) -> list[ReceivedMessage]:

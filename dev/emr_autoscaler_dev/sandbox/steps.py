@@ -1,9 +1,10 @@
 """EMR steps as the sandbox emulates them: moto's steps never run, finish or fail by themselves, and carry no
-FailureDetails. These helpers drive them in moto's backend (in process) and let EMR's step events follow."""
+FailureDetails and no runtime role. These helpers drive them in moto's backend (in process) and let EMR's step events
+follow; a step's runtime role is the attribute DescribeStep renders as `ExecutionRoleArn`."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from moto.core.utils import utcnow
@@ -52,13 +53,33 @@ def step(cluster_id: str, step_id: str) -> Any:
     raise KeyError(step_id)
 
 
-def fail(cluster_id: str, step_id: str, reason: str, message: str, log_file: str) -> list[str]:
-    """Fail marks the step FAILED with FailureDetails; with CANCEL_AND_WAIT its pending followers are CANCELLED.
+def set_role(cluster_id: str, step_ids: list[str], execution_role_arn: str | None) -> None:
+    """Set_role gives the steps the runtime role AddJobFlowSteps was called with (DescribeStep's ExecutionRoleArn)."""
+    if execution_role_arn:
+        for step_id in step_ids:
+            step(cluster_id, step_id).execution_role_arn = execution_role_arn
+
+
+def fail(
+    cluster_id: str,
+    step_id: str,
+    reason: str,
+    message: str,
+    log_file: str,
+    started: datetime | None = None,
+    ended: datetime | None = None,
+) -> list[str]:
+    """Fail marks the step FAILED with FailureDetails and its run's times (naive UTC, as moto keeps them); with
+    CANCEL_AND_WAIT its pending followers are CANCELLED.
 
     Returns the ids of the cancelled steps.
     """
     failed = step(cluster_id, step_id)
     failed.state = "FAILED"
+    if started is not None:
+        failed.start_date_time = started.replace(tzinfo=None)
+    if ended is not None:
+        failed.end_date_time = ended.replace(tzinfo=None)
     failed.__class__ = _FailedStep
     failed.failure_details = {"Reason": reason, "Message": message, "LogFile": log_file}
     cancelled: list[str] = []

@@ -1,13 +1,19 @@
-"""YarnResourceManagerEmulator: serves `/ws/v1/cluster/metrics` as a Hadoop 3 ResourceManager does.
+"""YarnResourceManagerEmulator: serves `/ws/v1/cluster/metrics` and `/ws/v1/cluster/apps[/{appid}]` as a Hadoop 3
+ResourceManager does.
 
-The JSON uses the field names of the ResourceManager REST API documentation; values are set by the caller
-(`set_load`) from a simulated load, so the real ResourceManager adapter is exercised over real HTTP.
+The JSON uses the field names of the ResourceManager REST API documentation
+(https://hadoop.apache.org/docs/current/hadoop-yarn/hadoop-yarn-site/ResourceManagerRest.html); values are set by
+the caller from a simulated load and from failed steps' applications, so the real adapters are exercised over real
+HTTP. As on a real RM, an unknown application id answers 404 with a `RemoteException` body, and an empty list of
+applications is `{"apps": null}`.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import urllib.parse
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
@@ -69,22 +75,81 @@ def cluster_metrics(
     }
 
 
+def application(
+    app_id: str,
+    *,
+    name: str,
+    final_status: str,
+    diagnostics: str,
+    started: datetime,
+    finished: datetime,
+    cluster_timestamp_ms: int,
+) -> dict[str, Any]:
+    """Application renders one `app` object of the Cluster Application API (times in ms since the epoch)."""
+    started_ms, finished_ms = int(started.timestamp() * 1000), int(finished.timestamp() * 1000)
+    return {
+        "id": app_id,
+        "user": "hadoop",
+        "name": name,
+        "queue": "default",
+        "state": "FINISHED" if final_status != "KILLED" else "KILLED",
+        "finalStatus": final_status,
+        "progress": 100.0,
+        "trackingUI": "History",
+        "diagnostics": diagnostics,
+        "clusterId": cluster_timestamp_ms,
+        "applicationType": "SPARK",
+        "applicationTags": "",
+        "priority": 0,
+        "startedTime": started_ms,
+        "launchTime": started_ms + 1000,
+        "finishedTime": finished_ms,
+        "elapsedTime": finished_ms - started_ms,
+        "allocatedMB": -1,
+        "allocatedVCores": -1,
+        "runningContainers": -1,
+        "logAggregationStatus": "SUCCEEDED",
+        "unmanagedApplication": False,
+    }
+
+
+def _not_found(app_id: str) -> dict[str, Any]:
+    return {
+        "RemoteException": {
+            "exception": "NotFoundException",
+            "message": f"java.lang.Exception: app with id: {app_id} not found",
+            "javaClassName": "org.apache.hadoop.yarn.webapp.NotFoundException",
+        }
+    }
+
+
 class YarnResourceManagerEmulator:
     """YarnResourceManagerEmulator is a ResourceManager REST endpoint on a free loopback port (context manager)."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self._body: dict[str, Any] = cluster_metrics(nodes=0, node_memory_mb=1, node_vcores=1, demand_memory_mb=0)
+        self._apps: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
         emulator = self
 
         class _Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                if self.path.rstrip("/") != "/ws/v1/cluster/metrics":
-                    self.send_error(404, "only /ws/v1/cluster/metrics is emulated")
-                    return
+                url = urllib.parse.urlsplit(self.path)
+                path = url.path.rstrip("/")
                 with emulator._lock:
-                    payload = json.dumps(emulator._body).encode()
-                self.send_response(200)
+                    if path == "/ws/v1/cluster/metrics":
+                        status, body = 200, emulator._body
+                    elif path == "/ws/v1/cluster/apps":
+                        status, body = 200, emulator._list(urllib.parse.parse_qs(url.query))
+                    elif path.startswith("/ws/v1/cluster/apps/"):
+                        app_id = path.rsplit("/", 1)[1]
+                        app = emulator._apps.get(app_id)
+                        status, body = (200, {"app": app}) if app else (404, _not_found(app_id))
+                    else:
+                        self.send_error(404, "only /ws/v1/cluster/metrics and /ws/v1/cluster/apps are emulated")
+                        return
+                    payload = json.dumps(body).encode()
+                self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
@@ -106,6 +171,20 @@ class YarnResourceManagerEmulator:
         """Url is the emulated `/ws/v1/cluster/metrics` address."""
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}/ws/v1/cluster/metrics"
+
+    def add_application(self, app: dict[str, Any]) -> None:
+        """Add_application makes the RM know an application (see `application`)."""
+        with self._lock:
+            self._apps[app["id"]] = app
+
+    def _list(self, query: dict[str, list[str]]) -> dict[str, Any]:
+        def bound(name: str, default: int) -> int:
+            values = query.get(name) or []
+            return int(values[0]) if values and values[0].isdigit() else default
+
+        begin, end = bound("startedTimeBegin", 0), bound("startedTimeEnd", 1 << 62)
+        apps = [a for a in self._apps.values() if begin <= a["startedTime"] <= end]
+        return {"apps": {"app": apps} if apps else None}
 
     def set_body(self, body: dict[str, Any]) -> None:
         """Set_body replaces the JSON served from now on."""

@@ -28,12 +28,16 @@ import bisect
 import heapq
 import itertools
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import IntEnum
 from math import inf
+from operator import attrgetter
+from typing import cast
 
 from emr_autoscaler.kernel.config.scaling import DEFAULT_NODE_CAPACITY, NodeCapacity
 from emr_autoscaler.kernel.models import GroupRole
+from emr_autoscaler_dev.sim.waiting import HEAP_ABOVE, TaskQueue
 from emr_autoscaler_dev.sim.workload import Job
 
 FAIR = "fair"
@@ -108,12 +112,14 @@ class Node:
 
     __slots__ = (
         "batches",
+        "deadline_s",
         "free_mb",
         "free_vcores",
         "gone_s",
         "group",
         "memory_mb",
         "node_id",
+        "order",
         "requested_s",
         "state",
         "vcores",
@@ -130,6 +136,8 @@ class Node:
         self.requested_s = requested_s
         self.gone_s: float | None = None
         self.batches: set[Batch] = set()
+        self.order = 0  # when it joined YARN: the scheduler tries nodes oldest first
+        self.deadline_s = inf  # when its graceful decommission times out, while it drains
 
 
 def container_size(job: Job, phase: int) -> tuple[int, int]:
@@ -167,7 +175,7 @@ class Batch:
 class Request:
     """Request is a job phase's containers waiting for room, ordered by (job index, phase)."""
 
-    __slots__ = ("count", "job", "key", "memory_mb", "phase", "vcores")
+    __slots__ = ("count", "job", "key", "memory_mb", "phase", "stamp", "vcores")
 
     def __init__(self, job: Job, phase: int, count: int) -> None:
         self.job = job
@@ -175,6 +183,7 @@ class Request:
         self.count = count
         self.key = (job.index, phase)
         self.memory_mb, self.vcores = container_size(job, phase)
+        self.stamp = 0  # its live entry in the TaskQueue (0: none)
 
 
 class SimGroup:
@@ -250,9 +259,22 @@ class SimCluster:
         self.apps_running = 0
         self.dirty = False
         self.requeued = False
+        # What changed since the last pass of the scheduler. A pass ends only when no waiting container fits any
+        # node with room, so the next one need only look at the nodes whose room grew (`_grown`), unless the
+        # waiting containers changed (`_asked`: a request queued, or the AM share limit moved).
+        self._grown: set[Node] = set()
+        self._asked = True
+        # The free memory of the nodes that can take a container (running, room for the smallest): the fair share.
+        self._room_mb = 0
+        self._roomy_nodes: set[Node] = set()
+        self._joined = itertools.count()
         self.started: set[int] = set()
         self.outstanding: dict[int, int] = {}
         self.job_mb: dict[int, int] = {}
+        self.tasks: TaskQueue | None = None  # the waiting tasks in order, kept while many wait
+        # Sizes of the waiting AMs, and the jobs whose AM waits again after a kill (their usage orders them).
+        self._am_sizes: dict[tuple[int, int], int] = {}
+        self._reasked: set[int] = set()
         self.finished_s: dict[int, float] = {}
         self.am_batches: dict[int, Batch] = {}
         self.reducing: set[int] = set()
@@ -277,13 +299,24 @@ class SimCluster:
         self.peak_nodes = max(self.peak_nodes, self.billed_nodes)
         return node
 
-    def _node_ready(self, node: Node) -> None:
+    def _roomy(self, node: Node) -> bool:
+        """Roomy is true for a running node with room for the smallest container."""
+        min_mb, min_vcores = self.min_container
+        return node.state is NodeState.RUNNING and node.free_mb >= min_mb and node.free_vcores >= min_vcores
+
+    def _node_ready(self, node: Node, *, rejoin: bool = False) -> None:
         node.state = NodeState.RUNNING
+        node.order = next(self._joined)
+        if self._roomy(node):
+            self._room_mb += node.free_mb
+            self._roomy_nodes.add(node)
         self.accepting.append(node)
-        self.total_mb += node.memory_mb
-        self.total_vcores += node.vcores
-        self.active_nodes += 1
+        if not rejoin:  # a draining node never left YARN's totals
+            self.total_mb += node.memory_mb
+            self.total_vcores += node.vcores
+            self.active_nodes += 1
         self.dirty = True
+        self._asked = True  # more memory: the AM share limit lets more AMs run
 
     def _node_gone(self, node: Node, now_s: float) -> None:
         if node.state is not NodeState.STARTING:
@@ -300,6 +333,11 @@ class SimCluster:
         delta = to_count - group.requested
         group.requested = to_count
         if delta > 0:
+            # Nodes still draining are taken back first (YARN recommissions a DECOMMISSIONING node): they run now.
+            for node in [n for n in group.nodes if n.state is NodeState.DRAINING][::-1][:delta]:
+                node.deadline_s = inf
+                self._node_ready(node, rejoin=True)
+                delta -= 1
             for _ in range(delta):
                 node = self._new_node(group, now_s)
                 jitter = self.rng.uniform(-self.spec.start_jitter_s, self.spec.start_jitter_s)
@@ -318,12 +356,16 @@ class SimCluster:
             key=lambda n: (sum(b.count for b in n.batches), -n.node_id),
         )
         for node in running[:remove]:
+            if node in self._roomy_nodes:
+                self._room_mb -= node.free_mb
+                self._roomy_nodes.discard(node)
             node.state = NodeState.DRAINING
             self.accepting.remove(node)
             if not node.batches:
                 self._node_gone(node, now_s)
             else:
-                self._push(now_s + decommission_timeout_s, _DEADLINE, node)
+                node.deadline_s = now_s + decommission_timeout_s
+                self._push(node.deadline_s, _DEADLINE, node)
 
     # --- jobs and containers -----------------------------------------------------------------------------------
 
@@ -337,61 +379,141 @@ class SimCluster:
         self._queue(Request(job, MAP, job.maps))
 
     def _queue(self, request: Request) -> None:
-        bisect.insort(self.pending_am if request.phase == AM else self.pending, request, key=lambda r: r.key)
+        if request.phase == AM:
+            bisect.insort(self.pending_am, request, key=lambda r: r.key)
+            size = (request.memory_mb, request.vcores)
+            self._am_sizes[size] = self._am_sizes.get(size, 0) + request.count
+        else:
+            bisect.insort(self.pending, request, key=lambda r: r.key)
+            if self.tasks is not None:
+                self.tasks.add(request)
         self.pending_mb += request.count * request.memory_mb
         self.pending_vcores += request.count * request.vcores
         self.containers_pending += request.count
         self.dirty = True
         self.requeued = True
+        self._asked = True
 
     def allocate(self, now_s: float) -> None:
         """Allocate places pending containers on the running nodes with room (oldest node first).
 
         Fair ordering serves first the job using the least memory now (then the oldest); FIFO the oldest job.
+        A pass places nothing on a node that could take nothing at the end of the previous pass unless the waiting
+        containers changed since, so only the nodes whose room grew are tried (the same placements, found faster).
         """
         self.dirty = False
         self.requeued = False
-        min_mb, min_vcores = self.min_container
-        nodes = [n for n in self.accepting if n.free_mb >= min_mb and n.free_vcores >= min_vcores]
-        if not nodes or not (self.pending or self.pending_am):
+        grown, asked = self._grown, self._asked
+        self._grown = set()
+        self._asked = False
+        if not (self.pending or self.pending_am):
             return
+        by_age = attrgetter("order")
+        if asked:
+            nodes = sorted(self._roomy_nodes, key=by_age)
+        else:
+            nodes = sorted(self._roomy_nodes.intersection(grown), key=by_age)
         fair = self.spec.scheduler == FAIR
+        min_mb = self.min_container[0]
+        waiting = len(self.pending)
+        if self.tasks is None and waiting > HEAP_ABOVE:
+            self.tasks = TaskQueue(self.job_mb, self.pending, fair=fair)
+        elif self.tasks is not None and waiting < HEAP_ABOVE // 2:
+            self.tasks = None
         while nodes and (self.pending or self.pending_am):
-            candidates = self._candidates()
+            ams = self._am_limit()
+            candidates = len(self.pending) + ams
             if not candidates:
                 break
-            if fair:
-                usage = self.job_mb
-                order = sorted(candidates, key=lambda r: (usage.get(r.job.index, 0), r.key))
-                # Max-min sharing: each waiting request gets at most an equal share of the free room per pass,
-                # so one huge job cannot take every freed slot while others wait (YARN re-sorts per container).
-                room = sum(n.free_mb for n in nodes) // min_mb
-                share = max(1, -(-room // len(order)))
+            # Max-min sharing: each waiting request gets at most an equal share of the free room per pass,
+            # so one huge job cannot take every freed slot while others wait (YARN re-sorts per container).
+            share = max(1, -(-(self._room_mb // min_mb) // candidates)) if fair else 0
+            # Only requests that fit the roomiest node can be placed in this pass: the others are not ordered.
+            if len(nodes) == 1:
+                most_mb, most_vcores = nodes[0].free_mb, nodes[0].free_vcores
             else:
-                order = sorted(candidates, key=lambda r: r.key)
-                share = 0
-            placed_any, nodes = self._place(order, nodes, now_s, share)
-            # A placed AM queues its maps: place them in this same instant, as YARN's next heartbeat would.
-            if not placed_any or not (fair or self.requeued):
+                most_mb = max(n.free_mb for n in nodes)
+                most_vcores = max(n.free_vcores for n in nodes)
+            if self.tasks is not None:
+                order: Iterator[Request] = self._in_order(self.tasks, ams, most_mb, most_vcores)
+            else:
+                fitting = [
+                    r
+                    for r in itertools.chain(self.pending, self.pending_am[:ams])
+                    if r.memory_mb <= most_mb and r.vcores <= most_vcores
+                ]
+                usage = self.job_mb if fair else {}
+                order = iter(sorted(fitting, key=lambda r: (usage.get(r.key[0], 0), r.key)))
+            placed_any, capped, nodes = self._place(order, nodes, now_s, share)
+            if self.tasks is not None:
+                self.tasks.settle()
+            # Another pass places more only if a request stopped at its share, or a placed AM queued its maps
+            # (placed in this same instant, as YARN's next heartbeat would, on any node with room).
+            if not placed_any or not (capped or self.requeued):
                 break
+            if self.requeued:
+                nodes = sorted(self._roomy_nodes, key=by_age)
             self.requeued = False
+        self._asked = False
 
-    def _candidates(self) -> list[Request]:
-        """The waiting tasks, and the oldest waiting AMs that the AM share limit lets run now."""
-        candidates = list(self.pending)
-        if self.pending_am:
-            mem = self.pending_am[0].memory_mb
-            room = self.spec.max_am_share * self.total_mb - self.am_mb
-            fit = int(room // mem) if mem else len(self.pending_am)
-            if not self.am_mb:
-                fit = max(1, fit)
-            candidates.extend(self.pending_am[: max(0, fit)])
-        return candidates
+    def _am_limit(self) -> int:
+        """How many of the oldest waiting AMs the AM share limit lets run now (one always may, when none runs)."""
+        if not self.pending_am:
+            return 0
+        mem = self.pending_am[0].memory_mb
+        room = self.spec.max_am_share * self.total_mb - self.am_mb
+        fit = int(room // mem) if mem else len(self.pending_am)
+        if not self.am_mb:
+            fit = max(1, fit)
+        return min(max(0, fit), len(self.pending_am))
 
-    def _place(self, order: list[Request], nodes: list[Node], now_s: float, share: int) -> tuple[bool, list[Node]]:
-        """Place requests in `order` on `nodes`, at most `share` containers each (0: no limit)."""
+    def _in_order(self, tasks: TaskQueue, ams: int, most_mb: int, most_vcores: int) -> Iterator[Request]:
+        """The pass's requests, best first: the first `ams` waiting AMs merged with the waiting tasks.
+
+        Only requests that fit the roomiest node are yielded: the others could not be placed in this pass.
+        """
+        task_entries = tasks.in_order(most_mb, most_vcores)
+        am_entries = self._am_entries(ams, most_mb, most_vcores)
+        am = next(am_entries, None)
+        if am is None:
+            for entry in task_entries:
+                yield cast("Request", entry[3])
+            return
+        task = next(task_entries, None)
+        while task is not None or am is not None:
+            if am is not None and (task is None or (am[0], am[1]) < (task[0], task[1])):
+                yield am[2]
+                am = next(am_entries, None)
+            else:
+                assert task is not None
+                yield cast("Request", task[3])
+                task = next(task_entries, None)
+
+    def _am_entries(self, ams: int, most_mb: int, most_vcores: int) -> Iterator[tuple[int, tuple[int, int], Request]]:
+        """The first `ams` waiting AMs that may fit, as (usage, key, request) in the scheduler's order."""
+        if not ams or not any(mb <= most_mb and vc <= most_vcores for (mb, vc), n in self._am_sizes.items() if n):
+            return
+        waiting = self.pending_am
+        if self._reasked and self.spec.scheduler == FAIR:
+            # An AM asked again after a kill belongs to a job that may still use memory: order by usage.
+            usage = self.job_mb
+            yield from sorted(((usage.get(r.key[0], 0), r.key, r) for r in waiting[:ams]), key=lambda e: e[:2])
+            return
+        for i in range(ams):
+            request = waiting[i]
+            if request.memory_mb <= most_mb and request.vcores <= most_vcores:
+                yield 0, request.key, request
+
+    def _place(
+        self, order: Iterator[Request], nodes: list[Node], now_s: float, share: int
+    ) -> tuple[bool, bool, list[Node]]:
+        """Place requests in `order` on `nodes`, at most `share` containers each (0: no limit).
+
+        Returns whether any was placed, whether a request stopped at its share with containers left, and the nodes
+        that still have room.
+        """
         min_mb, min_vcores = self.min_container
-        emptied = placed_any = filled = False
+        emptied = placed_any = filled = capped = False
         for request in order:
             mem = request.memory_mb
             vc = request.vcores
@@ -408,6 +530,7 @@ class SimCluster:
                     continue
                 batch = Batch(node, job, phase, fit, end_s)
                 node.batches.add(batch)
+                before_mb = node.free_mb
                 node.free_mb -= fit * mem
                 node.free_vcores -= fit * vc
                 placed += fit
@@ -418,11 +541,16 @@ class SimCluster:
                     self._push(end_s, _COMPLETE, batch)
                 if node.free_mb < min_mb or node.free_vcores < min_vcores:
                     filled = True
+                    self._room_mb -= before_mb
+                    self._roomy_nodes.discard(node)
+                else:
+                    self._room_mb -= fit * mem
                 if placed == want:
                     break
             if not placed:
                 continue
             placed_any = True
+            capped = capped or placed == want < request.count
             request.count -= placed
             emptied = emptied or request.count == 0
             self.pending_mb -= placed * mem
@@ -432,13 +560,19 @@ class SimCluster:
             self.allocated_vcores += placed * vc
             self.containers_allocated += placed
             self.job_mb[job.index] = self.job_mb.get(job.index, 0) + placed * mem
+            if self.tasks is not None:
+                self.tasks.placed(job.index)
             if job.index not in self.started:
                 self.started.add(job.index)
                 self.apps_pending -= 1
                 self.apps_running += 1
-            if phase == AM and job.index not in self.outstanding:
-                self.outstanding[job.index] = job.maps
-                self._queue(Request(job, MAP, job.maps))
+            if phase == AM:
+                size = (mem, vc)
+                self._am_sizes[size] -= placed
+                self._reasked.discard(job.index)
+                if job.index not in self.outstanding:
+                    self.outstanding[job.index] = job.maps
+                    self._queue(Request(job, MAP, job.maps))
             # Rebuilding the list costs a scan of every node: only worth it when one of them just filled up.
             if filled:
                 nodes = [n for n in nodes if n.free_mb >= min_mb and n.free_vcores >= min_vcores]
@@ -448,17 +582,27 @@ class SimCluster:
         if emptied:
             self.pending = [r for r in self.pending if r.count]
             self.pending_am = [r for r in self.pending_am if r.count]
-        return placed_any, nodes
+        return placed_any, capped, nodes
 
     def _release(self, batch: Batch) -> None:
         node = batch.node
         node.batches.discard(batch)
         node.free_mb += batch.count * batch.memory_mb
         node.free_vcores += batch.count * batch.vcores
+        if node.state is NodeState.RUNNING:
+            if node in self._roomy_nodes:
+                self._room_mb += batch.count * batch.memory_mb
+            elif self._roomy(node):
+                self._room_mb += node.free_mb
+                self._roomy_nodes.add(node)
+        self._grown.add(node)
         self.allocated_mb -= batch.count * batch.memory_mb
         if batch.phase == AM:
             self.am_mb -= batch.count * batch.memory_mb
+            self._asked = True  # the AM share limit lets another AM run
         self.job_mb[batch.job.index] -= batch.count * batch.memory_mb
+        if self.tasks is not None:
+            self.tasks.usage_changed(batch.job.index)
         self.allocated_vcores -= batch.count * batch.vcores
         self.containers_allocated -= batch.count
 
@@ -500,12 +644,14 @@ class SimCluster:
                     self.pending_mb -= request.memory_mb
                     self.pending_vcores -= request.vcores
                     self.containers_pending -= 1
+                    self._am_sizes[request.memory_mb, request.vcores] -= request.count
                     request.count = 0
+            self._reasked.discard(job_index)
             self.pending_am = [r for r in self.pending_am if r.count]
 
     def _deadline(self, node: Node, now_s: float) -> None:
-        if node.state is not NodeState.DRAINING:
-            return
+        if node.state is not NodeState.DRAINING or now_s < node.deadline_s:
+            return  # taken back (and maybe drained again later, with a later deadline)
         # The decommission timeout ran out: YARN kills what still runs and the application asks again.
         for batch in sorted(node.batches, key=lambda b: (b.job.index, b.phase)):
             batch.alive = False
@@ -513,6 +659,7 @@ class SimCluster:
             self.killed_containers += batch.count
             if batch.phase == AM:
                 del self.am_batches[batch.job.index]
+                self._reasked.add(batch.job.index)
             self._queue(Request(batch.job, batch.phase, batch.count))
         self._node_gone(node, now_s)
 

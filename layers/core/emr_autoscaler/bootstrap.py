@@ -258,7 +258,8 @@ def build_step_retrier(
     jitter: Callable[[], float] | None = None,
     guard: OnceGuard | None = None,
 ) -> StepRetrier:
-    """Build_step_retrier wires EMR steps, the retry queue, lineage and Idempotency for the step-retry job.
+    """Build_step_retrier wires EMR steps, the retry queue, lineage, Idempotency and the evidence sources (step logs
+    in S3, the YARN ResourceManager on the master node) for the step-retry job.
 
     `jitter` defaults to `random.random` (backoff jitter in [0, 1)); `guard` defaults to Powertools Idempotency on
     the state table (a test may pass one that runs every call).
@@ -268,8 +269,10 @@ def build_step_retrier(
     from emr_autoscaler.adapters.aws.dynamodb.idempotency import PowertoolsOnceGuard
     from emr_autoscaler.adapters.aws.dynamodb.lineage import DynamoLineageStore
     from emr_autoscaler.adapters.aws.emr_steps import EmrStepsClient
+    from emr_autoscaler.adapters.aws.s3_logs import S3StepLogs
     from emr_autoscaler.adapters.aws.sqs_retry_queue import SqsRetryQueue
     from emr_autoscaler.adapters.powertools.sinks import PowertoolsStepRetrySink
+    from emr_autoscaler.adapters.yarn.applications import ResourceManagerApplications
     from emr_autoscaler.steps.service import StepRetrier
 
     clients = _Clients(session)
@@ -285,6 +288,8 @@ def build_step_retrier(
         events=_publisher(settings, clients),
         sink=PowertoolsStepRetrySink(),
         guard=guard,
+        logs=S3StepLogs(clients("s3")),
+        yarn=ResourceManagerApplications(port=settings.resourcemanager_port),
     )
 
 

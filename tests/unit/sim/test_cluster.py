@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 
-from emr_autoscaler_dev.sim.cluster import NodeState
+import pytest
+
+from emr_autoscaler_dev.sim import cluster as cluster_module
+from emr_autoscaler_dev.sim.cluster import ClusterSpec, NodeState, SimCluster
 from emr_autoscaler_dev.sim.metrics import resourcemanager_metrics
 from emr_autoscaler_dev.sim.workload import Job
-from tests.unit.sim.builders import cluster, job
+from tests.unit.sim.builders import SMALL_NODE, cluster, job
 
 
 def test_containers_fill_free_room_and_the_rest_wait() -> None:
@@ -152,3 +156,42 @@ def test_one_application_master_always_may_run() -> None:
 
     # THEN the AM runs anyway, so the job can progress
     assert sim.apps_running == 1
+
+
+def _finish_times(monkeypatch: pytest.MonkeyPatch, heap_above: int, scheduler: str) -> dict[int, float]:
+    monkeypatch.setattr(cluster_module, "HEAP_ABOVE", heap_above)
+    spec = ClusterSpec(instance_type="m5.xlarge", core_nodes=3, task_nodes=0, node_capacity=SMALL_NODE)
+    sim = SimCluster(replace(spec, scheduler=scheduler), random.Random(3), (3072, 1))
+    rng = random.Random(7)
+    # Many jobs of mixed sizes arrive together: far more requests wait than HEAP_ABOVE, and usage keeps changing.
+    jobs = [
+        replace(
+            job(index=i, maps=rng.randint(1, 9), map_s=rng.uniform(5, 60), reduces=rng.randint(0, 2)), am_memory_mb=0
+        )
+        for i in range(400)
+    ]
+    for j in jobs:
+        sim.submit(j)
+    now = 0.0
+    sim.allocate(now)
+    while sim.events:
+        now = sim.events[0][0]
+        sim.advance(now)
+        if sim.dirty:
+            sim.allocate(now)
+    return sim.finished_s
+
+
+@pytest.mark.parametrize("scheduler", ["fair", "fifo"])
+def test_the_queue_of_many_waiting_requests_places_exactly_as_sorting_them_does(
+    monkeypatch: pytest.MonkeyPatch, scheduler: str
+) -> None:
+    # GIVEN 400 jobs waiting on three small nodes, scheduled once by sorting every request at every pass
+    sorted_every_pass = _finish_times(monkeypatch, 10**9, scheduler)
+
+    # WHEN the same run keeps its waiting tasks in per-size heaps instead
+    with_heaps = _finish_times(monkeypatch, 8, scheduler)
+
+    # THEN every job finishes at the same instant
+    assert len(with_heaps) == 400
+    assert with_heaps == sorted_every_pass

@@ -178,20 +178,21 @@ def test_autoscaler_drives_the_core_to_scale_out_on_pending_demand() -> None:
     assert policy.state.last_scale_out_at == at(60.0)
 
 
-def test_autoscaler_holds_while_a_group_is_still_starting() -> None:
-    # GIVEN a TASK node still starting and demand pending
+def test_autoscaler_counts_nodes_still_starting_as_capacity_coming_and_adds_only_the_rest() -> None:
+    # GIVEN a TASK node still starting and demand pending for far more than one node
     sim = cluster(core=1)
     sim.resize(sim.task, 1, 3600.0, 0.0)
     sim.submit(job(maps=40))
     sim.allocate(0.0)
     policy = AutoscalerPolicy(ScalingPolicy())
+    pending_nodes = -(-sim.pending_mb // sim.capacity.memory_mb)
 
-    # WHEN evaluated
+    # WHEN evaluated while that node starts
     resizes = policy.decide(sim, CloudWatchFeed(), 60.0)
 
-    # THEN the core holds: the group is not settled
-    assert resizes == []
-    assert policy.reasons[ReasonCode.HOLD_GROUP_NOT_SETTLED] == 1
+    # THEN the core raises the resizing group's target, counting the starting node as coming
+    assert policy.reasons[ReasonCode.SCALE_OUT_PENDING_DEMAND] == 1
+    assert [(r.group.name, r.to_count) for r in resizes] == [("Task", pending_nodes)]
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: v.name)

@@ -79,6 +79,21 @@ class InstanceGroupCapacity(Frozen):
         """Settled is true when the group is RUNNING and has what it asked for."""
         return self.state is GroupState.RUNNING and self.requested_count == self.running_count
 
+    @property
+    def resizable(self) -> bool:
+        """Resizable is true when EMR accepts a new count now: RUNNING, or RESIZING (a resize can be overridden)."""
+        return self.state is GroupState.RUNNING or self.state is GroupState.RESIZING
+
+    @property
+    def in_flight(self) -> int:
+        """In_flight counts nodes asked for and not yet running (capacity coming)."""
+        return max(0, self.requested_count - self.running_count)
+
+    @property
+    def draining(self) -> int:
+        """Draining counts running nodes on their way out (a shrink in progress)."""
+        return max(0, self.running_count - self.requested_count)
+
 
 class ClusterSnapshot(Frozen):
     """ClusterSnapshot is a cluster as EMR described it at `read_at`."""
@@ -90,6 +105,10 @@ class ClusterSnapshot(Frozen):
     groups: tuple[InstanceGroupCapacity, ...] = ()
     master_private_dns: str | None = None
     read_at: datetime
+    # Where EMR archives the cluster's logs (DescribeCluster LogUri, e.g. s3n://aws-logs-…/elasticmapreduce/).
+    log_uri: str | None = None
+    # How many steps run at once (DescribeCluster StepConcurrencyLevel, 1 to 256).
+    step_concurrency_level: int = Field(default=1, ge=1)
 
     @property
     def opted_in(self) -> bool:

@@ -12,7 +12,9 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from emr_autoscaler.kernel.models import ClusterSnapshot
+from emr_autoscaler.steps.domain.evidence import Evidence
 from emr_autoscaler.steps.domain.models import (
+    EvidenceRecheck,
     FailedStep,
     GiveUp,
     RetryStep,
@@ -76,6 +78,32 @@ class RetryQueue(Protocol):
         """Schedule enqueues the restart, delivered after `scheduled.retry.delay_s` seconds (≤ 900)."""
         ...
 
+    def schedule_recheck(self, recheck: EvidenceRecheck) -> None:
+        """Schedule_recheck enqueues a new look at the step's evidence, after `recheck.recheck.delay_s` seconds."""
+        ...
+
+
+class StepLogs(Protocol):
+    """StepLogs reads the tail of a failed step's logs in S3 (stderr, controller, the LogFile EMR named)."""
+
+    def read(self, cluster: ClusterSnapshot, step: FailedStep) -> tuple[Evidence, ...]:
+        """Read returns one `log` Evidence per log object: FOUND with its last 256 KiB of text, NOT_YET when it is
+        not archived yet, SKIPPED (with a note) when it cannot be read. Never raises for a bad object."""
+        ...
+
+
+class YarnApplications(Protocol):
+    """YarnApplications reads the final status and diagnostics of a step's YARN applications from the cluster's
+    ResourceManager (the same address and VPC placement as the metrics call)."""
+
+    def diagnostics(
+        self, cluster: ClusterSnapshot, step: FailedStep, application_ids: Sequence[str]
+    ) -> tuple[Evidence, ...]:
+        """Diagnostics returns one `diagnostics` Evidence per application (the ids named by the step's logs, else
+        the applications the RM ran during the step); SKIPPED with a note when the RM does not answer, does not
+        know the id, or the application is not the step's. Never raises."""
+        ...
+
 
 class LineageStore(Protocol):
     """LineageStore keeps which original step each added step restarts, and claims each restart's add once."""
@@ -117,6 +145,10 @@ class StepRetrySummary:
     max_attempts: int = 0
     delay_s: int | None = None
     added_step_ids: tuple[str, ...] = ()
+    # Which source classified the failure (failure_details, yarn, step_log), where, and the line that matched.
+    evidence_source: str | None = None
+    evidence_location: str | None = None
+    evidence_line: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """As_dict is the JSON-ready form (the handler's result, and what Idempotency stores)."""
@@ -130,6 +162,9 @@ class StepRetrySummary:
             "max_attempts": self.max_attempts,
             "delay_s": self.delay_s,
             "added_step_ids": list(self.added_step_ids),
+            "evidence_source": self.evidence_source,
+            "evidence_location": self.evidence_location,
+            "evidence_line": self.evidence_line,
         }
 
 

@@ -1,7 +1,9 @@
 """Use cases of the restart-steps job: decide on a failed step, wait out the backoff, add the restart once.
 
 `StepRetrier.handle_failure` runs on EMR's FAILED event: read the cluster, the step (config, FailureDetails) and
-its lineage; ask `decide_step_retry`; queue the restart with its backoff, or give up; tell the bus either way.
+its lineage; ask `decide_step_retry`; when FailureDetails classify nothing, read more evidence (the step's logs in
+S3, its YARN applications' diagnostics) and ask again; queue the restart with its backoff, queue a new look when the
+logs are not archived yet (`recheck`), or give up; tell the bus either way.
 `StepRetrier.execute_retry` runs when the backoff has passed (the retry queue's message): claim the restart
 (conditional write on (original step, attempt)), re-check the cluster, add the step and the steps its failure
 cancelled (in order), record the new step's lineage, tell the bus.
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -20,15 +22,20 @@ from emr_autoscaler.kernel.clusters import ClusterNotFoundError
 from emr_autoscaler.kernel.config.document import ConfigInvalidError
 from emr_autoscaler.kernel.config.source import ConfigSource
 from emr_autoscaler.kernel.events import AppDetailType, AppEvent, AppEventDetail, EventPublisher
+from emr_autoscaler.kernel.models import ClusterSnapshot
 from emr_autoscaler.steps.domain.decide import (
     decide_step_retry,
     give_up_config_invalid,
     lineage_of_unknown,
+    needs_more_evidence,
     recheck_before_add,
     step_retry_notice_severity,
 )
+from emr_autoscaler.steps.domain.evidence import Evidence, EvidenceSource, application_ids, skipped_notes
 from emr_autoscaler.steps.domain.models import (
     RETRY_NAME_MARKER,
+    AwaitEvidence,
+    EvidenceRecheck,
     FailedStep,
     GiveUp,
     RetryStep,
@@ -46,9 +53,11 @@ from emr_autoscaler.steps.ports import (
     LineageStore,
     OnceGuard,
     RetryQueue,
+    StepLogs,
     StepNotFoundError,
     StepRetrySink,
     StepRetrySummary,
+    YarnApplications,
 )
 from emr_autoscaler.steps.triggers import StepFailure, parse_retry_message, parse_step_failure
 
@@ -67,7 +76,8 @@ class StepRetrier:
     """StepRetrier wires the step ports to the core. Build it once per cold start (see bootstrap).
 
     `jitter` draws from [0, 1) (random in production, fixed in tests); `guard` makes `handle_failure` run once
-    per (cluster, step), however often EventBridge delivers the FAILED event.
+    per (cluster, step), however often EventBridge delivers the FAILED event. `logs` and `yarn` read the evidence
+    beyond FailureDetails (None: that source is not read).
     """
 
     emr: EmrSteps
@@ -79,6 +89,8 @@ class StepRetrier:
     events: EventPublisher
     sink: StepRetrySink
     guard: OnceGuard
+    logs: StepLogs | None = None
+    yarn: YarnApplications | None = None
     lease_s: int = DEFAULT_LEASE_S
 
     def __post_init__(self) -> None:
@@ -122,30 +134,70 @@ class StepRetrier:
             except StepNotFoundError:
                 return self._ignored(failure, f"EMR does not know step {failure.step_id} on {failure.cluster_id}")
             lineage = self.lineage.lineage(step.cluster_id, step.step_id) or lineage_of_unknown(step)
+        return self._decide(cluster, step, lineage, now, waits=0)
+
+    def recheck(self, message: EvidenceRecheck) -> dict[str, Any]:
+        """Recheck decides again on a failed step whose logs were not archived yet, with the evidence there now.
+
+        A redelivered recheck decides again; the restart it may schedule is still added once (the add's claim).
+        """
+        step = message.step
+        now = self.clock()
+        try:
+            cluster = self.emr.cluster(step.cluster_id)
+        except ClusterNotFoundError:
+            failure = StepFailure(event_id="", cluster_id=step.cluster_id, step_id=step.step_id, step_name=step.name)
+            return self._ignored(failure, f"EMR no longer knows cluster {step.cluster_id}")
+        lineage = self.lineage.lineage(step.cluster_id, step.step_id) or lineage_of_unknown(step)
+        return self._decide(cluster, step, lineage, now, waits=message.waits)
+
+    def _decide(
+        self, cluster: ClusterSnapshot, step: FailedStep, lineage: StepLineage, now: datetime, waits: int
+    ) -> dict[str, Any]:
         try:
             document = self.config.current()
         except ConfigInvalidError as error:
             decision: StepRetryDecision = give_up_config_invalid(step, lineage, str(error))
         else:
             _, policy, _ = document.policy_for(cluster.profile_name)
-            decision = decide_step_retry(step, cluster, lineage, policy.step_retry, now, self.jitter())
+            jitter = self.jitter()
+            decision = decide_step_retry(step, cluster, lineage, policy.step_retry, now, jitter, waits=waits)
+            if needs_more_evidence(decision) or waits > 0:
+                evidence = self._evidence(cluster, step)
+                decision = decide_step_retry(step, cluster, lineage, policy.step_retry, now, jitter, evidence, waits)
+        if isinstance(decision, AwaitEvidence):
+            self.queue.schedule_recheck(EvidenceRecheck(recheck=decision, step=step))
+            return self._queued(StepRetryOutcome.WAITING, decision, decision.step_id, cluster.name)
         if isinstance(decision, RetryStep):
             self.queue.schedule(ScheduledRetry(retry=decision, step=step))
-            return self._finish(
-                StepRetrySummary(
-                    outcome=StepRetryOutcome.SCHEDULED,
-                    reason=decision.reason,
-                    explanation=decision.explanation,
-                    cluster_id=decision.cluster_id,
-                    step_id=decision.failed_step_id,
-                    attempt=decision.attempt,
-                    max_attempts=decision.max_attempts,
-                    delay_s=decision.delay_s,
-                ),
-                decision,
-                cluster.name,
-            )
+            return self._queued(StepRetryOutcome.SCHEDULED, decision, decision.failed_step_id, cluster.name)
         return self._gave_up(decision, cluster.name)
+
+    def _queued(
+        self, outcome: StepRetryOutcome, decision: RetryStep | AwaitEvidence, step_id: str, cluster_name: str
+    ) -> dict[str, Any]:
+        """A restart (or a new look at the evidence) is queued: summarise it; only a restart is news."""
+        summary = StepRetrySummary(
+            outcome=outcome,
+            reason=decision.reason,
+            explanation=decision.explanation,
+            cluster_id=decision.cluster_id,
+            step_id=step_id,
+            attempt=decision.attempt,
+            max_attempts=decision.max_attempts,
+            delay_s=decision.delay_s,
+        )
+        return self._finish(summary, decision if isinstance(decision, RetryStep) else None, cluster_name)
+
+    def _evidence(self, cluster: ClusterSnapshot, step: FailedStep) -> tuple[Evidence, ...]:
+        """The step's logs first (they name its YARN applications), then those applications' diagnostics."""
+        logs = self.logs.read(cluster, step) if self.logs is not None else ()
+        named = application_ids(e.text for e in logs if e.source is EvidenceSource.STEP_LOG)
+        yarn = self.yarn.diagnostics(cluster, step, named) if self.yarn is not None else ()
+        evidence = (*yarn, *logs)
+        for note in skipped_notes(evidence):
+            logger.info("evidence for step %s on %s: %s", step.step_id, step.cluster_id, note)
+        return evidence
 
     # ------------------------------------------------------------------ the backoff has passed
     def execute_retry(self, scheduled: ScheduledRetry) -> dict[str, Any]:
@@ -192,7 +244,7 @@ class StepRetrier:
             if found:
                 self.lineage.record_added(retry, [(found[0], retry_lineage)], now)
                 return self._skipped(retry, f"a previous delivery added it as {found[0]} before it stopped")
-        followers = self.emr.cancelled_followers(scheduled.step)
+        followers = self.emr.cancelled_followers(scheduled.step) if retry.readd_cancelled else ()
         step_ids = self._add_steps(retry, [scheduled.retry_config, *(c for _, c in followers)], now)
         if isinstance(step_ids, str):
             self.lineage.record_added(retry, [(step_ids, retry_lineage)], now)
@@ -288,6 +340,11 @@ class StepRetrier:
     def _finish(
         self, summary: StepRetrySummary, decision: RetryStep | GiveUp | None, cluster_name: str | None
     ) -> dict[str, Any]:
+        finding = decision.finding if decision is not None else None
+        if finding is not None:
+            summary = replace(
+                summary, evidence_source=finding.source, evidence_location=finding.location, evidence_line=finding.line
+            )
         self.sink.publish(summary)
         severity = step_retry_notice_severity(summary.reason)
         if severity is not None and decision is not None:
@@ -300,6 +357,12 @@ class StepRetrier:
             StepRetryOutcome.ADDED: AppDetailType.STEP_RETRY_ADDED,
         }.get(summary.outcome, AppDetailType.STEP_RETRY_GIVEN_UP)
         data: dict[str, Any] = {"rule": decision.rule}
+        if decision.finding is not None:
+            data.update(
+                evidence_source=decision.finding.source,
+                evidence_line=decision.finding.line,
+                evidence_location=decision.finding.location,
+            )
         if isinstance(decision, RetryStep):
             data.update(
                 original_step_id=decision.original_step_id,
@@ -351,7 +414,10 @@ def handle_step_retry_invocation(event: Any, context: Any, retrier: StepRetrier)
         processor = BatchProcessor(event_type=EventType.SQS)
 
         def record_handler(record: Any) -> dict[str, Any]:
-            return retrier.execute_retry(parse_retry_message(record.body))
+            message = parse_retry_message(record.body)
+            if isinstance(message, EvidenceRecheck):
+                return retrier.recheck(message)
+            return retrier.execute_retry(message)
 
         response = process_partial_response(
             event=dict(event), record_handler=record_handler, processor=processor, context=context

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, TypeAdapter
 
 from emr_autoscaler.eventbridge import DetailType, Envelope, Ignored, Routes, Source, StepStatusChangeDetail, route
-from emr_autoscaler.steps.domain.models import ScheduledRetry
+from emr_autoscaler.steps.domain.models import EvidenceRecheck, ScheduledRetry
 
 
 class StepFailure(BaseModel):
@@ -47,6 +47,10 @@ def parse_step_failure(event: Any) -> StepFailure | Ignored:
     return route(event, STEP_ROUTES)
 
 
-def parse_retry_message(body: str) -> ScheduledRetry:
-    """Parse_retry_message reads a retry queue message body (raises pydantic's ValidationError when malformed)."""
-    return ScheduledRetry.model_validate_json(body)
+_RETRY_MESSAGE: TypeAdapter[ScheduledRetry | EvidenceRecheck] = TypeAdapter(ScheduledRetry | EvidenceRecheck)
+
+
+def parse_retry_message(body: str) -> ScheduledRetry | EvidenceRecheck:
+    """Parse_retry_message reads a retry queue message body: a due restart, or a new look at a failed step's
+    evidence (raises pydantic's ValidationError when malformed)."""
+    return _RETRY_MESSAGE.validate_json(body)

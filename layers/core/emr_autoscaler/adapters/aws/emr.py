@@ -70,6 +70,8 @@ class EmrInstanceGroups:
             # EMR gives the private DNS name here when the master has no public address (private subnets).
             master_private_dns=cluster.get("MasterPublicDnsName") or None,
             read_at=self._clock(),
+            log_uri=cluster.get("LogUri") or None,
+            step_concurrency_level=max(1, int(cluster.get("StepConcurrencyLevel") or 1)),
         )
 
     def instance_groups(self, cluster_id: str) -> tuple[InstanceGroupCapacity, ...]:
@@ -92,8 +94,9 @@ class EmrInstanceGroups:
     def resize(self, cluster_id: str, commands: Sequence[ResizeInstanceGroup]) -> None:
         """Resize re-reads the groups and applies all commands in one ModifyInstanceGroups call.
 
-        Refuses (GroupMovedError) when a group is no longer RUNNING or its counts differ from what the decision
-        saw: acting on an outdated picture could double a resize or undo someone else's.
+        Refuses (GroupMovedError) when a group is neither RUNNING nor RESIZING (EMR takes a new count during a
+        resize, "Interrupting a resize" in emr-manage-resize.html) or its requested count differs from what the
+        decision saw: acting on an outdated picture could double a resize or undo someone else's.
         """
         if not commands:
             return
@@ -102,7 +105,7 @@ class EmrInstanceGroups:
             group = current.get(command.group_id)
             if group is None:
                 raise GroupMovedError(f"group {command.group_id} is gone from cluster {cluster_id}")
-            if not group.settled or group.requested_count != command.from_count:
+            if not group.resizable or group.requested_count != command.from_count:
                 raise GroupMovedError(
                     f"group {group.name} ({group.group_id}) moved since the decision: {group.state}, "
                     f"running {group.running_count}, requested {group.requested_count}, expected {command.from_count}"

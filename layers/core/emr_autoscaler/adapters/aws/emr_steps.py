@@ -37,10 +37,14 @@ def _time(value: Any) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def config_from(name: str, action_on_failure: str, raw: Any) -> StepConfig | None:
-    """Config_from translates DescribeStep/ListSteps `Config` (HadoopStepConfig) into a StepConfig, or None."""
+def config_from(name: str, action_on_failure: str, raw: Any, execution_role_arn: Any = None) -> StepConfig | None:
+    """Config_from translates DescribeStep/ListSteps `Config` (HadoopStepConfig) into a StepConfig, or None.
+
+    `execution_role_arn` is DescribeStep's ExecutionRoleArn (ListSteps does not return it).
+    """
     if not isinstance(raw, dict):
         return None
+    execution_role_arn = execution_role_arn or None
     try:
         return StepConfig(
             name=name,
@@ -49,9 +53,21 @@ def config_from(name: str, action_on_failure: str, raw: Any) -> StepConfig | Non
             args=tuple(str(a) for a in raw.get("Args") or ()),
             main_class=raw.get("MainClass") or None,
             properties={str(k): str(v) for k, v in (raw.get("Properties") or {}).items()},
+            execution_role_arn=execution_role_arn if isinstance(execution_role_arn, str) else None,
         )
     except (ValidationError, AttributeError, TypeError):
         return None
+
+
+def _same_role_runs(configs: Sequence[StepConfig]) -> list[list[StepConfig]]:
+    """Consecutive configs with the same runtime role: AddJobFlowSteps takes one ExecutionRoleArn per call."""
+    runs: list[list[StepConfig]] = []
+    for config in configs:
+        if runs and runs[-1][0].execution_role_arn == config.execution_role_arn:
+            runs[-1].append(config)
+        else:
+            runs.append([config])
+    return runs
 
 
 def _step_request(config: StepConfig) -> dict[str, Any]:
@@ -78,8 +94,7 @@ class EmrStepsClient:
         """Cluster returns the cluster's state and tags (DescribeCluster); raises ClusterNotFoundError."""
         return self._clusters.describe(cluster_id)
 
-    def failed_step(self, cluster_id: str, step_id: str) -> FailedStep:
-        """Failed_step reads the step (DescribeStep): config, ActionOnFailure, FailureDetails, timeline."""
+    def _describe(self, cluster_id: str, step_id: str) -> Any:
         try:
             step = self._client.describe_step(ClusterId=cluster_id, StepId=step_id).get("Step") or {}
         except ClientError as error:
@@ -88,6 +103,12 @@ class EmrStepsClient:
             raise
         if step.get("Id") != step_id:
             raise StepNotFoundError(f"EMR does not know step {step_id} on {cluster_id}")
+        return step
+
+    def failed_step(self, cluster_id: str, step_id: str) -> FailedStep:
+        """Failed_step reads the step (DescribeStep): config and runtime role, ActionOnFailure, FailureDetails,
+        timeline, and the step's own LogUri (StepMonitoringConfiguration) when it has one."""
+        step = self._describe(cluster_id, step_id)
         name = step.get("Name", "")
         action = step.get("ActionOnFailure", "CONTINUE")
         status: Any = step.get("Status") or {}
@@ -104,9 +125,11 @@ class EmrStepsClient:
             )
             if details
             else None,
-            config=config_from(name, action, step.get("Config")),
+            config=config_from(name, action, step.get("Config"), step.get("ExecutionRoleArn")),
             created_at=_time(timeline.get("CreationDateTime")),
+            started_at=_time(timeline.get("StartDateTime")),
             ended_at=_time(timeline.get("EndDateTime")),
+            log_uri=step.get("LogUri") or None,
         )
 
     def cancelled_followers(self, failed: FailedStep) -> tuple[tuple[str, StepConfig], ...]:
@@ -114,6 +137,7 @@ class EmrStepsClient:
 
         Only a CANCEL_AND_WAIT failure cancels its followers. ListSteps returns steps newest first, so the pages
         are read until a step older than the failed one; ties in creation time keep ListSteps' reverse order.
+        ListSteps does not return ExecutionRoleArn, so each follower is described (DescribeStep) for its role.
         """
         if failed.action_on_failure != "CANCEL_AND_WAIT" or failed.created_at is None:
             return ()
@@ -141,15 +165,27 @@ class EmrStepsClient:
             if older_seen:
                 break
         found.sort(key=lambda item: (item[0], item[1]))
-        return tuple((step_id, config) for _, _, step_id, config in found)
+        return tuple((step_id, self._with_role(failed.cluster_id, step_id, config)) for _, _, step_id, config in found)
+
+    def _with_role(self, cluster_id: str, step_id: str, config: StepConfig) -> StepConfig:
+        role = self._describe(cluster_id, step_id).get("ExecutionRoleArn")
+        return config.model_copy(update={"execution_role_arn": role}) if isinstance(role, str) and role else config
 
     def add_steps(self, cluster_id: str, configs: Sequence[StepConfig]) -> tuple[str, ...]:
-        """Add_steps adds the steps in order with one AddJobFlowSteps call and returns their ids."""
-        response = self._add_client.add_job_flow_steps(
-            JobFlowId=cluster_id,
-            Steps=[_step_request(c) for c in configs],  # type: ignore[misc]
-        )
-        return tuple(response.get("StepIds", []))
+        """Add_steps adds the steps in order and returns their ids: one AddJobFlowSteps call per run of steps with
+        the same runtime role (ExecutionRoleArn is one per call), in order, so the queue keeps their order.
+
+        A later call that fails raises after earlier ones added their steps: the service then finds the restart by
+        its name and records it, so it is never added twice (the steps of the failed call are not re-added).
+        """
+        ids: list[str] = []
+        for run in _same_role_runs(configs):
+            request: dict[str, Any] = {"JobFlowId": cluster_id, "Steps": [_step_request(c) for c in run]}
+            if run[0].execution_role_arn:
+                request["ExecutionRoleArn"] = run[0].execution_role_arn
+            response = self._add_client.add_job_flow_steps(**request)
+            ids.extend(response.get("StepIds", []))
+        return tuple(ids)
 
     def steps_named(self, cluster_id: str, name: str, since: datetime) -> tuple[str, ...]:
         """Steps_named returns ids of steps called `name` created at or after `since` (newest pages only)."""

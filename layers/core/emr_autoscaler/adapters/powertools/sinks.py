@@ -73,7 +73,7 @@ class PowertoolsStepRetrySink:
         name = _OUTCOME_METRIC.get(summary.outcome)
         if name:
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
-        if summary.delay_s is not None:
+        if summary.delay_s is not None and summary.outcome is StepRetryOutcome.SCHEDULED:
             metrics.add_metric(name="StepRetryDelay", unit=MetricUnit.Seconds, value=summary.delay_s)
 
 

@@ -16,6 +16,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -67,6 +68,44 @@ class _MetricsResponse(BaseModel):
     cluster_metrics: _ClusterMetrics = Field(alias="clusterMetrics")
 
 
+class ResourceManagerUnansweredError(Exception):
+    """ResourceManagerUnansweredError: the RM gave no usable answer; `reason` says why, `status` is its HTTP code."""
+
+    def __init__(self, reason: str, status: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+
+def get_json(url: str, timeout_s: float, max_bytes: int = _MAX_BODY_BYTES) -> Any:
+    """Get_json GETs a ResourceManager REST URL (http only, no redirect, no proxy) and parses its JSON body.
+
+    Times out after `timeout_s` per connect and per read; raises ResourceManagerUnansweredError for anything but a
+    200 with at most `max_bytes` of JSON.
+    """
+    if urllib.parse.urlsplit(url).scheme != "http":
+        raise ResourceManagerUnansweredError(f"refusing non-http URL {url!r}")
+    request = urllib.request.Request(url, headers={"Accept": "application/json"}, method="GET")  # noqa: S310
+    try:
+        # The scheme was checked to be http above, so no file:// or other handler can be reached.
+        with _OPENER.open(request, timeout=timeout_s) as response:
+            status = response.status
+            body: bytes = response.read(max_bytes + 1)
+    except urllib.error.HTTPError as error:
+        raise ResourceManagerUnansweredError(f"{url} answered HTTP {error.code}", error.code) from None
+    except (OSError, http.client.HTTPException, ValueError) as error:
+        # OSError covers URLError, refused connections and timeouts (TimeoutError).
+        raise ResourceManagerUnansweredError(f"{url} could not be read ({type(error).__name__}: {error})") from None
+    if status != 200:
+        raise ResourceManagerUnansweredError(f"{url} answered HTTP {status}", status)
+    if len(body) > max_bytes:
+        raise ResourceManagerUnansweredError(f"{url} answered with more than {max_bytes} bytes")
+    try:
+        return json.loads(body)
+    except ValueError as error:  # JSONDecodeError and UnicodeDecodeError are both ValueErrors
+        raise ResourceManagerUnansweredError(f"{url} answered with something that is not JSON ({error})") from None
+
+
 class ResourceManagerMetrics:
     """ResourceManagerMetrics reads YARN metrics from the cluster's ResourceManager REST API (a YarnMetricsReader).
 
@@ -90,16 +129,10 @@ class ResourceManagerMetrics:
         if url is None:
             self._warn_unavailable(snapshot, "no ResourceManager URL (the cluster has no master private DNS name yet)")
             return None
-        if urllib.parse.urlsplit(url).scheme != "http":
-            self._warn_unavailable(snapshot, f"refusing non-http URL {url!r}")
-            return None
-        body = self._fetch(snapshot, url, config.resourcemanager_timeout_s)
-        if body is None:
-            return None
         try:
-            document = json.loads(body)
-        except ValueError as error:  # JSONDecodeError and UnicodeDecodeError are both ValueErrors
-            self._warn_unavailable(snapshot, f"{url} answered with something that is not JSON ({error})")
+            document = get_json(url, config.resourcemanager_timeout_s)
+        except ResourceManagerUnansweredError as error:
+            self._warn_unavailable(snapshot, error.reason)
             return None
         if not isinstance(document, dict) or "clusterMetrics" not in document:
             self._warn_unavailable(snapshot, f"{url} answered without a clusterMetrics object")
@@ -115,28 +148,6 @@ class ResourceManagerMetrics:
         if not snapshot.master_private_dns:
             return None
         return f"http://{snapshot.master_private_dns}:{self._port}{METRICS_PATH}"
-
-    def _fetch(self, snapshot: ClusterSnapshot, url: str, timeout_s: float) -> bytes | None:
-        request = urllib.request.Request(url, headers={"Accept": "application/json"}, method="GET")  # noqa: S310
-        try:
-            # The scheme was checked to be http above, so no file:// or other handler can be reached.
-            with _OPENER.open(request, timeout=timeout_s) as response:
-                status = response.status
-                body: bytes = response.read(_MAX_BODY_BYTES + 1)
-        except urllib.error.HTTPError as error:
-            self._warn_unavailable(snapshot, f"{url} answered HTTP {error.code}")
-            return None
-        except (OSError, http.client.HTTPException, ValueError) as error:
-            # OSError covers URLError, refused connections and timeouts (TimeoutError).
-            self._warn_unavailable(snapshot, f"{url} could not be read ({type(error).__name__}: {error})")
-            return None
-        if status != 200:
-            self._warn_unavailable(snapshot, f"{url} answered HTTP {status}")
-            return None
-        if len(body) > _MAX_BODY_BYTES:
-            self._warn_unavailable(snapshot, f"{url} answered with more than {_MAX_BODY_BYTES} bytes")
-            return None
-        return body
 
     @staticmethod
     def _warn_unavailable(snapshot: ClusterSnapshot, reason: str) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from emr_autoscaler.kernel.config.alarms import AlarmThresholds
+from emr_autoscaler.kernel.config.balance import DEFAULT_BALANCE, fill_from_balance
 from emr_autoscaler.kernel.config.steps import StepRetryPolicy
 from emr_autoscaler.kernel.models import Frozen, MetricsSource
 
@@ -107,23 +108,36 @@ class MetricsConfig(Frozen):
 
 
 class ScaleOutConfig(Frozen):
-    """ScaleOutConfig sizes scale-out from pending demand, within a step budget per action."""
+    """ScaleOutConfig sizes scale-out from the demand still waiting when new nodes would start.
+
+    One action adds at most the larger of `max_step_nodes` and `max_step_pct` of a group's size (so budgets grow
+    with the cluster, as Karpenter's do). `start_delay_s` is how long a new node takes to join YARN until the
+    cluster's own resizes have shown it; `drain_trust_pct` is how much of the backlog's observed drain is believed,
+    `headroom_pct` what is added on top (both follow `balance` unless set).
+    """
 
     max_step_nodes: int = Field(default=10, gt=0)
+    max_step_pct: float = Field(default=100.0, ge=0, le=1000)
     cooldown_s: int = Field(default=60, ge=0)
+    start_delay_s: int = Field(default=360, gt=0, le=3600)
+    headroom_pct: float = Field(default=0.0, ge=0, le=200)
+    drain_trust_pct: float = Field(default=50.0, ge=0, le=100)
 
 
 class ScaleInConfig(Frozen):
     """ScaleInConfig: shrink only after utilization stays under the threshold for the stabilization window.
 
-    Nodes are removed until the remaining ones would run at `target_utilization_pct`, at most
-    `max_step_nodes` per action, gracefully (YARN decommission up to `decommission_timeout_s`).
+    Nodes are removed until the remaining ones would run at `target_utilization_pct` of the larger of the load
+    now and the highest demand seen within one start delay, at most the smaller of `max_step_nodes` and
+    `max_step_pct` of a group's size per action (at least one node), gracefully (YARN decommission up to
+    `decommission_timeout_s`). An idle cluster's nodes are all empty: they go toward the minimum at once.
     """
 
     utilization_threshold_pct: float = Field(default=50.0, ge=0, le=100)
     target_utilization_pct: float = Field(default=80.0, gt=0, le=100)
     stabilization_window_s: int = Field(default=600, gt=0)
     max_step_nodes: int = Field(default=5, gt=0)
+    max_step_pct: float = Field(default=50.0, gt=0, le=100)
     cooldown_s: int = Field(default=300, ge=0)
     decommission_timeout_s: int = Field(default=3600, gt=0)
 
@@ -145,8 +159,13 @@ class HdfsConfig(Frozen):
 
 
 class ScalingPolicy(Frozen):
-    """ScalingPolicy is one profile's complete, validated set of thresholds."""
+    """ScalingPolicy is one profile's complete, validated set of thresholds.
 
+    `balance` (0 cheapest .. 100 least wait, default 50) sets the thresholds of kernel/config/balance.py that the
+    profile does not set itself.
+    """
+
+    balance: int = Field(default=DEFAULT_BALANCE, ge=0, le=100)
     metrics: MetricsConfig = MetricsConfig()
     scale_out: ScaleOutConfig = ScaleOutConfig()
     scale_in: ScaleInConfig = ScaleInConfig()
@@ -156,6 +175,11 @@ class ScalingPolicy(Frozen):
     mode: Mode = Mode.ACTIVE
     alarms: AlarmThresholds = AlarmThresholds()
     step_retry: StepRetryPolicy = StepRetryPolicy()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _thresholds_from_balance(cls, data: Any) -> Any:
+        return fill_from_balance(data)
 
     def capacity_of(self, instance_type: str) -> NodeCapacity | None:
         """Capacity_of is one node's YARN capacity for an instance type: configured first, then EMR's default."""

@@ -33,6 +33,8 @@ class ReasonCode(StrEnum):
     HOLD_METRICS_STALE = "HOLD_METRICS_STALE"
     HOLD_METRICS_CONTRADICTORY = "HOLD_METRICS_CONTRADICTORY"
     HOLD_GROUP_NOT_SETTLED = "HOLD_GROUP_NOT_SETTLED"
+    HOLD_CAPACITY_IN_FLIGHT = "HOLD_CAPACITY_IN_FLIGHT"
+    HOLD_DEMAND_DRAINING = "HOLD_DEMAND_DRAINING"
     HOLD_CLUSTER_NOT_ACTIVE = "HOLD_CLUSTER_NOT_ACTIVE"
     HOLD_CLUSTER_NOT_OPTED_IN = "HOLD_CLUSTER_NOT_OPTED_IN"
     HOLD_CLUSTER_NOT_FOUND = "HOLD_CLUSTER_NOT_FOUND"
@@ -87,7 +89,10 @@ class ScalingState(Frozen):
     """ScalingState is what the scaler remembers about one cluster between evaluations.
 
     `version` increases with every write; writes are conditional on it, so two evaluations racing on one
-    cluster cannot both act.
+    cluster cannot both act. What the scaler learns of the cluster lives here too: the pending memory of the last
+    read and the share of a backlog still waiting a minute later (`backlog_kept`, smoothed), how long its nodes
+    took to start (`start_delay_s`, from `in_flight_since` to no node in flight), and the highest demand (allocated
+    plus pending MB) seen within one start delay.
     """
 
     cluster_id: str
@@ -97,6 +102,13 @@ class ScalingState(Frozen):
     low_utilization_since: datetime | None = None
     last_decision_id: str | None = None
     last_reason: ReasonCode | None = None
+    last_pending_mb: int | None = None
+    last_read_at: datetime | None = None
+    backlog_kept: float | None = None
+    in_flight_since: datetime | None = None
+    start_delay_s: float | None = None
+    demand_peak_mb: int | None = None
+    demand_peak_at: datetime | None = None
 
 
 class ResizePlan(Frozen):

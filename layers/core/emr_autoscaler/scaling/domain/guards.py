@@ -1,7 +1,12 @@
 """Guards: the checks that must all pass before the scaler may act, and the holds they decide.
 
-Order: opt-in, cluster state, a scalable group, groups settled, metrics present, fresh and coherent. A failing
+Order: opt-in, cluster state, a scalable group, groups resizable, metrics present, fresh and coherent. A failing
 guard is a hold with its own reason code; never acting on data it cannot trust is the scaler's first rule.
+
+A group that is RESIZING does not hold the cluster: EMR accepts a new count while a resize runs ("you can issue
+a resize in the midst of an existing resize operation", https://docs.aws.amazon.com/emr/latest/ManagementGuide/
+emr-manage-resize.html, "Interrupting a resize"), and the decision counts its nodes in flight as capacity coming.
+A group in any other unsettled state (PROVISIONING, RECONFIGURING, SUSPENDED, ARRESTED, ...) still holds it.
 The service's early holds (cluster unknown, no valid configuration, paused) are decided here too.
 """
 
@@ -74,14 +79,20 @@ def check_guards(p: Planner) -> ResizePlan | None:
             ReasonCode.HOLD_NO_SCALABLE_GROUP,
             f"Holding {p.label}: it has no TASK group, and CORE scaling is off in its profile.",
         )
-    unsettled = [g for g in snapshot.groups if g.role is not GroupRole.MASTER and not g.settled]
-    detail = ", ".join(f"{g.name} {g.state} {g.running_count}/{g.requested_count}" for g in unsettled) or "all settled"
-    if not p.check("groups_settled", not unsettled, detail):
+    stuck = [g for g in snapshot.groups if g.role is not GroupRole.MASTER and not g.settled and not g.resizable]
+    detail = ", ".join(f"{g.name} {g.state} {g.running_count}/{g.requested_count}" for g in stuck) or "all resizable"
+    if not p.check("groups_resizable", not stuck, detail):
         return p.plan(
             ReasonCode.HOLD_GROUP_NOT_SETTLED,
-            f"Holding {p.label}: group(s) {detail} (state/running/requested) are still changing; "
-            "acting again before they settle would double-count capacity.",
+            f"Holding {p.label}: group(s) {detail} (state/running/requested) are in a state EMR does not resize "
+            "from; the scaler waits until they are RUNNING or RESIZING.",
         )
+    moving = [g for g in snapshot.groups if g.role is not GroupRole.MASTER and (g.in_flight or g.draining)]
+    p.check(
+        "capacity_in_flight",
+        True,
+        ", ".join(f"{g.name} {g.in_flight} starting, {g.draining} draining" for g in moving) or "none",
+    )
     # Without trustworthy metrics nobody saw utilization stay low: the stabilization window starts over.
     blind = state.model_copy(update={"low_utilization_since": None})
     if not p.check("metrics_present", metrics is not None, "metrics read" if metrics else "no source answered"):

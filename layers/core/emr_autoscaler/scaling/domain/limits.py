@@ -40,12 +40,10 @@ def plan_to_limits(p: Planner, metrics: YarnMetrics, scalable: list[InstanceGrou
     growing = [(group, limits) for group, limits, below in outside if below]
     commands: list[ResizeInstanceGroup] = []
     if growing:
-        budget = p.policy.scale_out.max_step_nodes
         for group, limits in growing:
-            add = min(limits.min_nodes - group.requested_count, budget)
+            add = min(limits.min_nodes - group.requested_count, p.out_budget(group))
             if add <= 0:
                 continue
-            budget -= add
             commands.append(
                 ResizeInstanceGroup(
                     group_id=group.group_id,
@@ -56,14 +54,12 @@ def plan_to_limits(p: Planner, metrics: YarnMetrics, scalable: list[InstanceGrou
                 )
             )
     else:
-        budget = p.policy.scale_in.max_step_nodes
         for group, limits, _below in outside:
-            remove = min(group.requested_count - limits.max_nodes, budget)
+            remove = min(group.requested_count - limits.max_nodes, p.in_budget(group))
             if group.role is GroupRole.CORE:
                 remove, _note = hdfs_removable(p, metrics, group, remove)
             if remove <= 0:
                 continue
-            budget -= remove
             commands.append(shrink_command(p, group, remove))
     if not commands:
         return None

@@ -13,6 +13,7 @@ from emr_autoscaler.kernel.config.scaling import ScalingPolicy
 from emr_autoscaler.kernel.models import ClusterSnapshot, YarnMetrics
 from emr_autoscaler.scaling.domain.decisions import ResizePlan, ScalingState
 from emr_autoscaler.scaling.domain.guards import check_guards
+from emr_autoscaler.scaling.domain.learn import learn
 from emr_autoscaler.scaling.domain.limits import plan_to_limits
 from emr_autoscaler.scaling.domain.planner import Planner
 from emr_autoscaler.scaling.domain.scale_in import plan_scale_in
@@ -28,10 +29,10 @@ def plan_resize(
 ) -> ResizePlan:
     """Plan_resize decides how to resize one cluster's instance groups now, and why.
 
-    Invariants: targets stay within each group's [min_nodes, max_nodes]; one action changes at most the step
-    budget of nodes; nothing scales in while YARN has pending demand; nothing acts on missing, stale or
-    contradictory metrics, on a group that is not settled, during a cooldown, or on a cluster that is not
-    RUNNING/WAITING or has not opted in.
+    Invariants: targets stay within each group's [min_nodes, max_nodes]; one action changes a group by at most its
+    step budget (an idle cluster's empty nodes excepted); nothing scales in while YARN has pending demand or from a
+    group still resizing; nothing acts on missing, stale or contradictory metrics, on a group EMR cannot resize now,
+    during a cooldown, or on a cluster that is not RUNNING/WAITING or has not opted in.
     """
     p = Planner(snapshot, metrics, policy, state, now)
 
@@ -40,6 +41,7 @@ def plan_resize(
         return held
     assert metrics is not None  # check_guards holds on missing metrics
     scalable = p.scalable_groups()
+    p.state = learn(p.state, metrics, sum(g.in_flight for g in scalable), now, policy.scale_out.start_delay_s)
     to_limits = plan_to_limits(p, metrics, scalable)
     if to_limits is not None:
         return to_limits

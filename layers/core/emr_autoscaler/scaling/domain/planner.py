@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -92,6 +93,16 @@ class Planner:
                 vcores=vcores if vcores > 0 else (default.vcores if default else 1),
             )
         return self.policy.capacity_of(group.instance_type)
+
+    def out_budget(self, group: InstanceGroupCapacity) -> int:
+        """Out_budget is the most nodes one scale-out adds to a group: the larger of its two step budgets."""
+        out = self.policy.scale_out
+        return max(out.max_step_nodes, math.ceil(group.requested_count * out.max_step_pct / 100.0))
+
+    def in_budget(self, group: InstanceGroupCapacity) -> int:
+        """In_budget is the most nodes one scale-in removes from a group: the smaller of its budgets, at least 1."""
+        scale_in = self.policy.scale_in
+        return max(1, min(scale_in.max_step_nodes, math.floor(group.requested_count * scale_in.max_step_pct / 100.0)))
 
     def cooldown_until(self) -> datetime | None:
         ends = []

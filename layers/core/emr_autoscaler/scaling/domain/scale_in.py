@@ -1,6 +1,9 @@
 """Scale-in: sustained low utilization (after the stabilization window) or an idle cluster removes nodes gracefully.
 
-Never while demand is pending; CORE only where configured and where HDFS keeps its replicas and headroom.
+Never while demand is pending; CORE only where configured and where HDFS keeps its replicas and headroom; never
+from a group that is still resizing. Room for the highest demand seen within one start delay stays (a node given
+back now could not be back in time for it). An idle cluster's nodes are all empty: they go in bulk, past the step
+budget; otherwise each group loses at most its scale-in budget (`Planner.in_budget`).
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ def plan_scale_in(p: Planner, metrics: YarnMetrics, scalable: list[InstanceGroup
     if held is not None:
         return held
     if metrics.idle:
-        return _plan_idle(p, scalable, next_state)
+        return _plan_idle(p, metrics, scalable, next_state)
     return _plan_shrink(p, metrics, scalable, next_state, utilization)
 
 
@@ -63,16 +66,26 @@ def shrink_command(p: Planner, group: InstanceGroupCapacity, remove: int) -> Res
     )
 
 
-def _plan_idle(p: Planner, scalable: list[InstanceGroupCapacity], next_state: ScalingState) -> ResizePlan:
-    budget = p.policy.scale_in.max_step_nodes
+def _keep_mb(p: Planner, metrics: YarnMetrics) -> float:
+    """The memory the remaining nodes must hold at the target utilization: the load now or the recent peak."""
+    target = p.policy.scale_in.target_utilization_pct / 100.0
+    return max(metrics.allocated_memory_mb, p.state.demand_peak_mb or 0) / target
+
+
+def _plan_idle(
+    p: Planner, metrics: YarnMetrics, scalable: list[InstanceGroupCapacity], next_state: ScalingState
+) -> ResizePlan:
+    surplus_mb = metrics.total_memory_mb - _keep_mb(p, metrics)
     commands = []
-    for group in (g for g in scalable if g.role is GroupRole.TASK):
+    for group in (g for g in scalable if g.role is GroupRole.TASK and g.settled):
         limits = p.limits(group)
+        capacity = p.node_capacity(group, metrics)
         assert limits is not None
-        remove = min(group.requested_count - limits.min_nodes, budget)
+        fits = math.floor(surplus_mb / capacity.memory_mb) if capacity else group.requested_count
+        remove = min(group.requested_count - limits.min_nodes, fits)
         if remove > 0:
             commands.append(shrink_command(p, group, remove))
-            budget -= remove
+            surplus_mb -= remove * (capacity.memory_mb if capacity else 0)
     if not p.check("above_min", bool(commands), "TASK groups above min_nodes" if commands else "TASK groups at min"):
         return p.plan(
             ReasonCode.HOLD_AT_MIN,
@@ -83,7 +96,7 @@ def _plan_idle(p: Planner, scalable: list[InstanceGroupCapacity], next_state: Sc
     return p.plan(
         ReasonCode.SCALE_IN_IDLE,
         f"Scaling in {p.label}: no application has run or waited for the stabilization window; "
-        f"TASK groups toward their minimum, gracefully: {steps}.",
+        f"its empty TASK nodes go at once, gracefully: {steps}.",
         commands=commands,
         next_state=next_state.model_copy(update={"last_scale_in_at": p.now}),
     )
@@ -112,24 +125,23 @@ def _plan_shrink(
     utilization: float,
 ) -> ResizePlan:
     target = p.policy.scale_in.target_utilization_pct / 100.0
-    # Capacity beyond what the allocated load needs at the target utilization can go.
-    surplus_mb = metrics.total_memory_mb - metrics.allocated_memory_mb / target
+    # Capacity beyond what the load (now, or at its recent peak) needs at the target utilization can go.
+    surplus_mb = metrics.total_memory_mb - _keep_mb(p, metrics)
     surplus_vcores: float | None = None
     if metrics.total_vcores is not None and metrics.allocated_vcores is not None:
         surplus_vcores = metrics.total_vcores - metrics.allocated_vcores / target
-    budget = p.policy.scale_in.max_step_nodes
     commands = []
     hdfs_note = ""
     hdfs_check = ""
     for group in scalable:
         limits = p.limits(group)
         capacity = p.node_capacity(group, metrics)
-        if limits is None or capacity is None or budget == 0:
+        if limits is None or capacity is None or not group.settled:
             continue
         fits = math.floor(surplus_mb / capacity.memory_mb)
         if surplus_vcores is not None:
             fits = min(fits, math.floor(surplus_vcores / capacity.vcores))
-        remove = min(fits, group.requested_count - limits.min_nodes, budget)
+        remove = min(fits, group.requested_count - limits.min_nodes, p.in_budget(group))
         if remove > 0 and group.role is GroupRole.CORE:
             allowed, hdfs_note = hdfs_removable(p, metrics, group, remove)
             hdfs_check = f"{hdfs_note}: {allowed} of {remove} CORE node(s) may go"
@@ -137,7 +149,6 @@ def _plan_shrink(
         if remove <= 0:
             continue
         commands.append(shrink_command(p, group, remove))
-        budget -= remove
         surplus_mb -= remove * capacity.memory_mb
         if surplus_vcores is not None:
             surplus_vcores -= remove * capacity.vcores

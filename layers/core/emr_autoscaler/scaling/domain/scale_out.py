@@ -1,4 +1,12 @@
-"""Scale-out: pending YARN demand (memory or vcores, whichever needs more nodes) adds nodes within the step budget."""
+"""Scale-out: add nodes for the demand that will still wait when they start, less the capacity already coming.
+
+Pending memory (or vcores, whichever needs more nodes) is first discounted by how fast this cluster's backlogs
+have drained (`learn.expected_waiting_mb`, as far as `drain_trust_pct` believes it): seconds-long containers clear
+long before a node started now would join, and adding nodes for them is pure waste. Nodes already in flight
+(requested, not yet running, in any group) count as capacity coming. What remains, plus `headroom_pct`, is added
+to the groups in order, each within its step budget (`Planner.out_budget`) and its max_nodes, also to a group
+that is still resizing: EMR accepts a new count during a resize.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +22,11 @@ from emr_autoscaler.scaling.domain.decisions import (
     ResizePlan,
 )
 from emr_autoscaler.scaling.domain.guards import cooldown_hold
+from emr_autoscaler.scaling.domain.learn import expected_waiting_mb, start_delay_s
 from emr_autoscaler.scaling.domain.planner import Planner
+
+# A backlog expected to leave less than this share of one node's memory waiting is expected to clear by itself.
+_RESIDUE = 0.25
 
 
 def plan_scale_out(p: Planner, metrics: YarnMetrics, scalable: list[InstanceGroupCapacity]) -> ResizePlan:
@@ -28,33 +40,32 @@ def plan_scale_out(p: Planner, metrics: YarnMetrics, scalable: list[InstanceGrou
     if need_mb == 0 and need_vcores == 0:
         # Pending containers without pending resources (CloudWatch reports counts only): size by the count.
         need_mb = metrics.containers_pending * p.policy.metrics.estimated_container_memory_mb
-    budget = p.policy.scale_out.max_step_nodes
-    commands: list[ResizeInstanceGroup] = []
-    capacity_known = False
-    for group in scalable:
-        limits = p.limits(group)
-        capacity = p.node_capacity(group, metrics)
-        if limits is None or capacity is None:
-            continue
-        capacity_known = True
-        if budget == 0 or (need_mb <= 0 and need_vcores <= 0):
-            break
-        needed = max(math.ceil(max(need_mb, 0) / capacity.memory_mb), math.ceil(max(need_vcores, 0) / capacity.vcores))
-        add = min(needed, limits.max_nodes - group.requested_count, budget)
-        if add <= 0:
-            continue
-        commands.append(
-            ResizeInstanceGroup(
-                group_id=group.group_id,
-                group_name=group.name,
-                role=group.role,
-                from_count=group.requested_count,
-                to_count=group.requested_count + add,
-            )
-        )
-        budget -= add
-        need_mb -= add * capacity.memory_mb
-        need_vcores -= add * capacity.vcores
+    out = p.policy.scale_out
+    delay_s = start_delay_s(p.state, out.start_delay_s)
+    waiting_mb = expected_waiting_mb(p.state, need_mb, delay_s, out.drain_trust_pct)
+    share = waiting_mb / need_mb if need_mb else 1.0
+    kept = p.state.backlog_kept
+    learned = "learned" if p.state.start_delay_s is not None else "configured"
+    p.check(
+        "drain_estimate",
+        True,
+        f"{need_mb} MB pending, {waiting_mb:.0f} MB expected still waiting after the {delay_s:.0f} s start delay "
+        f"({learned}; backlog kept {'unknown' if kept is None else f'{kept:.0%}'} per minute, "
+        f"drain trust {out.drain_trust_pct:.0f}%)",
+    )
+    capacities = [(g, c) for g in scalable if (c := p.node_capacity(g, metrics)) is not None]
+    if kept is not None and capacities and waiting_mb < _RESIDUE * min(c.memory_mb for _, c in capacities):
+        # What the drain leaves is a sliver of a node: the backlog is expected to clear by itself.
+        waiting_mb = 0.0
+        share = 0.0
+    headroom = 1.0 + out.headroom_pct / 100.0
+    want_mb = waiting_mb * headroom
+    want_vcores = need_vcores * share * headroom
+    coming_nodes = sum(g.in_flight for g in scalable)
+    capacity_known = bool(capacities)
+    for group, capacity in capacities:
+        want_mb -= group.in_flight * capacity.memory_mb
+        want_vcores -= group.in_flight * capacity.vcores
     demand = (
         f"{metrics.containers_pending} pending container(s) need {metrics.pending_memory_mb} MB"
         + (f" and {metrics.pending_vcores} vcores" if metrics.pending_vcores else "")
@@ -67,6 +78,48 @@ def plan_scale_out(p: Planner, metrics: YarnMetrics, scalable: list[InstanceGrou
             "set node_capacity in the configuration.",
             next_state=next_state,
         )
+    expected = (
+        f"about {waiting_mb:.0f} MB of it is expected to still wait when a node started now joins (~{delay_s:.0f} s)"
+    )
+    if want_mb <= 0 and want_vcores <= 0:
+        if coming_nodes and waiting_mb > 0:
+            return p.plan(
+                ReasonCode.HOLD_CAPACITY_IN_FLIGHT,
+                f"Holding {p.label}: {demand}; {expected}, and the {coming_nodes} node(s) already starting "
+                "will cover it.",
+                next_state=next_state,
+            )
+        return p.plan(
+            ReasonCode.HOLD_DEMAND_DRAINING,
+            f"Holding {p.label}: {demand}, but this cluster's backlogs have been draining fast; {expected}, "
+            "so new nodes would arrive after the work is done.",
+            next_state=next_state,
+        )
+    commands: list[ResizeInstanceGroup] = []
+    short = False
+    for group, capacity in capacities:
+        limits = p.limits(group)
+        if limits is None:
+            continue
+        if want_mb <= 0 and want_vcores <= 0:
+            break
+        needed = max(math.ceil(max(want_mb, 0) / capacity.memory_mb), math.ceil(max(want_vcores, 0) / capacity.vcores))
+        budget = p.out_budget(group)
+        add = min(needed, limits.max_nodes - group.requested_count, budget)
+        short = short or add == budget < needed
+        if add <= 0:
+            continue
+        commands.append(
+            ResizeInstanceGroup(
+                group_id=group.group_id,
+                group_name=group.name,
+                role=group.role,
+                from_count=group.requested_count,
+                to_count=group.requested_count + add,
+            )
+        )
+        want_mb -= add * capacity.memory_mb
+        want_vcores -= add * capacity.vcores
     if not p.check("below_max", bool(commands), "room below max_nodes" if commands else "every group at max_nodes"):
         return p.plan(
             ReasonCode.HOLD_AT_MAX,
@@ -74,10 +127,14 @@ def plan_scale_out(p: Planner, metrics: YarnMetrics, scalable: list[InstanceGrou
             next_state=next_state,
         )
     steps = "; ".join(f"{c.group_name} {c.from_count} → {c.to_count}" for c in commands)
-    short = " (step budget reached)" if budget == 0 and (need_mb > 0 or need_vcores > 0) else ""
+    coming = f"; {coming_nodes} node(s) already starting count as coming" if coming_nodes else ""
     return p.plan(
         ReasonCode.SCALE_OUT_PENDING_DEMAND,
-        f"Scaling out {p.label}: {demand}; {steps}{short}.",
+        f"Scaling out {p.label}: {demand}; {expected}{coming}; {steps}"
+        + (" (step budget reached)" if short else "")
+        + ".",
         commands=commands,
-        next_state=next_state.model_copy(update={"last_scale_out_at": p.now}),
+        next_state=next_state.model_copy(
+            update={"last_scale_out_at": p.now, "in_flight_since": p.state.in_flight_since or p.now}
+        ),
     )

@@ -1,8 +1,9 @@
 """Step retry: classify a failed EMR step, and decide whether to restart it, when, or why not. Pure.
 
 `decide_step_retry` takes the failed step, its cluster, the step's lineage (which attempt failed), the profile's
-`StepRetryPolicy`, the time and a jitter draw in [0, 1), and returns `RetryStep` or `GiveUp`, each with a reason
-code and a one-line explanation. No clock, no randomness, no AWS: the service gathers inputs and applies it.
+`StepRetryPolicy`, the time, a jitter draw in [0, 1), the evidence read beyond FailureDetails and how many times it
+already waited for evidence, and returns `RetryStep`, `GiveUp` or `AwaitEvidence`, each with a reason code and a
+one-line explanation. No clock, no randomness, no AWS: the service gathers inputs and applies it.
 
 Attempts follow the lineage of the original step: the original run is attempt 0, its k-th restart attempt k.
 `max_attempts` bounds the restarts (the original run is not counted), so a step runs at most 1 + max_attempts
@@ -13,15 +14,18 @@ times. Backoff before restart k is `backoff_base_s * backoff_multiplier**(k-1)`,
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from emr_autoscaler.kernel.config.steps import FailureClass, StepRetryPolicy
 from emr_autoscaler.kernel.models import ClusterSnapshot, ClusterState
 from emr_autoscaler.kernel.notices import Severity
-from emr_autoscaler.steps.domain.classify import classify_failure
+from emr_autoscaler.steps.domain.evidence import Evidence, classify, failure_details_evidence, logs_pending
 from emr_autoscaler.steps.domain.models import (
     RETRY_NAME_MARKER,
+    AwaitEvidence,
     FailedStep,
+    Finding,
     GiveUp,
     RetryStep,
     StepLineage,
@@ -35,12 +39,26 @@ CLUSTER_GONE_STATES = frozenset(
 TERMINATING_ACTIONS = frozenset({"TERMINATE_CLUSTER", "TERMINATE_JOB_FLOW"})
 
 
-def _failure_text(step: FailedStep) -> str:
+def _failure_text(step: FailedStep, finding: Finding | None = None) -> str:
+    if finding is not None:
+        return f'"{finding.line}" (in {finding.where})'
     failure = step.failure
     if failure is None or not (failure.reason or failure.message):
         return "EMR gave no failure details"
     text = (failure.reason or failure.message or "").strip().splitlines()[0]
     return text if len(text) <= 160 else text[:157] + "..."
+
+
+def _log_location(step: FailedStep, finding: Finding | None) -> str | None:
+    """The log to link: the log object that classified the failure, else the LogFile EMR named."""
+    if finding is not None and finding.source == "step_log" and finding.location:
+        return finding.location
+    return step.failure.log_file if step.failure else None
+
+
+def needs_more_evidence(decision: StepRetryDecision) -> bool:
+    """Needs_more_evidence is true when the decision hinges on a failure FailureDetails could not classify."""
+    return decision.reason in (StepRetryReason.GIVE_UP_UNKNOWN_FAILURE, StepRetryReason.RETRY_UNKNOWN_FAILURE)
 
 
 def decide_step_retry(
@@ -50,18 +68,26 @@ def decide_step_retry(
     policy: StepRetryPolicy,
     now: datetime,
     jitter: float,
+    evidence: Sequence[Evidence] = (),
+    waits: int = 0,
 ) -> StepRetryDecision:
     """Decide_step_retry decides whether the failed step is restarted, and when; the first failing check decides.
 
     Checks, in order: opt-in tag, policy enabled, step-name filters, cluster not terminating (nor the step's own
-    ActionOnFailure terminating it), readable step config, known lineage, failure class (permanent, or unknown
-    when the policy gives up on unknown), attempt budget. `jitter` in [0, 1) shortens the backoff by up to
+    ActionOnFailure terminating it), readable step config, known lineage, failure class over FailureDetails and
+    `evidence` (permanent; or unclassified while the step's logs are not archived yet: wait for them, at most
+    `evidence_max_waits` times in all, `waits` already done; or unknown when the policy gives up on unknown),
+    attempt budget, runtime role named by the profile. `jitter` in [0, 1) shortens the backoff by up to
     `jitter_pct` percent.
     """
     name = lineage.original_name
     where = f"step '{name}' ({step.step_id}) on cluster {cluster.name or cluster.cluster_id} ({cluster.cluster_id})"
-    log = step.failure.log_file if step.failure else None
     budget = policy.max_attempts
+    found = None
+    if step.config is not None and lineage.known:
+        found = classify(policy, (*failure_details_evidence(step), *evidence))
+    finding = found[1] if found else None
+    log = _log_location(step, finding)
 
     def give_up(reason: StepRetryReason, why: str, rule: str | None = None) -> GiveUp:
         return GiveUp(
@@ -74,6 +100,7 @@ def decide_step_retry(
             max_attempts=budget,
             rule=rule,
             log_location=log,
+            finding=finding if rule else None,
         )
 
     if not cluster.opted_in:
@@ -96,16 +123,49 @@ def decide_step_retry(
             StepRetryReason.GIVE_UP_LINEAGE_UNKNOWN,
             "it is a restart whose attempt history is missing, so its budget cannot be checked",
         )
-    kind, rule = classify_failure(policy, step.failure)
-    failure = _failure_text(step)
+    kind, rule = (found[0], found[1].rule) if found else (None, None)
+    failure = _failure_text(step, finding)
+    role = step.config.execution_role_arn
+    role_allowed = role is None or policy.allows_role(role)
     if kind is FailureClass.PERMANENT:
         return give_up(StepRetryReason.GIVE_UP_PERMANENT_FAILURE, f"permanent failure ({rule}): {failure}", rule=rule)
+    if (
+        kind is None
+        and waits < policy.evidence_max_waits
+        and logs_pending(evidence)
+        and lineage.attempt < budget
+        and role_allowed
+    ):
+        delay_s = policy.evidence_wait_s
+        return AwaitEvidence(
+            cluster_id=step.cluster_id,
+            step_id=step.step_id,
+            step_name=name,
+            wait=waits + 1,
+            max_waits=policy.evidence_max_waits,
+            delay_s=delay_s,
+            not_before=now + timedelta(seconds=delay_s),
+            explanation=(
+                f"Waiting {delay_s} s for the logs of {where} (wait {waits + 1}/{policy.evidence_max_waits}): "
+                f"nothing read so far classifies the failure ({failure}) and EMR has not archived its logs to S3 yet."
+            ),
+            attempt=lineage.attempt,
+            max_attempts=budget,
+            log_location=log,
+        )
     if kind is None and policy.unknown_failures == "give_up":
         return give_up(StepRetryReason.GIVE_UP_UNKNOWN_FAILURE, f"no rule classifies the failure: {failure}")
     if lineage.attempt >= budget:
         return give_up(
             StepRetryReason.GIVE_UP_ATTEMPTS_EXHAUSTED,
             f"{lineage.attempt} of {budget} restart(s) used; last failure: {failure}",
+            rule=rule,
+        )
+    if role is not None and not role_allowed:
+        return give_up(
+            StepRetryReason.GIVE_UP_EXECUTION_ROLE_NOT_ALLOWED,
+            f"it ran with the runtime role {role}, which the profile's step_retry.execution_roles does not name "
+            f"(a restart must run with the same role, and may pass only roles the profile names); failure: {failure}",
             rule=rule,
         )
     attempt = lineage.attempt + 1
@@ -125,6 +185,10 @@ def decide_step_retry(
         explanation=f"Restarting {where} in {delay_s} s as retry {attempt}/{budget}: {cause}: {failure}.",
         rule=rule,
         log_location=log,
+        finding=finding,
+        # With a step concurrency level above 1, a failure cancels no pending step: only the failed one is re-added
+        # (https://docs.aws.amazon.com/emr/latest/APIReference/API_Step.html, ActionOnFailure).
+        readd_cancelled=cluster.step_concurrency_level <= 1,
     )
 
 
@@ -156,6 +220,7 @@ def _refused(retry: RetryStep, reason: StepRetryReason, explanation: str, rule: 
         max_attempts=retry.max_attempts,
         rule=rule,
         log_location=retry.log_location,
+        finding=retry.finding if rule else None,
     )
 
 
@@ -204,6 +269,9 @@ _SEVERITY: dict[StepRetryReason, Severity | None] = {
     StepRetryReason.RETRY_TRANSIENT_FAILURE: Severity.INFO,
     StepRetryReason.RETRY_UNKNOWN_FAILURE: Severity.WARNING,
     StepRetryReason.RETRY_ADDED: Severity.INFO,
+    # Waiting for the logs is no news: the decision that follows is.
+    StepRetryReason.WAIT_FOR_EVIDENCE: None,
+    StepRetryReason.GIVE_UP_EXECUTION_ROLE_NOT_ALLOWED: Severity.CRITICAL,
     StepRetryReason.GIVE_UP_PERMANENT_FAILURE: Severity.CRITICAL,
     StepRetryReason.GIVE_UP_UNKNOWN_FAILURE: Severity.CRITICAL,
     StepRetryReason.GIVE_UP_ATTEMPTS_EXHAUSTED: Severity.CRITICAL,

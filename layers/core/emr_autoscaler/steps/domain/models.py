@@ -22,6 +22,7 @@ class StepRetryOutcome(StrEnum):
     """StepRetryOutcome is what became of a failed step's event or a due restart."""
 
     SCHEDULED = "scheduled"
+    WAITING = "waiting"
     ADDED = "added"
     GIVEN_UP = "given_up"
     SKIPPED = "skipped"
@@ -34,6 +35,7 @@ class StepRetryReason(StrEnum):
     RETRY_TRANSIENT_FAILURE = "RETRY_TRANSIENT_FAILURE"
     RETRY_UNKNOWN_FAILURE = "RETRY_UNKNOWN_FAILURE"
     RETRY_ADDED = "RETRY_ADDED"
+    WAIT_FOR_EVIDENCE = "WAIT_FOR_EVIDENCE"
     GIVE_UP_PERMANENT_FAILURE = "GIVE_UP_PERMANENT_FAILURE"
     GIVE_UP_UNKNOWN_FAILURE = "GIVE_UP_UNKNOWN_FAILURE"
     GIVE_UP_ATTEMPTS_EXHAUSTED = "GIVE_UP_ATTEMPTS_EXHAUSTED"
@@ -41,6 +43,7 @@ class StepRetryReason(StrEnum):
     GIVE_UP_STEP_CONFIG_UNREADABLE = "GIVE_UP_STEP_CONFIG_UNREADABLE"
     GIVE_UP_LINEAGE_UNKNOWN = "GIVE_UP_LINEAGE_UNKNOWN"
     GIVE_UP_CONFIG_INVALID = "GIVE_UP_CONFIG_INVALID"
+    GIVE_UP_EXECUTION_ROLE_NOT_ALLOWED = "GIVE_UP_EXECUTION_ROLE_NOT_ALLOWED"
     SKIPPED_CLUSTER_NOT_OPTED_IN = "SKIPPED_CLUSTER_NOT_OPTED_IN"
     SKIPPED_RETRY_DISABLED = "SKIPPED_RETRY_DISABLED"
     SKIPPED_STEP_EXCLUDED = "SKIPPED_STEP_EXCLUDED"
@@ -62,7 +65,12 @@ class FailureDetails(Frozen):
 
 
 class StepConfig(Frozen):
-    """StepConfig is what AddJobFlowSteps needs to run a step again, exactly as it was submitted."""
+    """StepConfig is what AddJobFlowSteps needs to run a step again, exactly as it was submitted.
+
+    `execution_role_arn` is the step's runtime role (DescribeStep's ExecutionRoleArn), None when it ran with the
+    cluster's instance profile. AddJobFlowSteps takes one role per call, so steps with different roles are added
+    in separate calls, in order.
+    """
 
     name: str
     action_on_failure: str
@@ -70,6 +78,31 @@ class StepConfig(Frozen):
     args: tuple[str, ...] = ()
     main_class: str | None = None
     properties: dict[str, str] = Field(default_factory=dict)
+    execution_role_arn: str | None = None
+
+
+class Finding(Frozen):
+    """Finding is the evidence that classified a failure: which rule matched which line, where.
+
+    `source` is `failure_details`, `yarn` (the YARN application's diagnostics) or `step_log` (a log file in S3);
+    `field` the text the rule read (`reason`, `message`, `diagnostics`, `log`); `location` the log object's S3 URI,
+    the application id, or EMR's LogFile.
+    """
+
+    source: str
+    field: str
+    rule: str
+    line: str
+    location: str | None = None
+
+    @property
+    def where(self) -> str:
+        """Where names the evidence in a sentence ("the YARN diagnostics of application_…")."""
+        if self.source == "yarn":
+            return f"the YARN diagnostics of {self.location or 'the application'}"
+        if self.source == "step_log":
+            return f"the step log {self.location or ''}".rstrip()
+        return f"EMR's FailureDetails {self.field}"
 
 
 class FailedStep(Frozen):
@@ -83,7 +116,9 @@ class FailedStep(Frozen):
     failure: FailureDetails | None = None
     config: StepConfig | None = None
     created_at: datetime | None = None
+    started_at: datetime | None = None
     ended_at: datetime | None = None
+    log_uri: str | None = None
 
 
 class StepLineage(Frozen):
@@ -114,6 +149,8 @@ class RetryStep(Frozen):
     explanation: str
     rule: str | None = None
     log_location: str | None = None
+    finding: Finding | None = None
+    readd_cancelled: bool = True
 
     @property
     def retry_name(self) -> str:
@@ -133,9 +170,28 @@ class GiveUp(Frozen):
     max_attempts: int = 0
     rule: str | None = None
     log_location: str | None = None
+    finding: Finding | None = None
 
 
-StepRetryDecision = RetryStep | GiveUp
+class AwaitEvidence(Frozen):
+    """AwaitEvidence is the decision to look again in `delay_s`: nothing classified the failure yet, and the step's
+    logs are not in S3 yet (EMR archives them about every five minutes). `wait` counts from 1 to `max_waits`."""
+
+    cluster_id: str
+    step_id: str
+    step_name: str
+    wait: int = Field(gt=0)
+    max_waits: int = Field(gt=0)
+    delay_s: int = Field(ge=0, le=SQS_MAX_DELAY_S)
+    not_before: datetime
+    reason: StepRetryReason = StepRetryReason.WAIT_FOR_EVIDENCE
+    explanation: str
+    attempt: int = 0
+    max_attempts: int = 0
+    log_location: str | None = None
+
+
+StepRetryDecision = RetryStep | GiveUp | AwaitEvidence
 
 
 class ScheduledRetry(Frozen):
@@ -158,3 +214,19 @@ class ScheduledRetry(Frozen):
         """Retry_config is the failed step's config under the restart's name ("<name> (retry k/N)")."""
         assert self.step.config is not None  # guaranteed by the validator
         return self.step.config.model_copy(update={"name": self.retry.retry_name})
+
+
+class EvidenceRecheck(Frozen):
+    """EvidenceRecheck is the message that waits for a failed step's logs: decide again on `step` after the wait.
+
+    `waits` is how many waits have passed (1 for the first recheck); the decision never waits more than the policy's
+    `evidence_max_waits` in all.
+    """
+
+    recheck: AwaitEvidence
+    step: FailedStep
+
+    @property
+    def waits(self) -> int:
+        """Waits is how many waits this recheck ends."""
+        return self.recheck.wait

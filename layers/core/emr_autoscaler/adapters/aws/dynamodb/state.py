@@ -29,6 +29,21 @@ def _time(value: Any) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
+def _number(value: Any) -> str | None:
+    text = value.get("N") if isinstance(value, dict) else None
+    return text if isinstance(text, str) and text else None
+
+
+def _int(value: Any) -> int | None:
+    text = _number(value)
+    return int(float(text)) if text is not None else None
+
+
+def _float(value: Any) -> float | None:
+    text = _number(value)
+    return float(text) if text is not None else None
+
+
 def _reason(value: Any) -> ReasonCode | None:
     text = value.get("S") if isinstance(value, dict) else None
     # A code written by a newer release and unknown here reads as "no previous reason": at worst one extra notice.
@@ -65,6 +80,13 @@ class DynamoStateStore:
             low_utilization_since=_time(item.get("low_utilization_since")),
             last_decision_id=item.get("last_decision_id", {}).get("S"),
             last_reason=_reason(item.get("last_reason")),
+            last_pending_mb=_int(item.get("last_pending_mb")),
+            last_read_at=_time(item.get("last_read_at")),
+            backlog_kept=_float(item.get("backlog_kept")),
+            in_flight_since=_time(item.get("in_flight_since")),
+            start_delay_s=_float(item.get("start_delay_s")),
+            demand_peak_mb=_int(item.get("demand_peak_mb")),
+            demand_peak_at=_time(item.get("demand_peak_at")),
         )
 
     def save(self, state: ScalingState, expected_version: int) -> bool:
@@ -77,6 +99,13 @@ class DynamoStateStore:
         _put_time(item, "last_scale_out_at", state.last_scale_out_at)
         _put_time(item, "last_scale_in_at", state.last_scale_in_at)
         _put_time(item, "low_utilization_since", state.low_utilization_since)
+        _put_time(item, "last_read_at", state.last_read_at)
+        _put_time(item, "in_flight_since", state.in_flight_since)
+        _put_time(item, "demand_peak_at", state.demand_peak_at)
+        for name in ("last_pending_mb", "backlog_kept", "start_delay_s", "demand_peak_mb"):
+            value = getattr(state, name)
+            if value is not None:
+                item[name] = {"N": str(value)}
         if state.last_decision_id:
             item["last_decision_id"] = {"S": state.last_decision_id}
         if state.last_reason is not None:
