@@ -79,9 +79,10 @@ def test_two_triggers_for_one_cluster_within_a_second_are_evaluated_one_after_th
             )
             if overlapped:
                 assert not set(one.groups) & set(other.groups)
-    # AND each evaluation saw the one before it: one scale-out, then holds on the resizing group, never a lost race
+    # AND each evaluation saw the one before it: one scale-out, then holds in its cooldown, never a lost race
+    # (SKIPPED_ALREADY_DECIDED) and never a second resize
     reasons = [d["reason"] for d in _decisions(polls, cluster_id)]
-    assert reasons == ["SCALE_OUT_PENDING_DEMAND", "HOLD_GROUP_NOT_SETTLED", "HOLD_GROUP_NOT_SETTLED"]
+    assert reasons == ["SCALE_OUT_PENDING_DEMAND", "HOLD_COOLDOWN", "HOLD_COOLDOWN"]
     assert nodes == (2, 12)
     # AND the other clusters ran in parallel with it, up to the template's maximum concurrency (5)
     assert {d["cluster_id"] for p in polls for d in p.invocation.result["decisions"]} == {cluster_id, *others}
