@@ -81,6 +81,7 @@ demo: venv
 
 bench: venv
 	$(BIN)/python bench/api_calls.py
+	$(BIN)/python bench/fanout.py
 	$(BIN)/python bench/scaling.py
 	$(BIN)/python bench/balance.py
 	$(BIN)/python bench/sim_speed.py
