@@ -328,6 +328,25 @@ REASON_CASES = [
     ),
     pytest.param(
         Case(
+            ReasonCode.SCALE_OUT_PENDING_DEMAND,
+            (("ig-TASK1", 3),),
+            yarn=metrics(pending_mb=2048),
+            memory=state(backlog_kept=0.0, last_pending_mb=NODE_MB, last_read_at=ago(60)),
+            scaling_policy=policy(scale_out={"drain_trust_pct": 0}),
+        ),
+        id="drain trust 0: one small pending container still gets a node, however fast backlogs drained",
+    ),
+    pytest.param(
+        Case(
+            ReasonCode.SCALE_OUT_PENDING_DEMAND,
+            (("ig-TASK1", 3),),
+            yarn=metrics(pending_mb=2048),
+            memory=state(backlog_kept=1.0, last_pending_mb=2048, last_read_at=ago(60)),
+        ),
+        id="a backlog that never drains: one small pending container gets a node",
+    ),
+    pytest.param(
+        Case(
             ReasonCode.HOLD_GROUP_NOT_SETTLED,
             cluster=snapshot(core(2, state=GroupState.RECONFIGURING), task(2)),
             yarn=metrics(pending_mb=4096),
