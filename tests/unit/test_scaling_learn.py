@@ -220,3 +220,14 @@ def test_taking_back_draining_nodes_starts_no_start_delay_episode() -> None:
     assert plan.reason is ReasonCode.SCALE_OUT_PENDING_DEMAND
     assert [(c.from_count, c.to_count) for c in plan.commands] == [(5, 8)]
     assert plan.next_state.in_flight_since is None
+
+
+def test_a_plateau_counts_until_utilization_went_low() -> None:
+    # GIVEN a peak first reached 30 minutes ago that lasted until utilization went low 5 minutes ago
+    memory = state(demand_peak_mb=10 * NODE_MB, demand_peak_at=ago(1800), low_utilization_since=ago(300))
+
+    # WHEN a low load is read (window 20 minutes)
+    after = learn(memory, metrics(allocated_mb=NODE_MB), 0, NOW, 360, peak_memory_s=1200)
+
+    # THEN the peak still stands: it ended 5 minutes ago, not 30
+    assert (after.demand_peak_mb, after.demand_peak_at) == (10 * NODE_MB, ago(1800))
