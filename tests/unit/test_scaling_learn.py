@@ -231,3 +231,8 @@ def test_a_plateau_counts_until_utilization_went_low() -> None:
 
     # THEN the peak still stands: it ended 5 minutes ago, not 30
     assert (after.demand_peak_mb, after.demand_peak_at) == (10 * NODE_MB, ago(1800))
+
+
+def test_a_load_steady_at_its_peak_for_an_hour_writes_nothing() -> None:
+    memory = state(demand_peak_mb=4 * NODE_MB, demand_peak_at=ago(3600))
+    assert learn(memory, metrics(allocated_mb=4 * NODE_MB), 0, NOW, 360, peak_memory_s=600) is memory

@@ -70,14 +70,14 @@ def learn(
     demand_mb = metrics.allocated_memory_mb + metrics.pending_memory_mb
     window_s = max(start_delay_s(state, configured_delay_s), peak_memory_s)
     peak_at = state.demand_peak_at
-    # The peak is stamped when first reached (a plateau is not rewritten every minute); it counts as lasting until
-    # utilization went low, so room is kept for one window after a plateau ends, not after it began.
+    # The peak is stamped when first reached (a plateau is not rewritten every minute: a steady load writes nothing);
+    # it counts as lasting until utilization went low, so room is kept for one window after a plateau ends.
     low_since = state.low_utilization_since
     anchor = low_since if peak_at is not None and low_since is not None and low_since > peak_at else peak_at
     if (
         state.demand_peak_mb is None
         or anchor is None
-        or (now - anchor).total_seconds() > window_s
+        or ((now - anchor).total_seconds() > window_s and demand_mb < state.demand_peak_mb)
         or demand_mb > state.demand_peak_mb
     ):
         update["demand_peak_mb"] = demand_mb
