@@ -96,19 +96,7 @@ def test_resize_refuses_when_group_moved(emr: Any) -> None:
 
 def test_shrink_sends_graceful_decommission_timeout() -> None:
     # GIVEN a client checked against the real EMR API model (moto ignores ShrinkPolicy)
-    client = boto3.client("emr", region_name="eu-west-1")
-    stubber = Stubber(client)
-    group = {
-        "Id": "ig-TASK",
-        "Name": "Task",
-        "InstanceGroupType": "TASK",
-        "InstanceType": "m5.xlarge",
-        "RequestedInstanceCount": 6,
-        "RunningInstanceCount": 6,
-        "Status": {"State": "RUNNING"},
-        "Market": "ON_DEMAND",
-    }
-    stubber.add_response("list_instance_groups", {"InstanceGroups": [group]}, {"ClusterId": "j-1"})
+    client, stubber = _stubbed_group("RUNNING", running=6, requested=6)
     stubber.add_response(
         "modify_instance_groups",
         {},

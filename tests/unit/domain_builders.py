@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from emr_autoscaler.kernel.config.document import deep_merge
 from emr_autoscaler.kernel.config.scaling import ScalingPolicy
 from emr_autoscaler.kernel.ids import OPT_IN_TAG
 from emr_autoscaler.kernel.models import (
@@ -155,19 +156,9 @@ def cloudwatch_metrics(*, containers_pending: int = 0, nodes: int = 4, age_s: fl
 PINNED: dict[str, Any] = {"scale_in": {"stabilization_window_s": 600, "cooldown_s": 300, "max_step_pct": 100}}
 
 
-def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
 def policy(**overrides: Any) -> ScalingPolicy:
     """Policy is the pinned ScalingPolicy with nested sections deep-merged from `overrides` (plain dicts)."""
-    return ScalingPolicy.model_validate(_merge(PINNED, overrides))
+    return ScalingPolicy.model_validate(deep_merge(PINNED, overrides))
 
 
 def state(**fields: Any) -> ScalingState:

@@ -42,11 +42,12 @@ class ConfigDocument(Frozen):
         return DEFAULT_PROFILE, self.profiles[DEFAULT_PROFILE], True
 
 
-def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Deep_merge is `base` with `override` laid over it, nested mappings merged key by key (neither is changed)."""
     merged = dict(base)
     for key, value in override.items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _deep_merge(merged[key], value)
+            merged[key] = deep_merge(merged[key], value)
         else:
             merged[key] = value
     return merged
@@ -94,7 +95,7 @@ def parse_config(raw: Any) -> ConfigDocument:
         if not isinstance(override, dict):
             raise ConfigInvalidError(f"profiles.{name}: must be a mapping")
         try:
-            profiles[str(name)] = ScalingPolicy.model_validate(_deep_merge(defaults, override))
+            profiles[str(name)] = ScalingPolicy.model_validate(deep_merge(defaults, override))
         except ValidationError as error:
             raise ConfigInvalidError(_describe(error, f"profiles.{name}")) from None
     notifications_raw = raw.get("notifications") or {}
