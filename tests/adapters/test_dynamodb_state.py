@@ -11,7 +11,7 @@ import pytest
 from moto import mock_aws
 
 from emr_autoscaler.adapters.aws.dynamodb.state import DynamoStateStore
-from emr_autoscaler.scaling.domain.decisions import Outcome, ReasonCode, ResizePlan, ScalingState
+from emr_autoscaler.scaling.domain.decisions import FleetMemory, Outcome, ReasonCode, ResizePlan, ScalingState
 from emr_autoscaler.settings import Settings
 from emr_autoscaler_dev.sandbox.provision import provision
 
@@ -47,6 +47,15 @@ def test_save_round_trips_and_bumps_version(store: DynamoStateStore) -> None:
         start_delay_s=412.5,
         demand_peak_mb=98304,
         demand_peak_at=NOW - timedelta(minutes=2),
+        fleets=(
+            FleetMemory(
+                fleet_id="if-TASK1",
+                spot_short_since=NOW - timedelta(minutes=20),
+                fallback_units=16,
+                fallback_at=NOW - timedelta(minutes=5),
+                retry_units=8,
+            ),
+        ),
     )
     # WHEN saved on version 0
     assert store.save(state, expected_version=0)

@@ -129,13 +129,40 @@ def test_new_emr_events_keep_the_fields_later_issues_read() -> None:
     assert managed.cluster_id == CLUSTER_ID
 
 
-def test_the_scaler_ignores_fleet_events_until_it_scales_fleets() -> None:
-    # GIVEN a fleet that finished resizing (the scaler reads instance groups only, for now)
+@pytest.mark.parametrize(
+    ("sample", "cause"),
+    [
+        pytest.param("instance_fleet_state_change.json", "instance fleet state RUNNING", id="fleet state change"),
+        pytest.param(
+            "instance_fleet_resize_spot_timeout.json",
+            "EMR Instance Fleet Resize: Spot Provisioning timeout",
+            id="fleet Spot provisioning timeout",
+        ),
+        pytest.param(
+            "instance_group_provisioning_insufficient_capacity.json",
+            "EMR Instance Group Provisioning: EC2 provisioning - Insufficient Instance Capacity",
+            id="group short of EC2 capacity",
+        ),
+    ],
+)
+def test_the_scaler_evaluates_a_cluster_whose_fleet_or_capacity_changed(sample: str, cause: str) -> None:
+    # GIVEN a fleet event, or EMR saying a resize is short of capacity
     # WHEN the scaler routes it
-    trigger = parse_scaler_trigger(load_event("instance_fleet_state_change.json"), PREFIX)
-    # THEN it is ignored with a reason, not evaluated (an evaluation would fail on ListInstanceGroups)
+    trigger = parse_scaler_trigger(load_event(sample), PREFIX)
+    # THEN the cluster is evaluated now, and the cause says why
+    assert isinstance(trigger, ClusterTrigger)
+    assert trigger.cluster_id == CLUSTER_ID
+    assert trigger.cause == cause
+
+
+def test_a_malformed_fleet_event_is_ignored_with_the_field() -> None:
+    # GIVEN a fleet resize event without its eventCode
+    event = load_event("instance_fleet_resize_spot_timeout.json")
+    del event["detail"]["eventCode"]
+    # WHEN routed, THEN ignored naming the missing field
+    trigger = parse_scaler_trigger(event, PREFIX)
     assert isinstance(trigger, Ignored)
-    assert "EMR Instance Fleet State Change" in trigger.reason
+    assert "detail.eventCode" in trigger.reason
 
 
 @pytest.mark.parametrize(

@@ -23,13 +23,34 @@ from emr_autoscaler.kernel.config.document import ConfigInvalidError
 from emr_autoscaler.kernel.config.scaling import Mode
 from emr_autoscaler.kernel.config.source import ConfigSource
 from emr_autoscaler.kernel.events import AppDetailType, AppEvent, AppEventDetail, EventPublisher
-from emr_autoscaler.kernel.models import ACTIVE_CLUSTER_STATES, ClusterSnapshot, YarnMetrics
-from emr_autoscaler.scaling.domain.decisions import Outcome, ReasonCode, ResizeInstanceGroup, ResizePlan, ScalingState
-from emr_autoscaler.scaling.domain.guards import hold_cluster_not_found, hold_config_invalid, hold_paused
+from emr_autoscaler.kernel.models import ACTIVE_CLUSTER_STATES, ClusterSnapshot, InstanceCollection, YarnMetrics
+from emr_autoscaler.scaling.domain.decisions import (
+    Outcome,
+    ReasonCode,
+    ResizeInstanceFleet,
+    ResizeInstanceGroup,
+    ResizePlan,
+    ScalingState,
+)
+from emr_autoscaler.scaling.domain.fleets import plan_fleet_resize
+from emr_autoscaler.scaling.domain.guards import (
+    hold_cluster_not_found,
+    hold_cluster_unreadable,
+    hold_config_invalid,
+    hold_paused,
+)
 from emr_autoscaler.scaling.domain.mode import resolve_mode
 from emr_autoscaler.scaling.domain.notices import scaling_notice_severity
 from emr_autoscaler.scaling.domain.plan import plan_resize
-from emr_autoscaler.scaling.ports import DecisionSink, EmrClusters, GroupMovedError, StateStore, YarnMetricsReader
+from emr_autoscaler.scaling.ports import (
+    ClusterUnreadableError,
+    DecisionSink,
+    EmrClusters,
+    EmrFleets,
+    GroupMovedError,
+    StateStore,
+    YarnMetricsReader,
+)
 from emr_autoscaler.scaling.triggers import ScheduledTick, Trigger
 
 logger = logging.getLogger(__name__)
@@ -91,6 +112,7 @@ class Scaler:
     events: EventPublisher
     log_context: Callable[[str], AbstractContextManager[object]]
     registry: RegisteredClusters | None = None
+    fleets: EmrFleets | None = None
     _stateless_reasons: dict[str, ReasonCode] = field(default_factory=dict, repr=False)
     _sink_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -159,12 +181,29 @@ class Scaler:
             return evaluation(plan)
         if mode is Mode.PAUSED:
             return evaluation(hold_paused(snapshot, now, mode_source))
-        snapshot = snapshot.model_copy(update={"groups": self.emr.instance_groups(cluster_id)})
+        try:
+            snapshot = self._with_capacity(snapshot)
+        except ClusterUnreadableError as error:
+            state = self.store.load(cluster_id)
+            plan = hold_cluster_unreadable(snapshot, state, now, str(error))
+            return evaluation(
+                plan.model_copy(update={"next_state": state.model_copy(update={"last_reason": plan.reason})}),
+                state=state,
+            )
         metrics = self.metrics.read(snapshot, policy.metrics, now)
         state = self.store.load(cluster_id)
-        plan = plan_resize(snapshot, metrics, policy, state, now)
+        decide = plan_fleet_resize if snapshot.collection is InstanceCollection.INSTANCE_FLEET else plan_resize
+        plan = decide(snapshot, metrics, policy, state, now)
         plan = plan.model_copy(update={"next_state": plan.next_state.model_copy(update={"last_reason": plan.reason})})
         return evaluation(plan, metrics=metrics, state=state, snapshot=snapshot)
+
+    def _with_capacity(self, snapshot: ClusterSnapshot) -> ClusterSnapshot:
+        """The snapshot with its groups, or its fleets (in units) for an instance-fleet cluster."""
+        if snapshot.collection is InstanceCollection.INSTANCE_FLEET:
+            if self.fleets is None:
+                raise ClusterUnreadableError("it runs instance fleets, and this scaler was built without fleet support")
+            return snapshot.model_copy(update={"fleets": self.fleets.instance_fleets(snapshot.cluster_id)})
+        return snapshot.model_copy(update={"groups": self.emr.instance_groups(snapshot.cluster_id)})
 
     def reconcile_cluster(self, cluster_id: str) -> DecisionSummary:
         """Reconcile_cluster evaluates one cluster and applies the decision at most once (see `_reconcile`);
@@ -216,7 +255,11 @@ class Scaler:
     def _act(self, plan: ResizePlan, prior: ScalingState, started: float) -> DecisionSummary:
         cluster_id = plan.cluster_id
         try:
-            self.emr.resize(cluster_id, plan.commands)
+            fleet_commands = [c for c in plan.commands if isinstance(c, ResizeInstanceFleet)]
+            if fleet_commands and self.fleets is not None:
+                self.fleets.resize_fleets(cluster_id, fleet_commands)
+            else:
+                self.emr.resize(cluster_id, plan.commands)
         except GroupMovedError as error:
             self._release(plan, prior)
             moved = plan.model_copy(

@@ -1,8 +1,10 @@
 """Scale triggers: the events that make the scaler evaluate, as a (source, detail-type) table.
 
-The every-minute schedule evaluates every registered cluster; an alarm of the cluster watch going to ALARM, or an
-instance group changing state, evaluates that cluster now (fleet clusters are not scaled yet: their events are
-modelled in eventbridge.py and ignored here). Parsing lives in `emr_autoscaler.eventbridge`.
+The every-minute schedule evaluates every registered cluster; an alarm of the cluster watch going to ALARM, an
+instance group or fleet changing state, or EMR saying a resize is short of capacity (a fleet's provisioning
+timeout, insufficient EC2 capacity for a group or fleet) evaluates that cluster now: the evaluation reads the
+capacity afresh and decides (the Spot fallback included), so an event never carries a decision itself.
+Parsing lives in `emr_autoscaler.eventbridge`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,10 @@ from emr_autoscaler.eventbridge import (
     DetailType,
     Envelope,
     Ignored,
+    InstanceFleetProvisioningDetail,
+    InstanceFleetResizeDetail,
+    InstanceFleetStateChangeDetail,
+    InstanceGroupProvisioningDetail,
     InstanceGroupStateChangeDetail,
     Routes,
     ScheduledEventDetail,
@@ -82,12 +88,31 @@ def _instance_group(event: Envelope, detail: InstanceGroupStateChangeDetail) -> 
     return ClusterTrigger(event_id=event.id, cluster_id=detail.cluster_id, cause=cause)
 
 
+def _instance_fleet(event: Envelope, detail: InstanceFleetStateChangeDetail) -> Trigger:
+    cause = f"instance fleet state {(detail.state or '?')[:32]}"
+    return ClusterTrigger(event_id=event.id, cluster_id=detail.cluster_id, cause=cause)
+
+
+def _capacity_event(
+    event: Envelope,
+    detail: InstanceFleetResizeDetail | InstanceFleetProvisioningDetail | InstanceGroupProvisioningDetail,
+) -> Trigger:
+    # "Spot Provisioning timeout", "Spot provisioning timeout - continuing resize", "EC2 provisioning - Insufficient
+    # Instance Capacity", ...: whatever the code, the cluster's capacity moved or stalled, so it is read now.
+    cause = f"{event.detail_type[:48]}: {detail.event_code[:64]}"
+    return ClusterTrigger(event_id=event.id, cluster_id=detail.cluster_id, cause=cause)
+
+
 def scaler_routes(alarm_prefix: str) -> Routes[Trigger]:
     """Scaler_routes is the scaler's table; alarms count only when named `<alarm_prefix><cluster id>-...`."""
     return {
         (Source.SCHEDULE, DetailType.SCHEDULED_EVENT): _scheduled,
         (Source.CLOUDWATCH, DetailType.ALARM_STATE_CHANGE): partial(_alarm, alarm_prefix=alarm_prefix),
         (Source.EMR, DetailType.INSTANCE_GROUP_STATE_CHANGE): _instance_group,
+        (Source.EMR, DetailType.INSTANCE_FLEET_STATE_CHANGE): _instance_fleet,
+        (Source.EMR, DetailType.INSTANCE_FLEET_RESIZE): _capacity_event,
+        (Source.EMR, DetailType.INSTANCE_FLEET_PROVISIONING): _capacity_event,
+        (Source.EMR, DetailType.INSTANCE_GROUP_PROVISIONING): _capacity_event,
     }
 
 

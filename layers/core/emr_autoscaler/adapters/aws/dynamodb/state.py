@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from emr_autoscaler.scaling.domain.decisions import Outcome, ReasonCode, ResizePlan, ScalingState
+from emr_autoscaler.scaling.domain.decisions import FleetMemory, Outcome, ReasonCode, ResizePlan, ScalingState
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -48,6 +48,17 @@ def _reason(value: Any) -> ReasonCode | None:
     text = value.get("S") if isinstance(value, dict) else None
     # A code written by a newer release and unknown here reads as "no previous reason": at worst one extra notice.
     return ReasonCode(text) if isinstance(text, str) and text in ReasonCode.__members__ else None
+
+
+def _fleets(value: Any) -> tuple[FleetMemory, ...]:
+    text = value.get("S") if isinstance(value, dict) else None
+    if not isinstance(text, str):
+        return ()
+    try:
+        return tuple(FleetMemory.model_validate(entry) for entry in json.loads(text))
+    except (ValueError, TypeError):
+        # Written by another release: forgetting a fleet's Spot memory at worst delays one fallback or give-back.
+        return ()
 
 
 def _put_time(item: dict[str, Any], key: str, value: datetime | None) -> None:
@@ -87,6 +98,7 @@ class DynamoStateStore:
             start_delay_s=_float(item.get("start_delay_s")),
             demand_peak_mb=_int(item.get("demand_peak_mb")),
             demand_peak_at=_time(item.get("demand_peak_at")),
+            fleets=_fleets(item.get("fleets")),
         )
 
     def save(self, state: ScalingState, expected_version: int) -> bool:
@@ -110,6 +122,8 @@ class DynamoStateStore:
             item["last_decision_id"] = {"S": state.last_decision_id}
         if state.last_reason is not None:
             item["last_reason"] = {"S": state.last_reason.value}
+        if state.fleets:
+            item["fleets"] = {"S": json.dumps([f.model_dump(mode="json") for f in state.fleets])}
         try:
             self._client.put_item(
                 TableName=self._table,

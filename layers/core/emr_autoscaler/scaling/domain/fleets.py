@@ -1,0 +1,385 @@
+"""Fleets: plan_fleet_resize, the scaling policy for instance-fleet clusters. Pure, like plan_resize.
+
+The group policy decides for fleets too: each scalable fleet is shown to it as a group of *units* (its target and
+provisioned capacity, On-Demand and Spot together), with one unit's YARN capacity taken from the fleet's instance
+types and weights, and the fleet's unit limits as the group's limits. What it decides in units is then split
+between the markets: growth goes to the profile's `grow_market` (On-Demand only up to `max_on_demand_units`),
+shrinks take the On-Demand units bought for missing Spot first, then `shrink_market` (Spot first by default, as
+EMR Managed Scaling does).
+
+Spot shortage: a fleet whose Spot target stays above its provisioned Spot for `fleets.spot.shortage_timeout_s`
+is short. The missing units are asked of On-Demand within the cap (SCALE_SPOT_FALLBACK), and Spot stops being
+asked for them, as EMR itself stops after the same timeout
+(https://docs.aws.amazon.com/emr/latest/ManagementGuide/emr-events-response-timeout-events.html). When the cap
+leaves nothing to add the fleet holds (HOLD_SPOT_SHORT, one notice per episode). `retry_after_s` later Spot is
+asked again for those units (within `max_units`); once it has them, the On-Demand units go (SCALE_SPOT_GIVE_BACK).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from emr_autoscaler.kernel.config.fleets import FleetLimits, Market
+from emr_autoscaler.kernel.config.scaling import GroupLimits, GroupsConfig, NodeCapacity, ScalingPolicy
+from emr_autoscaler.kernel.models import (
+    ACTIVE_CLUSTER_STATES,
+    ClusterSnapshot,
+    GroupRole,
+    InstanceFleetCapacity,
+    InstanceGroupCapacity,
+    YarnMetrics,
+)
+from emr_autoscaler.scaling.domain.decisions import (
+    FleetMemory,
+    ReasonCode,
+    ResizeInstanceFleet,
+    ResizeInstanceGroup,
+    ResizePlan,
+    ScalingState,
+)
+from emr_autoscaler.scaling.domain.plan import plan_resize
+from emr_autoscaler.scaling.domain.planner import Planner
+
+# The group policy sees one "instance type" per fleet: a unit of it. Its capacity is put in the policy's
+# node_capacity under this name, so the policy never guesses a unit's size from per-node metrics.
+UNIT_TYPE_PREFIX = "unit-of:"
+
+# Holds decided before demand is read: nothing about markets can be said (or done) then.
+_EARLY_HOLDS = frozenset(
+    {
+        ReasonCode.HOLD_CLUSTER_NOT_OPTED_IN,
+        ReasonCode.HOLD_CLUSTER_NOT_ACTIVE,
+        ReasonCode.HOLD_NO_SCALABLE_GROUP,
+        ReasonCode.HOLD_GROUP_NOT_SETTLED,
+        ReasonCode.HOLD_METRICS_MISSING,
+        ReasonCode.HOLD_METRICS_STALE,
+        ReasonCode.HOLD_METRICS_CONTRADICTORY,
+    }
+)
+
+
+def fleet_limits(policy: ScalingPolicy, role: GroupRole) -> FleetLimits | None:
+    """Fleet_limits is the unit limits of a fleet role; None for MASTER (never resized)."""
+    if role is GroupRole.TASK:
+        return policy.fleets.task
+    if role is GroupRole.CORE:
+        return policy.fleets.core
+    return None
+
+
+def unit_capacity(fleet: InstanceFleetCapacity, policy: ScalingPolicy) -> NodeCapacity | None:
+    """Unit_capacity is what one unit of the fleet offers YARN: the smallest of its types' capacity per unit.
+
+    The smallest, because EMR picks the types it launches: sizing on the leanest keeps the estimate on the safe
+    side. None when a type's capacity is neither configured nor known.
+    """
+    per_unit: list[NodeCapacity] = []
+    for spec in fleet.instance_types:
+        node = policy.capacity_of(spec.instance_type)
+        if node is None:
+            return None
+        weight = spec.weighted_capacity
+        per_unit.append(NodeCapacity(memory_mb=max(1, node.memory_mb // weight), vcores=max(1, node.vcores // weight)))
+    if not per_unit:
+        return None
+    return NodeCapacity(memory_mb=min(c.memory_mb for c in per_unit), vcores=min(c.vcores for c in per_unit))
+
+
+def _unit_group(fleet: InstanceFleetCapacity) -> InstanceGroupCapacity:
+    return InstanceGroupCapacity(
+        group_id=fleet.fleet_id,
+        name=fleet.name,
+        role=fleet.role,
+        instance_type=UNIT_TYPE_PREFIX + fleet.fleet_id,
+        state=fleet.state,
+        requested_count=fleet.target_units,
+        running_count=fleet.provisioned_units,
+    )
+
+
+def _as_group_limits(limits: FleetLimits) -> GroupLimits:
+    return GroupLimits(min_nodes=limits.min_units, max_nodes=limits.max_units, scalable=limits.scalable)
+
+
+def unit_view(snapshot: ClusterSnapshot, policy: ScalingPolicy) -> tuple[ClusterSnapshot, ScalingPolicy, list[str]]:
+    """Unit_view is the fleet cluster as the group policy sees it (one group of units per fleet), the policy with
+    the fleets' unit limits and unit capacities, and the instance types whose capacity is unknown."""
+    unknown: list[str] = []
+    capacities = dict(policy.node_capacity)
+    for fleet in snapshot.fleets:
+        capacity = unit_capacity(fleet, policy)
+        if capacity is None:
+            unknown.extend(t.instance_type for t in fleet.instance_types if policy.capacity_of(t.instance_type) is None)
+            if not fleet.instance_types:
+                unknown.append(f"(none listed for {fleet.name})")
+        else:
+            capacities[UNIT_TYPE_PREFIX + fleet.fleet_id] = capacity
+    groups = GroupsConfig(task=_as_group_limits(policy.fleets.task), core=_as_group_limits(policy.fleets.core))
+    view = snapshot.model_copy(update={"groups": tuple(_unit_group(f) for f in snapshot.fleets)})
+    return view, policy.model_copy(update={"groups": groups, "node_capacity": capacities}), sorted(set(unknown))
+
+
+def _in_units(text: str) -> str:
+    return text.replace("node(s)", "unit(s)").replace(" nodes", " units").replace(" node ", " unit ")
+
+
+def plan_fleet_resize(
+    snapshot: ClusterSnapshot,
+    metrics: YarnMetrics | None,
+    policy: ScalingPolicy,
+    state: ScalingState,
+    now: datetime,
+) -> ResizePlan:
+    """Plan_fleet_resize decides how to resize an instance-fleet cluster's fleets now, in units, and why.
+
+    Invariants (on top of plan_resize's): a fleet's total target stays within [min_units, max_units] (a Spot
+    retry excepted, which stays within max_units too); its On-Demand target never rises above
+    `max_on_demand_units`; MASTER fleets are never resized.
+    """
+    view, unit_policy, unknown = unit_view(snapshot, policy)
+    if unknown and snapshot.opted_in and snapshot.state in ACTIVE_CLUSTER_STATES:
+        p = Planner(view, metrics, unit_policy, state, now)
+        p.check("node_capacity", False, f"unknown YARN capacity for {', '.join(unknown)}")
+        return p.plan(
+            ReasonCode.HOLD_NODE_CAPACITY_UNKNOWN,
+            f"Holding {p.label}: its fleets may launch {', '.join(unknown)}, whose YARN capacity is unknown; "
+            "set node_capacity for them in the profile.",
+        )
+    plan = plan_resize(view, metrics, unit_policy, state, now)
+    plan = plan.model_copy(update={"explanation": _in_units(plan.explanation)})
+    if plan.reason in _EARLY_HOLDS:
+        return plan
+    fleets = [f for f in snapshot.fleets if (lim := fleet_limits(policy, f.role)) is not None and lim.scalable]
+    memories = _remember(plan.next_state, fleets, now)
+    next_state = plan.next_state.model_copy(update={"fleets": tuple(memories.values())})
+    label = f"cluster {snapshot.name!r} ({snapshot.cluster_id})"
+    spot = _spot_plan(plan, fleets, memories, next_state, policy, now, label)
+    if spot is not None and (spot.acts or not plan.acts):
+        return spot
+    return _split_plan(plan, fleets, memories, next_state, policy)
+
+
+def _remember(state: ScalingState, fleets: list[InstanceFleetCapacity], now: datetime) -> dict[str, FleetMemory]:
+    """Since when each fleet's Spot has been short (None when it has all it asked for)."""
+    memories: dict[str, FleetMemory] = {}
+    for fleet in fleets:
+        memory = state.fleet(fleet.fleet_id)
+        since = (memory.spot_short_since or now) if fleet.spot_missing else None
+        memories[fleet.fleet_id] = memory.model_copy(update={"spot_short_since": since})
+    return memories
+
+
+def _command(
+    fleet: InstanceFleetCapacity, to_on_demand: int, to_spot: int, policy: ScalingPolicy, timeout_s: int | None = None
+) -> ResizeInstanceFleet:
+    grows_spot = to_spot > fleet.target_spot
+    return ResizeInstanceFleet(
+        group_id=fleet.fleet_id,
+        group_name=fleet.name,
+        role=fleet.role,
+        from_count=fleet.target_units,
+        to_count=to_on_demand + to_spot,
+        decommission_timeout_s=timeout_s,
+        from_on_demand=fleet.target_on_demand,
+        from_spot=fleet.target_spot,
+        to_on_demand=to_on_demand,
+        to_spot=to_spot,
+        spot_timeout_minutes=policy.fleets.spot.shortage_timeout_s // 60 if grows_spot else None,
+    )
+
+
+@dataclass(frozen=True)
+class _SpotDecision:
+    """What a Spot decision is made from: the group policy's plan, the fleets' memories, the policy and now."""
+
+    plan: ResizePlan
+    memories: dict[str, FleetMemory]
+    next_state: ScalingState
+    policy: ScalingPolicy
+    now: datetime
+    label: str
+
+    def act(
+        self,
+        reason: ReasonCode,
+        explanation: str,
+        fleet: InstanceFleetCapacity,
+        targets: tuple[int, int],
+        remembered: FleetMemory,
+    ) -> ResizePlan:
+        """A plan setting the fleet's (On-Demand, Spot) targets and remembering `remembered` of it."""
+        fleets = {**self.memories, remembered.fleet_id: remembered}
+        return self.plan.model_copy(
+            update={
+                "reason": reason,
+                "explanation": explanation,
+                "commands": (_command(fleet, *targets, self.policy),),
+                "next_state": self.next_state.model_copy(update={"fleets": tuple(fleets.values())}),
+            }
+        )
+
+
+def _spot_plan(
+    plan: ResizePlan,
+    fleets: list[InstanceFleetCapacity],
+    memories: dict[str, FleetMemory],
+    next_state: ScalingState,
+    policy: ScalingPolicy,
+    now: datetime,
+    label: str,
+) -> ResizePlan | None:
+    """The Spot fallback, its retry and its give-back, for the first fleet that needs one; None when none does."""
+    spot = policy.fleets.spot
+    if not spot.fallback:
+        return None
+    decision = _SpotDecision(plan, memories, next_state, policy, now, label)
+    for fleet in fleets:
+        limits = fleet_limits(policy, fleet.role)
+        assert limits is not None  # only scalable fleets are passed
+        memory = memories[fleet.fleet_id]
+        since = memory.spot_short_since
+        if since is not None and now - since >= timedelta(seconds=spot.shortage_timeout_s):
+            return _fallback(decision, fleet, limits, memory)
+        if memory.fallback_units and not fleet.spot_missing:
+            given = _give_back(decision, fleet, limits, memory)
+            if given is not None:
+                return given
+    return None
+
+
+def _fallback(d: _SpotDecision, fleet: InstanceFleetCapacity, limits: FleetLimits, memory: FleetMemory) -> ResizePlan:
+    """Ask On-Demand for the Spot units that did not come (within the cap); stop asking Spot for them."""
+    assert memory.spot_short_since is not None
+    minutes = (d.now - memory.spot_short_since).total_seconds() / 60
+    missing = fleet.spot_missing
+    # Units a retry asked of Spot on top of the On-Demand fallback: not coming means keep the On-Demand ones;
+    # those that did come replace as many On-Demand units (a negative change).
+    change = missing - memory.retry_units
+    room = max(0, limits.max_on_demand_units - fleet.target_on_demand)
+    applied = min(change, room) if change > 0 else change
+    still_asked = change - applied if change > 0 else 0
+    to_on_demand = fleet.target_on_demand + applied
+    to_spot = fleet.provisioned_spot + still_asked
+    what = f"fleet {fleet.name!r} ({fleet.fleet_id}) is {missing} Spot unit(s) short for {minutes:.0f} min"
+    if (to_on_demand, to_spot) == (fleet.target_on_demand, fleet.target_spot):
+        return d.plan.model_copy(
+            update={
+                "reason": ReasonCode.HOLD_SPOT_SHORT,
+                "explanation": f"Holding {d.label}: {what}, and its On-Demand target {fleet.target_on_demand} is "
+                f"at the cap ({limits.max_on_demand_units} units); Spot stays asked for.",
+                "commands": (),
+                "next_state": d.next_state,
+            }
+        )
+    remembered = memory.model_copy(
+        update={
+            "fallback_units": max(0, memory.fallback_units + applied),
+            "fallback_at": d.now,
+            "retry_units": 0,
+            "spot_short_since": d.now if still_asked else None,
+        }
+    )
+    if applied > 0:
+        did = f"asking On-Demand for {applied} unit(s) (cap {limits.max_on_demand_units})"
+    else:
+        did = f"Spot returned {-applied} unit(s) of the retry, so as many On-Demand units go"
+    return d.act(
+        ReasonCode.SCALE_SPOT_FALLBACK,
+        f"Falling back on {d.label}: {what}; {did}: On-Demand {fleet.target_on_demand} → {to_on_demand}, "
+        f"Spot {fleet.target_spot} → {to_spot}.",
+        fleet,
+        (to_on_demand, to_spot),
+        remembered,
+    )
+
+
+def _give_back(
+    d: _SpotDecision, fleet: InstanceFleetCapacity, limits: FleetLimits, memory: FleetMemory
+) -> ResizePlan | None:
+    """Spot has all it asks for: release the On-Demand units of a retry that came, or retry Spot when it is time."""
+    units = memory.fallback_units
+    name = f"fleet {fleet.name!r} ({fleet.fleet_id})"
+    if memory.retry_units:
+        released = min(memory.retry_units, fleet.target_on_demand)
+        remembered = memory.model_copy(
+            update={"fallback_units": units - released, "retry_units": 0, "fallback_at": d.now}
+        )
+        return d.act(
+            ReasonCode.SCALE_SPOT_GIVE_BACK,
+            f"Giving back On-Demand on {d.label}: Spot is back on {name}, so the {released} On-Demand unit(s) "
+            f"bought in its place go: On-Demand {fleet.target_on_demand} → {fleet.target_on_demand - released}.",
+            fleet,
+            (fleet.target_on_demand - released, fleet.target_spot),
+            remembered,
+        )
+    retry_at = (
+        memory.fallback_at + timedelta(seconds=d.policy.fleets.spot.retry_after_s) if memory.fallback_at else d.now
+    )
+    if d.now < retry_at:
+        return None
+    room = max(0, limits.max_units - fleet.target_units)
+    if room:
+        # Ask Spot again on top of what runs; the On-Demand units stay until Spot has delivered.
+        retry = min(units, room)
+        targets, did = (fleet.target_on_demand, fleet.target_spot + retry), "asking Spot again for"
+        remembered = memory.model_copy(update={"retry_units": retry, "fallback_at": d.now})
+    else:
+        # At max_units there is no room to ask on top: swap the units, and fall back again if Spot is still short.
+        retry = min(units, fleet.target_on_demand)
+        targets, did = (fleet.target_on_demand - retry, fleet.target_spot + retry), "swapping back"
+        remembered = memory.model_copy(update={"fallback_units": units - retry, "fallback_at": d.now})
+    return d.act(
+        ReasonCode.SCALE_SPOT_GIVE_BACK,
+        f"Retrying Spot on {d.label}: {did} {retry} unit(s) of {name} that On-Demand carries since the Spot "
+        f"shortage: On-Demand {fleet.target_on_demand} → {targets[0]}, Spot {fleet.target_spot} → {targets[1]}.",
+        fleet,
+        targets,
+        remembered,
+    )
+
+
+def _split_plan(
+    plan: ResizePlan,
+    fleets: list[InstanceFleetCapacity],
+    memories: dict[str, FleetMemory],
+    next_state: ScalingState,
+    policy: ScalingPolicy,
+) -> ResizePlan:
+    """The group policy's decision in units, each fleet's change split between On-Demand and Spot."""
+    by_id = {f.fleet_id: f for f in fleets}
+    commands: list[ResizeInstanceGroup] = []
+    for command in plan.commands:
+        fleet = by_id[command.group_id]
+        limits = fleet_limits(policy, fleet.role)
+        assert limits is not None
+        memory, to_on_demand, to_spot = _split(fleet, limits, memories[fleet.fleet_id], command.to_count)
+        memories = {**memories, memory.fleet_id: memory}
+        commands.append(_command(fleet, to_on_demand, to_spot, policy, command.decommission_timeout_s))
+    state = next_state.model_copy(update={"fleets": tuple(memories.values())})
+    return plan.model_copy(update={"commands": tuple(commands), "next_state": state})
+
+
+def _split(
+    fleet: InstanceFleetCapacity, limits: FleetLimits, memory: FleetMemory, to_units: int
+) -> tuple[FleetMemory, int, int]:
+    """Split a new total between the markets: (memory, On-Demand target, Spot target)."""
+    on_demand, spot = fleet.target_on_demand, fleet.target_spot
+    delta = to_units - fleet.target_units
+    if delta > 0:
+        spot_short = memory.spot_short_since is not None or memory.fallback_units > 0
+        on_demand_first = limits.grow_market is Market.ON_DEMAND or spot_short
+        added = min(delta, max(0, limits.max_on_demand_units - on_demand)) if on_demand_first else 0
+        if spot_short:
+            memory = memory.model_copy(update={"fallback_units": memory.fallback_units + added})
+        return memory, on_demand + added, spot + delta - added
+    take = -delta
+    # On-Demand units bought for missing Spot go first: they were never meant to stay.
+    fallback = min(take, memory.fallback_units, on_demand)
+    on_demand, take = on_demand - fallback, take - fallback
+    memory = memory.model_copy(update={"fallback_units": memory.fallback_units - fallback})
+    if limits.shrink_market is Market.SPOT:
+        from_spot = min(take, spot)
+        return memory, on_demand - (take - from_spot), spot - from_spot
+    from_on_demand = min(take, on_demand)
+    return memory, on_demand - from_on_demand, spot - (take - from_on_demand)

@@ -1,0 +1,88 @@
+"""The service on fleet clusters: read in units, resized through the fleet port, never a failed invocation."""
+
+from __future__ import annotations
+
+from emr_autoscaler.kernel.events import AppDetailType
+from emr_autoscaler.kernel.models import InstanceGroupCapacity
+from emr_autoscaler.scaling.domain.decisions import ReasonCode, ResizeInstanceFleet
+from emr_autoscaler.scaling.ports import ClusterUnreadableError
+from emr_autoscaler.scaling.service import Outcome, Scaler
+from tests.fakes import (
+    FakeEmr,
+    FakeFleets,
+    FakeMetrics,
+    InMemoryStateStore,
+    RecordingPublisher,
+    RecordingSink,
+    StaticConfig,
+    no_log_context,
+)
+from tests.unit.domain_builders import CLUSTER_ID, NOW, UNIT_MB, fleet_snapshot, metrics, snapshot
+
+BUSY_SPIKE = metrics(allocated_mb=4 * 12288 - 1024, allocated_vcores=12, pending_mb=12 * UNIT_MB)
+
+
+def _scaler(emr: FakeEmr, fleets: FakeFleets | None) -> tuple[Scaler, RecordingPublisher, InMemoryStateStore]:
+    published, store = RecordingPublisher(), InMemoryStateStore()
+    scaler = Scaler(
+        emr=emr,
+        metrics=FakeMetrics(BUSY_SPIKE),  # type: ignore[arg-type]
+        store=store,
+        config=StaticConfig(),
+        sink=RecordingSink(),
+        clock=lambda: NOW,
+        events=published,
+        log_context=no_log_context,
+        fleets=fleets,
+    )
+    return scaler, published, store
+
+
+def test_fleet_cluster_is_scaled_through_modify_instance_fleet() -> None:
+    # GIVEN a fleet cluster with pending demand
+    emr, fleets = FakeEmr(), FakeFleets()
+    cluster = fleet_snapshot()
+    emr.add(cluster)
+    fleets.fleets[CLUSTER_ID] = cluster.fleets
+    scaler, _published, _store = _scaler(emr, fleets)
+    # WHEN it is reconciled
+    summary = scaler.reconcile_cluster(CLUSTER_ID)
+    # THEN one fleet resize is applied in units, and no instance-group call is made
+    assert summary.outcome is Outcome.APPLIED, summary.explanation
+    assert len(fleets.resizes) == 1
+    (command,) = fleets.resizes[0][1]
+    assert isinstance(command, ResizeInstanceFleet)
+    assert command.to_spot > command.from_spot
+    assert not emr.resizes
+    assert f"instance_groups {CLUSTER_ID}" not in emr.calls
+
+
+def test_fleet_cluster_without_fleet_support_holds_with_one_notice() -> None:
+    # GIVEN a fleet cluster and a scaler built without the fleet port
+    emr = FakeEmr()
+    emr.add(fleet_snapshot())
+    scaler, published, store = _scaler(emr, None)
+    # WHEN it is reconciled three times
+    summaries = [scaler.reconcile_cluster(CLUSTER_ID) for _ in range(3)]
+    # THEN each is a hold with its own reason (never an exception), and one warning is published, not three
+    assert {s.reason for s in summaries} == {ReasonCode.HOLD_CLUSTER_UNREADABLE}
+    assert {s.outcome for s in summaries} == {Outcome.HELD}
+    warnings = [e for e in published.events if e.detail_type is AppDetailType.SCALING_DECISION]
+    assert [e.detail.reason_code for e in warnings] == ["HOLD_CLUSTER_UNREADABLE"]
+    assert store.load(CLUSTER_ID).last_reason is ReasonCode.HOLD_CLUSTER_UNREADABLE
+
+
+def test_group_read_refused_by_emr_holds_instead_of_failing() -> None:
+    # GIVEN a cluster whose ListInstanceGroups EMR refuses (a fleet cluster DescribeCluster did not say was one)
+    class RefusingEmr(FakeEmr):
+        def instance_groups(self, cluster_id: str) -> tuple[InstanceGroupCapacity, ...]:
+            raise ClusterUnreadableError("ListInstanceGroups refused: Instance fleet clusters are not supported")
+
+    emr = RefusingEmr()
+    emr.add(snapshot())
+    scaler, _published, _store = _scaler(emr, FakeFleets())
+    # WHEN it is reconciled
+    summary = scaler.reconcile_cluster(CLUSTER_ID)
+    # THEN it holds, saying why
+    assert summary.reason is ReasonCode.HOLD_CLUSTER_UNREADABLE
+    assert "not supported" in summary.explanation
