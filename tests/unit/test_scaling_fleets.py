@@ -259,3 +259,29 @@ def test_fallback_off_holds_with_spot_in_flight() -> None:
     assert all(isinstance(c, ResizeInstanceFleet) and c.to_on_demand == 0 for c in plan.commands)
     assert plan.reason is not ReasonCode.SCALE_SPOT_FALLBACK
     assert plan.cluster_id == CLUSTER_ID
+
+
+def test_at_the_cap_a_spot_request_emr_gave_up_is_withdrawn() -> None:
+    # GIVEN On-Demand at its cap and a Spot request EMR stopped working on (the fleet RUNNING, 16 units short)
+    cluster = fleet_snapshot(fleet(on_demand=20, spot=24, provisioned_spot=8))
+    memory = state(fleets=(FleetMemory(fleet_id="if-TASK1", spot_short_since=ago(1000)),))
+    # WHEN the planner decides
+    plan = plan_fleet_resize(cluster, metrics(nodes=9, **BUSY), policy(), memory, NOW)
+    # THEN the Spot target comes down to what runs (a later scale-out asks afresh); On-Demand stays at the cap
+    command = _only_command(plan)
+    assert plan.reason is ReasonCode.SCALE_SPOT_FALLBACK
+    assert (command.to_on_demand, command.to_spot) == (20, 8)
+    assert plan.next_state.fleet("if-TASK1").spot_short_since is None
+
+
+def test_growth_while_spot_is_merely_in_flight_stays_on_spot() -> None:
+    # GIVEN Spot units starting (not yet past the timeout) and more demand
+    cluster = fleet_snapshot(fleet(spot=18, provisioned_spot=8))
+    memory = state(fleets=(FleetMemory(fleet_id="if-TASK1", spot_short_since=ago(120)),))
+    yarn = metrics(pending_mb=200 * UNIT_MB, **BUSY)
+    # WHEN the planner grows the fleet
+    plan = plan_fleet_resize(cluster, yarn, policy(), memory, NOW)
+    # THEN the growth goes to Spot: in flight is not short
+    for command in plan.commands:
+        assert isinstance(command, ResizeInstanceFleet)
+        assert command.to_on_demand == 0

@@ -114,10 +114,10 @@ REASON_CASES = [
     pytest.param(
         Case(
             ReasonCode.HOLD_SPOT_SHORT,
-            cluster=fleet_snapshot(fleet(on_demand=20, spot=24, provisioned_spot=8)),
+            cluster=fleet_snapshot(fleet(on_demand=20, spot=24, provisioned_spot=8, state=GroupState.RESIZING)),
             memory=_spot_short(16),
         ),
-        id="Spot short, On-Demand already at its cap",
+        id="Spot short while EMR still asks, On-Demand already at its cap",
     ),
     pytest.param(
         Case(

@@ -26,6 +26,7 @@ from emr_autoscaler.kernel.models import (
     ACTIVE_CLUSTER_STATES,
     ClusterSnapshot,
     GroupRole,
+    GroupState,
     InstanceFleetCapacity,
     InstanceGroupCapacity,
     YarnMetrics,
@@ -262,12 +263,30 @@ def _fallback(d: _SpotDecision, fleet: InstanceFleetCapacity, limits: FleetLimit
     to_on_demand = fleet.target_on_demand + applied
     to_spot = fleet.provisioned_spot + still_asked
     what = f"fleet {fleet.name!r} ({fleet.fleet_id}) is {missing} Spot unit(s) short for {minutes:.0f} min"
+    if (to_on_demand, to_spot) == (
+        fleet.target_on_demand,
+        fleet.target_spot,
+    ) and fleet.state is not GroupState.RESIZING:
+        # EMR itself gave up (its Spot timeout passed: the fleet is RUNNING short) and On-Demand is at its cap:
+        # withdraw the request nobody works on, so that the next scale-out asks Spot afresh.
+        to_spot = fleet.provisioned_spot
+        did = (
+            f"On-Demand is at its cap ({limits.max_on_demand_units} units) and EMR stopped asking Spot, so the "
+            "request is withdrawn for the next scale-out to renew"
+        )
+        return d.act(
+            ReasonCode.SCALE_SPOT_FALLBACK,
+            f"Falling back on {d.label}: {what}; {did}: Spot {fleet.target_spot} → {to_spot}.",
+            fleet,
+            (to_on_demand, to_spot),
+            memory.model_copy(update={"spot_short_since": None, "retry_units": 0}),
+        )
     if (to_on_demand, to_spot) == (fleet.target_on_demand, fleet.target_spot):
         return d.plan.model_copy(
             update={
                 "reason": ReasonCode.HOLD_SPOT_SHORT,
                 "explanation": f"Holding {d.label}: {what}, and its On-Demand target {fleet.target_on_demand} is "
-                f"at the cap ({limits.max_on_demand_units} units); Spot stays asked for.",
+                f"at the cap ({limits.max_on_demand_units} units); EMR is still asking Spot.",
                 "commands": (),
                 "next_state": d.next_state,
             }
@@ -367,7 +386,8 @@ def _split(
     on_demand, spot = fleet.target_on_demand, fleet.target_spot
     delta = to_units - fleet.target_units
     if delta > 0:
-        spot_short = memory.spot_short_since is not None or memory.fallback_units > 0
+        # Spot units merely in flight are not a shortage; a fallback in force is (Spot did not come last time).
+        spot_short = memory.fallback_units > 0
         on_demand_first = limits.grow_market is Market.ON_DEMAND or spot_short
         added = min(delta, max(0, limits.max_on_demand_units - on_demand)) if on_demand_first else 0
         if spot_short:
