@@ -86,3 +86,28 @@ def test_group_read_refused_by_emr_holds_instead_of_failing() -> None:
     # THEN it holds, saying why
     assert summary.reason is ReasonCode.HOLD_CLUSTER_UNREADABLE
     assert "not supported" in summary.explanation
+
+
+def test_explain_shows_fleets_their_spot_memory_and_the_market_split() -> None:
+    # GIVEN a fleet cluster whose Spot has been short past the timeout
+    from datetime import timedelta
+
+    from emr_autoscaler.scaling.domain.decisions import FleetMemory, ScalingState
+    from emr_autoscaler.scaling.explain import explanation_dict, render_text
+    from tests.unit.domain_builders import fleet
+
+    emr, fleets = FakeEmr(), FakeFleets()
+    cluster = fleet_snapshot(fleet(spot=24, provisioned_spot=8))
+    emr.add(cluster)
+    fleets.fleets[CLUSTER_ID] = cluster.fleets
+    scaler, _published, store = _scaler(emr, fleets)
+    short = FleetMemory(fleet_id="if-TASK1", spot_short_since=NOW - timedelta(minutes=20))
+    store.save(ScalingState(cluster_id=CLUSTER_ID, fleets=(short,)), expected_version=0)
+    # WHEN explained
+    evaluation = scaler.evaluate(CLUSTER_ID, NOW)
+    text = render_text(evaluation)
+    # THEN the fleet, what is remembered of its Spot side, and the fallback in both markets are shown
+    assert "fleet      TASK   task-fleet: On-Demand 0/0, Spot 8/24 units" in text
+    assert "spot       if-TASK1: short since" in text
+    assert "On-Demand 0 → 16, Spot 24 → 8 units" in text
+    assert explanation_dict(evaluation)["reason"] == "SCALE_SPOT_FALLBACK"
