@@ -11,7 +11,13 @@ from emr_autoscaler.kernel.clusters import ClusterNotFoundError
 from emr_autoscaler.kernel.config.document import ConfigDocument, ConfigInvalidError, parse_config
 from emr_autoscaler.kernel.config.scaling import MetricsConfig
 from emr_autoscaler.kernel.events import AppEvent
-from emr_autoscaler.kernel.models import ClusterSnapshot, InstanceFleetCapacity, InstanceGroupCapacity, YarnMetrics
+from emr_autoscaler.kernel.models import (
+    ClusterSnapshot,
+    InstanceFleetCapacity,
+    InstanceGroupCapacity,
+    InstanceLocation,
+    YarnMetrics,
+)
 from emr_autoscaler.scaling.domain.decisions import ResizeInstanceFleet, ResizeInstanceGroup, ResizePlan, ScalingState
 from emr_autoscaler.scaling.ports import GroupMovedError
 
@@ -65,6 +71,14 @@ class FakeFleets:
 
     fleets: dict[str, tuple[InstanceFleetCapacity, ...]] = field(default_factory=dict)
     resizes: list[tuple[str, tuple[ResizeInstanceFleet, ...]]] = field(default_factory=list)
+    instances: list[InstanceLocation] = field(default_factory=list)
+    located: list[str] = field(default_factory=list)
+
+    def locate_instance(self, cluster_id: str, ec2_instance_id: str) -> InstanceLocation | None:
+        self.located.append(cluster_id)
+        return next(
+            (i for i in self.instances if i.cluster_id == cluster_id and i.ec2_instance_id == ec2_instance_id), None
+        )
 
     def instance_fleets(self, cluster_id: str) -> tuple[InstanceFleetCapacity, ...]:
         return self.fleets[cluster_id]

@@ -152,3 +152,25 @@ def test_describe_reads_the_instance_collection_type(client: Any) -> None:
         stub.add_response("describe_cluster", {"Cluster": cluster}, {"ClusterId": CLUSTER})
         # WHEN described, THEN the snapshot says fleets
         assert EmrInstanceGroups(client).describe(CLUSTER).collection is InstanceCollection.INSTANCE_FLEET
+
+
+def test_locates_an_instance_through_list_instances(client: Any) -> None:
+    # GIVEN ListInstances of a fleet cluster with one Spot instance
+    instance = {
+        "Id": "ci-1",
+        "Ec2InstanceId": "i-0b662ef9931388ba0",
+        "Status": {"State": "RUNNING"},
+        "InstanceFleetId": "if-TASK1",
+        "Market": "SPOT",
+        "InstanceType": "m5.2xlarge",
+    }
+    states = ["AWAITING_FULFILLMENT", "PROVISIONING", "BOOTSTRAPPING", "RUNNING"]
+    with Stubber(client) as stub:
+        stub.add_response("list_instances", {"Instances": [instance]}, {"ClusterId": CLUSTER, "InstanceStates": states})
+        stub.add_response("list_instances", {"Instances": []}, {"ClusterId": CLUSTER, "InstanceStates": states})
+        adapter = EmrInstanceFleets(client)
+        # WHEN located, THEN its fleet, market and type; an unknown instance is None
+        found = adapter.locate_instance(CLUSTER, "i-0b662ef9931388ba0")
+        assert found is not None
+        assert (found.fleet_id, found.market, found.instance_type) == ("if-TASK1", "SPOT", "m5.2xlarge")
+        assert adapter.locate_instance(CLUSTER, "i-0b662ef9931388ba0") is None

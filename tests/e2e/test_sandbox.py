@@ -333,3 +333,32 @@ def test_starved_spot_falls_back_to_on_demand_within_the_cap_and_gives_it_back(s
     causes = {i.event.get("detail-type") for i in sandbox.invocations if i.function == "ScalerFunction"}
     assert {"EMR Instance Fleet State Change", "EMR Instance Fleet Provisioning"} <= causes
     assert sandbox.failures == []
+
+
+def test_spot_interruption_is_replaced_once_then_the_target_comes_back(sandbox: Sandbox) -> None:
+    # GIVEN a busy fleet cluster that has settled
+    cluster_id = sandbox.create_cluster(collection="fleet")
+    sandbox.set_yarn(cluster_id, demand_mb=45_000, apps=5)
+    sandbox.advance(15)
+    before = sandbox.fleet(cluster_id)["TargetSpotCapacity"]
+    # WHEN EC2 warns that one of its Spot nodes (an m5.xlarge: 4 units) goes in two minutes, and the warning is
+    # delivered twice
+    (instance_id,) = sandbox.interrupt_spot(cluster_id, 1)
+    sandbox.emit(
+        "aws.ec2",
+        "EC2 Spot Instance Interruption Warning",
+        {"instance-id": instance_id, "instance-action": "terminate"},
+    )
+    sandbox.deliver()
+    after_warning = sandbox.fleet(cluster_id)["TargetSpotCapacity"]
+    sandbox.advance(10)
+    # THEN its units were asked for at once, once; after the loss the target came back (EMR's own replenishment
+    # would otherwise add them a second time), and the fleet again has what it asks for
+    reasons = _reasons(sandbox, cluster_id)
+    assert reasons.count("SCALE_REPLACE_INTERRUPTED") == 2  # the replacement, then the target back
+    assert "HOLD_INTERRUPTION_NOT_REPLACED" in reasons  # the duplicate warning
+    assert after_warning == before + 4
+    task = sandbox.fleet(cluster_id)
+    assert task["TargetSpotCapacity"] == before
+    assert task["ProvisionedSpotCapacity"] == before
+    assert sandbox.failures == []

@@ -19,6 +19,7 @@ from emr_autoscaler.kernel.models import (
     GroupRole,
     GroupState,
     InstanceCollection,
+    InstanceLocation,
     MetricsSource,
     YarnMetrics,
 )
@@ -30,6 +31,7 @@ from emr_autoscaler.scaling.domain.guards import (
     hold_config_invalid,
     hold_paused,
 )
+from emr_autoscaler.scaling.domain.interruptions import plan_interruption
 from emr_autoscaler.scaling.domain.plan import plan_resize
 from tests.unit.domain_builders import (
     CLUSTER_ID,
@@ -74,13 +76,21 @@ class Case:
     yarn: YarnMetrics | None = field(default_factory=metrics)
     scaling_policy: ScalingPolicy = field(default_factory=policy)
     memory: ScalingState = field(default_factory=state)
+    interrupted: InstanceLocation | None = None
 
 
 def _plan(case: Case) -> ResizePlan:
     # As the service does: a fleet cluster is decided by plan_fleet_resize (which asks plan_resize, in units).
     fleets = case.cluster.collection is InstanceCollection.INSTANCE_FLEET
+    if fleets and case.interrupted is not None:
+        return plan_interruption(case.cluster, case.yarn, case.scaling_policy, case.memory, case.interrupted, NOW)
     decide = plan_fleet_resize if fleets else plan_resize
     return decide(case.cluster, case.yarn, case.scaling_policy, case.memory, NOW)
+
+
+RECLAIMED = InstanceLocation(
+    cluster_id=CLUSTER_ID, ec2_instance_id="i-0abc1234def567890", fleet_id="if-TASK1", instance_type="m5.xlarge"
+)
 
 
 def _spot_short(minutes: float, **fields: Any) -> ScalingState:
@@ -127,6 +137,20 @@ REASON_CASES = [
             memory=state(fleets=(FleetMemory(fleet_id="if-TASK1", fallback_units=16, fallback_at=ago(1900)),)),
         ),
         id="30 min after a fallback, Spot is asked again",
+    ),
+    pytest.param(
+        Case(
+            ReasonCode.SCALE_REPLACE_INTERRUPTED,
+            (("if-TASK1", 12),),
+            cluster=fleet_snapshot(),
+            yarn=metrics(allocated_mb=4 * NODE_MB - 2048, allocated_vcores=12),
+            interrupted=RECLAIMED,
+        ),
+        id="a busy cluster's Spot node is reclaimed in 2 min: its 4 units asked for now",
+    ),
+    pytest.param(
+        Case(ReasonCode.HOLD_INTERRUPTION_NOT_REPLACED, cluster=fleet_snapshot(), interrupted=RECLAIMED),
+        id="an idle cluster's Spot node is reclaimed: EMR replenishes it, nothing asked",
     ),
     # --- acting -------------------------------------------------------------------------------------------------
     pytest.param(

@@ -111,3 +111,47 @@ def test_explain_shows_fleets_their_spot_memory_and_the_market_split() -> None:
     assert "spot       if-TASK1: short since" in text
     assert "On-Demand 0 → 16, Spot 24 → 8 units" in text
     assert explanation_dict(evaluation)["reason"] == "SCALE_SPOT_FALLBACK"
+
+
+def test_spot_interruption_is_located_and_replaced_once() -> None:
+    # GIVEN a busy fleet cluster and EC2's warning for one of its Spot instances, delivered twice
+    from emr_autoscaler.kernel.models import InstanceLocation
+    from emr_autoscaler.scaling.service import handle_trigger
+    from emr_autoscaler.scaling.triggers import SpotInterruption
+
+    emr, fleets = FakeEmr(), FakeFleets()
+    cluster = fleet_snapshot()
+    emr.add(cluster)
+    fleets.fleets[CLUSTER_ID] = cluster.fleets
+    fleets.instances.append(
+        InstanceLocation(
+            cluster_id=CLUSTER_ID, ec2_instance_id="i-0b662ef9931388ba0", fleet_id="if-TASK1", instance_type="m5.xlarge"
+        )
+    )
+    scaler, _published, store = _scaler(emr, fleets)
+    warning = SpotInterruption(event_id="e-1", ec2_instance_id="i-0b662ef9931388ba0")
+    # WHEN the scaler handles it twice
+    first = handle_trigger(warning, scaler, max_concurrency=2)
+    second = handle_trigger(warning, scaler, max_concurrency=2)
+    # THEN the instance's units are asked for once, and the interruption counted once
+    assert first["decisions"][0]["reason"] == "SCALE_REPLACE_INTERRUPTED"
+    assert second["decisions"][0]["reason"] == "HOLD_INTERRUPTION_NOT_REPLACED"
+    assert len(fleets.resizes) == 1
+    assert [(c.instance_type, c.count) for c in store.load(CLUSTER_ID).interruptions] == [("m5.xlarge", 1)]
+
+
+def test_spot_interruption_of_an_unknown_instance_is_ignored() -> None:
+    # GIVEN a warning for an instance no opted-in cluster runs
+    from emr_autoscaler.scaling.service import handle_trigger
+    from emr_autoscaler.scaling.triggers import SpotInterruption
+
+    emr, fleets = FakeEmr(), FakeFleets()
+    emr.add(fleet_snapshot())
+    scaler, _published, _store = _scaler(emr, fleets)
+    # WHEN handled
+    result = handle_trigger(SpotInterruption(event_id="e-2", ec2_instance_id="i-0123456789abcdef0"), scaler, 2)
+    # THEN it is ignored with the reason, after one look per cluster, and nothing is resized
+    assert result["ignored"] is True
+    assert "i-0123456789abcdef0" in result["reason"]
+    assert fleets.located == [CLUSTER_ID]
+    assert not fleets.resizes

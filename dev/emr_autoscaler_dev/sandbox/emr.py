@@ -457,6 +457,7 @@ def _patch_moto_emr(emulator: EmrEmulator) -> Callable[[], None]:
         "run_job_flow": responses_cls.__dict__["run_job_flow"],
         "describe_cluster": responses_cls.__dict__["describe_cluster"],
         "list_instance_groups": responses_cls.__dict__["list_instance_groups"],
+        "list_instances": responses_cls.__dict__["list_instances"],
     }
     fleets = emulator.fleets
 
@@ -480,6 +481,12 @@ def _patch_moto_emr(emulator: EmrEmulator) -> Callable[[], None]:
         if fleets.knows(self._get_param("ClusterId")):
             raise InvalidRequestException("Instance fleet clusters are not supported by this API.")
         return saved["list_instance_groups"](self)
+
+    def list_instances(self: Any) -> Any:
+        cluster_id = self._get_param("ClusterId")
+        if fleets.knows(cluster_id):
+            return PaginatedResult({"Instances": fleets.instances(cluster_id)})
+        return saved["list_instances"](self)
 
     def list_instance_fleets(self: Any) -> Any:
         return PaginatedResult({"InstanceFleets": fleets.listed(self._get_param("ClusterId"))})
@@ -519,6 +526,7 @@ def _patch_moto_emr(emulator: EmrEmulator) -> Callable[[], None]:
     responses_cls.run_job_flow = run_job_flow  # type: ignore[method-assign]
     responses_cls.describe_cluster = describe_cluster  # type: ignore[method-assign]
     responses_cls.list_instance_groups = list_instance_groups  # type: ignore[method-assign]
+    responses_cls.list_instances = list_instances  # type: ignore[method-assign]
     responses_cls.list_instance_fleets = list_instance_fleets  # type: ignore[attr-defined]
     responses_cls.modify_instance_fleet = modify_instance_fleet  # type: ignore[attr-defined]
     group_cls.running_instance_count = property(running)  # type: ignore[assignment,method-assign]
@@ -535,6 +543,7 @@ def _patch_moto_emr(emulator: EmrEmulator) -> Callable[[], None]:
         responses_cls.run_job_flow = saved["run_job_flow"]  # type: ignore[method-assign]
         responses_cls.describe_cluster = saved["describe_cluster"]  # type: ignore[method-assign]
         responses_cls.list_instance_groups = saved["list_instance_groups"]  # type: ignore[method-assign]
+        responses_cls.list_instances = saved["list_instances"]  # type: ignore[method-assign]
         del responses_cls.list_instance_fleets  # type: ignore[attr-defined]
         del responses_cls.modify_instance_fleet  # type: ignore[attr-defined]
 

@@ -107,6 +107,9 @@ class FleetEmulator:
         self._fleets: dict[str, list[_Fleet]] = {}
         self._starved_until: dict[str, datetime] = {}
         self._lost: list[tuple[datetime, str, str, int]] = []
+        # The instances ListInstances reports: those Spot interruptions name (the rest of a fleet's nodes are not
+        # modelled one by one), until EC2 reclaims them.
+        self._instances: dict[str, list[dict[str, Any]]] = {}
         self.interruptions: dict[str, int] = {}
 
     def knows(self, cluster_id: str) -> bool:
@@ -184,6 +187,17 @@ class FleetEmulator:
         instance_type, weight = fleet.types[0]
         count = min(count, fleet.spot.provisioned // weight)
         ids = [next(_instances) for _ in range(count)]
+        self._instances.setdefault(cluster_id, []).extend(
+            {
+                "Id": f"ci-{instance_id[2:]}",
+                "Ec2InstanceId": instance_id,
+                "Status": {"State": "RUNNING"},
+                "InstanceFleetId": fleet.fleet_id,
+                "Market": "SPOT",
+                "InstanceType": instance_type,
+            }
+            for instance_id in ids
+        )
         for instance_id in ids:
             self.emit(
                 "aws.ec2",
@@ -194,6 +208,10 @@ class FleetEmulator:
         self.interruptions[instance_type] = self.interruptions.get(instance_type, 0) + count
         self.on_line(f"{self.clock.now:%H:%M} EC2      {count} Spot {instance_type} node(s) to be reclaimed in 2 min")
         return ids
+
+    def instances(self, cluster_id: str) -> list[dict[str, Any]]:
+        """Instances is ListInstances' `Instances` for a fleet cluster (see `_instances`)."""
+        return list(self._instances.get(cluster_id, []))
 
     def yarn_capacity(self, cluster_id: str) -> tuple[int, int, int]:
         """Yarn_capacity is (units, MB per unit, vcores per unit) of the CORE and TASK fleets, as YARN sees them."""
@@ -217,6 +235,9 @@ class FleetEmulator:
             self._lost.remove((due, cluster_id, fleet_id, units))
             fleet = next(f for f in self._fleets[cluster_id] if f.fleet_id == fleet_id)
             fleet.spot.provisioned = max(0, fleet.spot.provisioned - units)
+            self._instances[cluster_id] = [
+                i for i in self._instances.get(cluster_id, []) if i["InstanceFleetId"] != fleet_id
+            ]
             fleet.spot.asked_at, fleet.spot.given_up = now, False
             fleet.resizing = True
             changed.add(cluster_id)

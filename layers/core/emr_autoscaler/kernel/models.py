@@ -143,6 +143,17 @@ class InstanceFleetCapacity(Frozen):
         return max(0, self.target_spot - self.provisioned_spot)
 
 
+class InstanceLocation(Frozen):
+    """InstanceLocation is where an EC2 instance runs in EMR (ListInstances): its cluster, fleet, market and type."""
+
+    cluster_id: str
+    ec2_instance_id: str
+    fleet_id: str | None = None
+    group_id: str | None = None
+    market: str = "SPOT"
+    instance_type: str = ""
+
+
 class ClusterSnapshot(Frozen):
     """ClusterSnapshot is a cluster as EMR described it at `read_at`.
 

@@ -11,7 +11,13 @@ from typing import Protocol
 
 from emr_autoscaler.kernel.clusters import ClusterReader
 from emr_autoscaler.kernel.config.scaling import MetricsConfig
-from emr_autoscaler.kernel.models import ClusterSnapshot, InstanceFleetCapacity, InstanceGroupCapacity, YarnMetrics
+from emr_autoscaler.kernel.models import (
+    ClusterSnapshot,
+    InstanceFleetCapacity,
+    InstanceGroupCapacity,
+    InstanceLocation,
+    YarnMetrics,
+)
 from emr_autoscaler.scaling.domain.decisions import (
     Outcome,
     ResizeInstanceFleet,
@@ -55,6 +61,10 @@ class EmrFleets(Protocol):
 
     def resize_fleets(self, cluster_id: str, commands: Sequence[ResizeInstanceFleet]) -> None:
         """Resize_fleets re-reads each fleet and applies the commands; raises GroupMovedError if one has moved."""
+        ...
+
+    def locate_instance(self, cluster_id: str, ec2_instance_id: str) -> InstanceLocation | None:
+        """Locate_instance says where the EC2 instance runs in this cluster (ListInstances), or None."""
         ...
 
 

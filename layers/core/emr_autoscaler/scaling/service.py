@@ -23,7 +23,13 @@ from emr_autoscaler.kernel.config.document import ConfigInvalidError
 from emr_autoscaler.kernel.config.scaling import Mode
 from emr_autoscaler.kernel.config.source import ConfigSource
 from emr_autoscaler.kernel.events import AppDetailType, AppEvent, AppEventDetail, EventPublisher
-from emr_autoscaler.kernel.models import ACTIVE_CLUSTER_STATES, ClusterSnapshot, InstanceCollection, YarnMetrics
+from emr_autoscaler.kernel.models import (
+    ACTIVE_CLUSTER_STATES,
+    ClusterSnapshot,
+    InstanceCollection,
+    InstanceLocation,
+    YarnMetrics,
+)
 from emr_autoscaler.scaling.domain.decisions import (
     Outcome,
     ReasonCode,
@@ -39,6 +45,7 @@ from emr_autoscaler.scaling.domain.guards import (
     hold_config_invalid,
     hold_paused,
 )
+from emr_autoscaler.scaling.domain.interruptions import plan_interruption
 from emr_autoscaler.scaling.domain.mode import resolve_mode
 from emr_autoscaler.scaling.domain.notices import scaling_notice_severity
 from emr_autoscaler.scaling.domain.plan import plan_resize
@@ -51,7 +58,7 @@ from emr_autoscaler.scaling.ports import (
     StateStore,
     YarnMetricsReader,
 )
-from emr_autoscaler.scaling.triggers import ScheduledTick, Trigger
+from emr_autoscaler.scaling.triggers import ScheduledTick, SpotInterruption, Trigger
 
 logger = logging.getLogger(__name__)
 
@@ -147,7 +154,7 @@ class Scaler:
             # The decision itself stands; a lost notice is logged and counted, never a reason to act again.
             logger.exception("could not publish the scaling notice for %s", plan.cluster_id)
 
-    def evaluate(self, cluster_id: str, now: datetime) -> Evaluation:
+    def evaluate(self, cluster_id: str, now: datetime, interrupted: InstanceLocation | None = None) -> Evaluation:
         """Evaluate reads everything the decision needs and asks the core; it writes and acts never.
 
         Clusters that did not opt in, are not RUNNING/WAITING, or are paused cost one DescribeCluster: the
@@ -192,8 +199,12 @@ class Scaler:
             )
         metrics = self.metrics.read(snapshot, policy.metrics, now)
         state = self.store.load(cluster_id)
-        decide = plan_fleet_resize if snapshot.collection is InstanceCollection.INSTANCE_FLEET else plan_resize
-        plan = decide(snapshot, metrics, policy, state, now)
+        if interrupted is not None and snapshot.collection is InstanceCollection.INSTANCE_FLEET:
+            plan = plan_interruption(snapshot, metrics, policy, state, interrupted, now)
+        elif snapshot.collection is InstanceCollection.INSTANCE_FLEET:
+            plan = plan_fleet_resize(snapshot, metrics, policy, state, now)
+        else:
+            plan = plan_resize(snapshot, metrics, policy, state, now)
         plan = plan.model_copy(update={"next_state": plan.next_state.model_copy(update={"last_reason": plan.reason})})
         return evaluation(plan, metrics=metrics, state=state, snapshot=snapshot)
 
@@ -205,13 +216,32 @@ class Scaler:
             return snapshot.model_copy(update={"fleets": self.fleets.instance_fleets(snapshot.cluster_id)})
         return snapshot.model_copy(update={"groups": self.emr.instance_groups(snapshot.cluster_id)})
 
-    def reconcile_cluster(self, cluster_id: str) -> DecisionSummary:
-        """Reconcile_cluster evaluates one cluster and applies the decision at most once (see `_reconcile`);
-        every log line meanwhile carries the cluster id."""
+    def reconcile_cluster(self, cluster_id: str, interrupted: InstanceLocation | None = None) -> DecisionSummary:
+        """Reconcile_cluster evaluates one cluster (or, with `interrupted`, the Spot interruption of one of its
+        instances) and applies the decision at most once (see `_reconcile`); every log line meanwhile carries the
+        cluster id."""
         with self.log_context(cluster_id):
-            return self._reconcile(cluster_id)
+            return self._reconcile(cluster_id, interrupted)
 
-    def _reconcile(self, cluster_id: str) -> DecisionSummary:
+    def locate_interrupted(self, ec2_instance_id: str) -> InstanceLocation | None:
+        """Locate_interrupted finds the registered (or active) fleet cluster running the EC2 instance: one
+        ListInstances per cluster, as EC2's warning names the instance only."""
+        if self.fleets is None:
+            return None
+        if self.registry is not None:
+            cluster_ids = [c.cluster_id for c in self.registry.registered()]
+        else:
+            cluster_ids = self.emr.list_active_cluster_ids()
+        for cluster_id in cluster_ids:
+            try:
+                found = self.fleets.locate_instance(cluster_id, ec2_instance_id)
+            except ClusterUnreadableError:
+                continue  # an instance-group cluster (ListInstances answers both; a refusal means not this one)
+            if found is not None:
+                return found
+        return None
+
+    def _reconcile(self, cluster_id: str, interrupted: InstanceLocation | None = None) -> DecisionSummary:
         """_Reconcile evaluates one cluster and applies the decision at most once.
 
         In `observe` mode the decision is claimed and recorded as if applied (so cooldowns and notices follow
@@ -219,7 +249,7 @@ class Scaler:
         retries, after undoing its claim, so the trigger is retried or reaches the dead-letter queue.
         """
         started = time.perf_counter()
-        evaluation = self.evaluate(cluster_id, self.clock())
+        evaluation = self.evaluate(cluster_id, self.clock(), interrupted)
         plan, state = evaluation.plan, evaluation.state
         if state is None:
             # Decided before any state was read (no configuration, not opted in, paused, gone): this warm container
@@ -330,6 +360,13 @@ def handle_trigger(trigger: Trigger, scaler: Scaler, max_concurrency: int) -> di
         return {"ignored": True, "reason": trigger.reason, "decisions": []}
     if isinstance(trigger, ScheduledTick):
         decisions = scaler.reconcile_all(max_concurrency)
+    elif isinstance(trigger, SpotInterruption):
+        location = scaler.locate_interrupted(trigger.ec2_instance_id)
+        if location is None:
+            reason = f"Spot instance {trigger.ec2_instance_id} runs in no opted-in fleet cluster"
+            logger.info("event ignored: %s", reason)
+            return {"ignored": True, "reason": reason, "decisions": []}
+        decisions = [scaler.reconcile_cluster(location.cluster_id, location)]
     else:
         logger.info("evaluating %s: %s", trigger.cluster_id, trigger.cause, extra={"cluster_id": trigger.cluster_id})
         decisions = [scaler.reconcile_cluster(trigger.cluster_id)]

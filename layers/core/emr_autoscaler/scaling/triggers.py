@@ -27,6 +27,7 @@ from emr_autoscaler.eventbridge import (
     Routes,
     ScheduledEventDetail,
     Source,
+    SpotInterruptionWarningDetail,
     is_cluster_id,
     route,
 )
@@ -48,7 +49,15 @@ class ClusterTrigger(BaseModel):
     cause: str
 
 
-Trigger = ScheduledTick | ClusterTrigger | Ignored
+class SpotInterruption(BaseModel):
+    """SpotInterruption: EC2 reclaims this Spot instance in two minutes; its cluster is found through ListInstances."""
+
+    model_config = ConfigDict(frozen=True)
+    event_id: str
+    ec2_instance_id: str
+
+
+Trigger = ScheduledTick | ClusterTrigger | SpotInterruption | Ignored
 
 
 def _scheduled(event: Envelope, _detail: ScheduledEventDetail) -> Trigger:
@@ -103,6 +112,10 @@ def _capacity_event(
     return ClusterTrigger(event_id=event.id, cluster_id=detail.cluster_id, cause=cause)
 
 
+def _spot_interruption(event: Envelope, detail: SpotInterruptionWarningDetail) -> Trigger:
+    return SpotInterruption(event_id=event.id, ec2_instance_id=detail.instance_id)
+
+
 def scaler_routes(alarm_prefix: str) -> Routes[Trigger]:
     """Scaler_routes is the scaler's table; alarms count only when named `<alarm_prefix><cluster id>-...`."""
     return {
@@ -113,6 +126,7 @@ def scaler_routes(alarm_prefix: str) -> Routes[Trigger]:
         (Source.EMR, DetailType.INSTANCE_FLEET_RESIZE): _capacity_event,
         (Source.EMR, DetailType.INSTANCE_FLEET_PROVISIONING): _capacity_event,
         (Source.EMR, DetailType.INSTANCE_GROUP_PROVISIONING): _capacity_event,
+        (Source.EC2, DetailType.SPOT_INTERRUPTION_WARNING): _spot_interruption,
     }
 
 

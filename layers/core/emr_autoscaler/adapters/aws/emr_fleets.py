@@ -16,7 +16,13 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from emr_autoscaler.adapters.aws.emr import unreadable_when_refused
-from emr_autoscaler.kernel.models import FleetInstanceType, GroupRole, GroupState, InstanceFleetCapacity
+from emr_autoscaler.kernel.models import (
+    FleetInstanceType,
+    GroupRole,
+    GroupState,
+    InstanceFleetCapacity,
+    InstanceLocation,
+)
 from emr_autoscaler.scaling.domain.decisions import ResizeInstanceFleet
 from emr_autoscaler.scaling.ports import ClusterUnreadableError, GroupMovedError
 
@@ -72,6 +78,27 @@ class EmrInstanceFleets:
                     if fleet is not None:
                         fleets.append(fleet)
         return tuple(fleets)
+
+    def locate_instance(self, cluster_id: str, ec2_instance_id: str) -> InstanceLocation | None:
+        """Locate_instance finds the EC2 instance among the cluster's running instances (ListInstances, all pages;
+        https://docs.aws.amazon.com/emr/latest/APIReference/API_ListInstances.html)."""
+        with unreadable_when_refused("ListInstances"):
+            pages = self._client.get_paginator("list_instances").paginate(
+                ClusterId=cluster_id,
+                InstanceStates=["AWAITING_FULFILLMENT", "PROVISIONING", "BOOTSTRAPPING", "RUNNING"],
+            )
+            for page in pages:
+                for raw in page.get("Instances", []):
+                    if raw.get("Ec2InstanceId") == ec2_instance_id:
+                        return InstanceLocation(
+                            cluster_id=cluster_id,
+                            ec2_instance_id=ec2_instance_id,
+                            fleet_id=raw.get("InstanceFleetId") or None,
+                            group_id=raw.get("InstanceGroupId") or None,
+                            market=raw.get("Market") or "SPOT",
+                            instance_type=raw.get("InstanceType") or "",
+                        )
+        return None
 
     def resize_fleets(self, cluster_id: str, commands: Sequence[ResizeInstanceFleet]) -> None:
         """Resize_fleets re-reads the fleets, then calls ModifyInstanceFleet once per command.

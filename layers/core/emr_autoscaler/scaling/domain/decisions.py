@@ -24,6 +24,7 @@ class ReasonCode(StrEnum):
     SCALE_TO_LIMITS = "SCALE_TO_LIMITS"
     SCALE_SPOT_FALLBACK = "SCALE_SPOT_FALLBACK"
     SCALE_SPOT_GIVE_BACK = "SCALE_SPOT_GIVE_BACK"
+    SCALE_REPLACE_INTERRUPTED = "SCALE_REPLACE_INTERRUPTED"
     HOLD_STEADY = "HOLD_STEADY"
     HOLD_STABILIZING = "HOLD_STABILIZING"
     HOLD_COOLDOWN = "HOLD_COOLDOWN"
@@ -44,6 +45,7 @@ class ReasonCode(StrEnum):
     HOLD_NO_SCALABLE_GROUP = "HOLD_NO_SCALABLE_GROUP"
     HOLD_PAUSED = "HOLD_PAUSED"
     HOLD_SPOT_SHORT = "HOLD_SPOT_SHORT"
+    HOLD_INTERRUPTION_NOT_REPLACED = "HOLD_INTERRUPTION_NOT_REPLACED"
     HOLD_CLUSTER_UNREADABLE = "HOLD_CLUSTER_UNREADABLE"
     SKIPPED_ALREADY_DECIDED = "SKIPPED_ALREADY_DECIDED"
     SKIPPED_GROUP_MOVED = "SKIPPED_GROUP_MOVED"
@@ -118,6 +120,26 @@ class FleetMemory(Frozen):
     retry_units: int = Field(default=0, ge=0)
 
 
+class Replacement(Frozen):
+    """Replacement is capacity asked for in advance of a Spot interruption: `units` on `market` of a fleet, for the
+    instance EC2 reclaims after `gone_after`. Once it is gone the target comes back down by as much (`restored`), so
+    EMR does not replenish the fleet a second time."""
+
+    ec2_instance_id: str
+    fleet_id: str
+    market: str
+    units: int = Field(gt=0)
+    gone_after: datetime
+    restored: bool = False
+
+
+class InterruptionCount(Frozen):
+    """InterruptionCount is how many Spot interruptions a cluster saw of one instance type."""
+
+    instance_type: str
+    count: int = Field(ge=0)
+
+
 class GuardCheck(Frozen):
     """GuardCheck records one safety check the planner made, for `explain` and the audit trail."""
 
@@ -151,6 +173,8 @@ class ScalingState(Frozen):
     demand_peak_mb: int | None = None
     demand_peak_at: datetime | None = None
     fleets: tuple[FleetMemory, ...] = ()
+    replacements: tuple[Replacement, ...] = ()
+    interruptions: tuple[InterruptionCount, ...] = ()
 
     def fleet(self, fleet_id: str) -> FleetMemory:
         """Fleet returns what is remembered of a fleet (a fresh memory for a fleet never seen)."""

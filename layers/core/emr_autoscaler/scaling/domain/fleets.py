@@ -155,10 +155,56 @@ def plan_fleet_resize(
     memories = _remember(plan.next_state, fleets, now)
     next_state = plan.next_state.model_copy(update={"fleets": tuple(memories.values())})
     label = f"cluster {snapshot.name!r} ({snapshot.cluster_id})"
+    # A replacement whose target came back is remembered an hour (a late copy of the warning is still known).
+    kept = tuple(r for r in next_state.replacements if not (r.restored and now - r.gone_after > _REPLACEMENT_MEMORY))
+    next_state = next_state.model_copy(update={"replacements": kept})
+    restored = restore_after_interruption(plan, fleets, next_state, policy, now, label)
+    if restored is not None:
+        return restored
     spot = _spot_plan(plan, fleets, memories, next_state, policy, now, label)
     if spot is not None and (spot.acts or not plan.acts):
         return spot
     return _split_plan(plan, fleets, memories, next_state, policy)
+
+
+# How long a replacement is remembered after its target came back: a late copy of the warning is still known.
+_REPLACEMENT_MEMORY = timedelta(hours=1)
+
+
+def restore_after_interruption(
+    plan: ResizePlan,
+    fleets: list[InstanceFleetCapacity],
+    next_state: ScalingState,
+    policy: ScalingPolicy,
+    now: datetime,
+    label: str,
+) -> ResizePlan | None:
+    """Once an interrupted instance is gone (a minute past EC2's two-minute warning), the units asked for in its
+    place come off the target again: EMR would otherwise replenish the fleet on top of the replacement."""
+    by_id = {f.fleet_id: f for f in fleets}
+    for replacement in next_state.replacements:
+        fleet = by_id.get(replacement.fleet_id)
+        if replacement.restored or fleet is None or now < replacement.gone_after + timedelta(minutes=1):
+            continue
+        on_demand, spot = fleet.target_on_demand, fleet.target_spot
+        if replacement.market == "ON_DEMAND":
+            on_demand = max(0, on_demand - replacement.units)
+        else:
+            spot = max(0, spot - replacement.units)
+        done = replacement.model_copy(update={"restored": True})
+        replacements = tuple(done if r is replacement else r for r in next_state.replacements)
+        return plan.model_copy(
+            update={
+                "reason": ReasonCode.SCALE_REPLACE_INTERRUPTED,
+                "explanation": f"Replacing on {label}: Spot instance {replacement.ec2_instance_id} of fleet "
+                f"{fleet.name!r} ({fleet.fleet_id}) is gone and its replacement takes its place, so the "
+                f"{replacement.units} unit(s) asked for it come off the target: On-Demand {fleet.target_on_demand} "
+                f"→ {on_demand}, Spot {fleet.target_spot} → {spot}.",
+                "commands": (fleet_command(fleet, on_demand, spot, policy),),
+                "next_state": next_state.model_copy(update={"replacements": replacements}),
+            }
+        )
+    return None
 
 
 def _remember(state: ScalingState, fleets: list[InstanceFleetCapacity], now: datetime) -> dict[str, FleetMemory]:
@@ -171,7 +217,7 @@ def _remember(state: ScalingState, fleets: list[InstanceFleetCapacity], now: dat
     return memories
 
 
-def _command(
+def fleet_command(
     fleet: InstanceFleetCapacity, to_on_demand: int, to_spot: int, policy: ScalingPolicy, timeout_s: int | None = None
 ) -> ResizeInstanceFleet:
     grows_spot = to_spot > fleet.target_spot
@@ -215,7 +261,7 @@ class _SpotDecision:
             update={
                 "reason": reason,
                 "explanation": explanation,
-                "commands": (_command(fleet, *targets, self.policy),),
+                "commands": (fleet_command(fleet, *targets, self.policy),),
                 "next_state": self.next_state.model_copy(update={"fleets": tuple(fleets.values())}),
             }
         )
@@ -374,7 +420,7 @@ def _split_plan(
         assert limits is not None
         memory, to_on_demand, to_spot = _split(fleet, limits, memories[fleet.fleet_id], command.to_count)
         memories = {**memories, memory.fleet_id: memory}
-        commands.append(_command(fleet, to_on_demand, to_spot, policy, command.decommission_timeout_s))
+        commands.append(fleet_command(fleet, to_on_demand, to_spot, policy, command.decommission_timeout_s))
     state = next_state.model_copy(update={"fleets": tuple(memories.values())})
     return plan.model_copy(update={"commands": tuple(commands), "next_state": state})
 
