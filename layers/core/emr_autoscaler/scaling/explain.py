@@ -11,7 +11,7 @@ from emr_autoscaler.scaling.service import Evaluation
 
 def explanation_dict(evaluation: Evaluation) -> dict[str, Any]:
     """Explanation_dict is the JSON form of an evaluation (`explain --json`)."""
-    plan, snapshot, metrics = evaluation.plan, evaluation.snapshot, evaluation.metrics
+    plan, snapshot, metrics, state = evaluation.plan, evaluation.snapshot, evaluation.metrics, evaluation.state
     return {
         "cluster_id": plan.cluster_id,
         "cluster_name": snapshot.name if snapshot else None,
@@ -21,7 +21,8 @@ def explanation_dict(evaluation: Evaluation) -> dict[str, Any]:
         "mode_source": evaluation.mode_source,
         "groups": [g.model_dump(mode="json") for g in snapshot.groups] if snapshot else [],
         "fleets": [f.model_dump(mode="json") for f in snapshot.fleets] if snapshot else [],
-        "spot": [m.model_dump(mode="json") for m in evaluation.state.fleets] if evaluation.state else [],
+        "spot": [m.model_dump(mode="json") for m in state.fleets] if state else [],
+        "interruptions": [c.model_dump(mode="json") for c in state.interruptions] if state else [],
         "metrics": metrics.model_dump(mode="json") if metrics else None,
         "checks": [c.model_dump(mode="json") for c in plan.checks],
         "reason": plan.reason.value,
