@@ -285,3 +285,15 @@ def test_growth_while_spot_is_merely_in_flight_stays_on_spot() -> None:
     for command in plan.commands:
         assert isinstance(command, ResizeInstanceFleet)
         assert command.to_on_demand == 0
+
+
+def test_spot_that_keeps_arriving_is_growing_not_short() -> None:
+    # GIVEN Spot missing for 20 minutes, but a unit arrived since the last evaluation (12 then, 16 now)
+    cluster = fleet_snapshot(fleet(spot=24, provisioned_spot=16))
+    memory = state(fleets=(FleetMemory(fleet_id="if-TASK1", spot_short_since=ago(1200), last_provisioned_spot=12),))
+    # WHEN the planner decides
+    plan = plan_fleet_resize(cluster, metrics(nodes=6, **BUSY), policy(), memory, NOW)
+    # THEN no fallback: the clock starts again from this arrival
+    assert plan.reason is not ReasonCode.SCALE_SPOT_FALLBACK
+    assert plan.next_state.fleet("if-TASK1").spot_short_since == NOW
+    assert plan.next_state.fleet("if-TASK1").last_provisioned_spot == 16

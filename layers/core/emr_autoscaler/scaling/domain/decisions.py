@@ -107,8 +107,9 @@ class ResizeInstanceFleet(ResizeInstanceGroup):
 class FleetMemory(Frozen):
     """FleetMemory is what the scaler remembers of one fleet's Spot side between evaluations.
 
-    `spot_short_since`: since when the Spot target has been above provisioned Spot; `fallback_units`: On-Demand
-    units asked for in place of Spot that did not come (given back once Spot returns); `fallback_at`: when the
+    `spot_short_since`: since when the Spot target has been above provisioned Spot with no Spot unit arriving
+    (`last_provisioned_spot` is what the last evaluation saw: an arrival restarts the clock); `fallback_units`:
+    On-Demand units asked for in place of Spot that did not come (given back once Spot returns); `fallback_at`: when the
     fallback (or its last retry) was made; `retry_units`: units Spot has been asked for again, on top of the
     On-Demand ones carrying them (released once Spot has them).
     """
@@ -118,6 +119,7 @@ class FleetMemory(Frozen):
     fallback_units: int = Field(default=0, ge=0)
     fallback_at: datetime | None = None
     retry_units: int = Field(default=0, ge=0)
+    last_provisioned_spot: int | None = Field(default=None, ge=0)
 
 
 class Replacement(Frozen):

@@ -208,12 +208,21 @@ def restore_after_interruption(
 
 
 def _remember(state: ScalingState, fleets: list[InstanceFleetCapacity], now: datetime) -> dict[str, FleetMemory]:
-    """Since when each fleet's Spot has been short (None when it has all it asked for)."""
+    """Since when each fleet's Spot has been short (None when it has all it asked for).
+
+    The clock runs while Spot is missing and none arrives: a busy fleet whose Spot units keep coming, one request
+    after another, is growing, not short, however long some unit has been in flight.
+    """
     memories: dict[str, FleetMemory] = {}
     for fleet in fleets:
         memory = state.fleet(fleet.fleet_id)
-        since = (memory.spot_short_since or now) if fleet.spot_missing else None
-        memories[fleet.fleet_id] = memory.model_copy(update={"spot_short_since": since})
+        arrived = memory.last_provisioned_spot is not None and fleet.provisioned_spot > memory.last_provisioned_spot
+        since = None
+        if fleet.spot_missing:
+            since = now if arrived or memory.spot_short_since is None else memory.spot_short_since
+        memories[fleet.fleet_id] = memory.model_copy(
+            update={"spot_short_since": since, "last_provisioned_spot": fleet.provisioned_spot if since else None}
+        )
     return memories
 
 
