@@ -174,3 +174,28 @@ def test_locates_an_instance_through_list_instances(client: Any) -> None:
         assert found is not None
         assert (found.fleet_id, found.market, found.instance_type) == ("if-TASK1", "SPOT", "m5.2xlarge")
         assert adapter.locate_instance(CLUSTER, "i-0b662ef9931388ba0") is None
+
+
+def test_instance_groups_carry_their_market(client: Any) -> None:
+    # GIVEN ListInstanceGroups with an On-Demand and a Spot TASK group
+    def group(group_id: str, market: str) -> dict[str, Any]:
+        return {
+            "Id": group_id,
+            "Name": group_id,
+            "Market": market,
+            "InstanceGroupType": "TASK",
+            "InstanceType": "m5.xlarge",
+            "RequestedInstanceCount": 2,
+            "RunningInstanceCount": 2,
+            "Status": {"State": "RUNNING"},
+        }
+
+    with Stubber(client) as stub:
+        stub.add_response(
+            "list_instance_groups",
+            {"InstanceGroups": [group("ig-OD", "ON_DEMAND"), group("ig-SPOT", "SPOT")]},
+            {"ClusterId": CLUSTER},
+        )
+        # WHEN read, THEN each group says its market
+        groups = EmrInstanceGroups(client).instance_groups(CLUSTER)
+    assert [(g.group_id, g.market) for g in groups] == [("ig-OD", "ON_DEMAND"), ("ig-SPOT", "SPOT")]

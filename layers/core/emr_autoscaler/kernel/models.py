@@ -73,6 +73,8 @@ class InstanceGroupCapacity(Frozen):
     state: GroupState
     requested_count: int = Field(ge=0)
     running_count: int = Field(ge=0)
+    # ListInstanceGroups' Market: ON_DEMAND or SPOT.
+    market: str = "ON_DEMAND"
 
     @property
     def settled(self) -> bool:

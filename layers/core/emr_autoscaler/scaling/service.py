@@ -49,6 +49,7 @@ from emr_autoscaler.scaling.domain.interruptions import plan_interruption
 from emr_autoscaler.scaling.domain.mode import resolve_mode
 from emr_autoscaler.scaling.domain.notices import scaling_notice_severity
 from emr_autoscaler.scaling.domain.plan import plan_resize
+from emr_autoscaler.scaling.domain.spot_groups import plan_group_resize
 from emr_autoscaler.scaling.ports import (
     ClusterUnreadableError,
     DecisionSink,
@@ -204,7 +205,7 @@ class Scaler:
         elif snapshot.collection is InstanceCollection.INSTANCE_FLEET:
             plan = plan_fleet_resize(snapshot, metrics, policy, state, now)
         else:
-            plan = plan_resize(snapshot, metrics, policy, state, now)
+            plan = plan_group_resize(snapshot, metrics, policy, state, now)
         plan = plan.model_copy(update={"next_state": plan.next_state.model_copy(update={"last_reason": plan.reason})})
         return evaluation(plan, metrics=metrics, state=state, snapshot=snapshot)
 

@@ -68,6 +68,7 @@ def _group_from(raw: Any) -> InstanceGroupCapacity | None:
         state=GroupState(state) if state in GroupState.__members__ else GroupState.ARRESTED,
         requested_count=int(raw.get("RequestedInstanceCount", 0)),
         running_count=int(raw.get("RunningInstanceCount", 0)),
+        market="SPOT" if raw.get("Market") == "SPOT" else "ON_DEMAND",
     )
 
 

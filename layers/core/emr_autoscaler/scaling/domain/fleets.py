@@ -17,7 +17,6 @@ asked again for those units (within `max_units`); once it has them, the On-Deman
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from emr_autoscaler.kernel.config.fleets import FleetLimits, Market
@@ -41,23 +40,11 @@ from emr_autoscaler.scaling.domain.decisions import (
 )
 from emr_autoscaler.scaling.domain.plan import plan_resize
 from emr_autoscaler.scaling.domain.planner import Planner
+from emr_autoscaler.scaling.domain.spot import EARLY_HOLDS, SpotPair, plan_spot, remember_spot
 
 # The group policy sees one "instance type" per fleet: a unit of it. Its capacity is put in the policy's
 # node_capacity under this name, so the policy never guesses a unit's size from per-node metrics.
 UNIT_TYPE_PREFIX = "unit-of:"
-
-# Holds decided before demand is read: nothing about markets can be said (or done) then.
-_EARLY_HOLDS = frozenset(
-    {
-        ReasonCode.HOLD_CLUSTER_NOT_OPTED_IN,
-        ReasonCode.HOLD_CLUSTER_NOT_ACTIVE,
-        ReasonCode.HOLD_NO_SCALABLE_GROUP,
-        ReasonCode.HOLD_GROUP_NOT_SETTLED,
-        ReasonCode.HOLD_METRICS_MISSING,
-        ReasonCode.HOLD_METRICS_STALE,
-        ReasonCode.HOLD_METRICS_CONTRADICTORY,
-    }
-)
 
 
 def fleet_limits(policy: ScalingPolicy, role: GroupRole) -> FleetLimits | None:
@@ -149,10 +136,11 @@ def plan_fleet_resize(
         )
     plan = plan_resize(view, metrics, unit_policy, state, now)
     plan = plan.model_copy(update={"explanation": _in_units(plan.explanation)})
-    if plan.reason in _EARLY_HOLDS:
+    if plan.reason in EARLY_HOLDS:
         return plan
     fleets = [f for f in snapshot.fleets if (lim := fleet_limits(policy, f.role)) is not None and lim.scalable]
-    memories = _remember(plan.next_state, fleets, now)
+    pairs = [_pair(f, policy) for f in fleets]
+    memories = remember_spot(plan.next_state, pairs, now)
     next_state = plan.next_state.model_copy(update={"fleets": tuple(memories.values())})
     label = f"cluster {snapshot.name!r} ({snapshot.cluster_id})"
     # A replacement whose target came back is remembered an hour (a late copy of the warning is still known).
@@ -161,7 +149,7 @@ def plan_fleet_resize(
     restored = restore_after_interruption(plan, fleets, next_state, policy, now, label)
     if restored is not None:
         return restored
-    spot = _spot_plan(plan, fleets, memories, next_state, policy, now, label)
+    spot = plan_spot(plan, pairs, memories, next_state, policy, now, label)
     if spot is not None and (spot.acts or not plan.acts):
         return spot
     return _split_plan(plan, fleets, memories, next_state, policy)
@@ -207,23 +195,27 @@ def restore_after_interruption(
     return None
 
 
-def _remember(state: ScalingState, fleets: list[InstanceFleetCapacity], now: datetime) -> dict[str, FleetMemory]:
-    """Since when each fleet's Spot has been short (None when it has all it asked for).
+def _pair(fleet: InstanceFleetCapacity, policy: ScalingPolicy) -> SpotPair:
+    """The fleet's two markets as a SpotPair: units, the fleet's On-Demand cap, retries within max_units."""
+    limits = fleet_limits(policy, fleet.role)
+    assert limits is not None  # only scalable fleets are paired
 
-    The clock runs while Spot is missing and none arrives: a busy fleet whose Spot units keep coming, one request
-    after another, is growing, not short, however long some unit has been in flight.
-    """
-    memories: dict[str, FleetMemory] = {}
-    for fleet in fleets:
-        memory = state.fleet(fleet.fleet_id)
-        arrived = memory.last_provisioned_spot is not None and fleet.provisioned_spot > memory.last_provisioned_spot
-        since = None
-        if fleet.spot_missing:
-            since = now if arrived or memory.spot_short_since is None else memory.spot_short_since
-        memories[fleet.fleet_id] = memory.model_copy(
-            update={"spot_short_since": since, "last_provisioned_spot": fleet.provisioned_spot if since else None}
-        )
-    return memories
+    def commands(on_demand: int, spot: int) -> tuple[ResizeInstanceGroup, ...]:
+        return (fleet_command(fleet, on_demand, spot, policy),)
+
+    return SpotPair(
+        key=fleet.fleet_id,
+        name=f"fleet {fleet.name!r} ({fleet.fleet_id})",
+        unit="unit",
+        target_on_demand=fleet.target_on_demand,
+        target_spot=fleet.target_spot,
+        provisioned_spot=fleet.provisioned_spot,
+        max_on_demand=limits.max_on_demand_units,
+        retry_room=max(0, limits.max_units - fleet.target_units),
+        # A fleet RUNNING while short: its Spot timeout passed and EMR stopped asking.
+        emr_gave_up=fleet.state is not GroupState.RESIZING,
+        commands=commands,
+    )
 
 
 def fleet_command(
@@ -242,174 +234,6 @@ def fleet_command(
         to_on_demand=to_on_demand,
         to_spot=to_spot,
         spot_timeout_minutes=policy.fleets.spot.shortage_timeout_s // 60 if grows_spot else None,
-    )
-
-
-@dataclass(frozen=True)
-class _SpotDecision:
-    """What a Spot decision is made from: the group policy's plan, the fleets' memories, the policy and now."""
-
-    plan: ResizePlan
-    memories: dict[str, FleetMemory]
-    next_state: ScalingState
-    policy: ScalingPolicy
-    now: datetime
-    label: str
-
-    def act(
-        self,
-        reason: ReasonCode,
-        explanation: str,
-        fleet: InstanceFleetCapacity,
-        targets: tuple[int, int],
-        remembered: FleetMemory,
-    ) -> ResizePlan:
-        """A plan setting the fleet's (On-Demand, Spot) targets and remembering `remembered` of it."""
-        fleets = {**self.memories, remembered.fleet_id: remembered}
-        return self.plan.model_copy(
-            update={
-                "reason": reason,
-                "explanation": explanation,
-                "commands": (fleet_command(fleet, *targets, self.policy),),
-                "next_state": self.next_state.model_copy(update={"fleets": tuple(fleets.values())}),
-            }
-        )
-
-
-def _spot_plan(
-    plan: ResizePlan,
-    fleets: list[InstanceFleetCapacity],
-    memories: dict[str, FleetMemory],
-    next_state: ScalingState,
-    policy: ScalingPolicy,
-    now: datetime,
-    label: str,
-) -> ResizePlan | None:
-    """The Spot fallback, its retry and its give-back, for the first fleet that needs one; None when none does."""
-    spot = policy.fleets.spot
-    if not spot.fallback:
-        return None
-    decision = _SpotDecision(plan, memories, next_state, policy, now, label)
-    for fleet in fleets:
-        limits = fleet_limits(policy, fleet.role)
-        assert limits is not None  # only scalable fleets are passed
-        memory = memories[fleet.fleet_id]
-        since = memory.spot_short_since
-        if since is not None and now - since >= timedelta(seconds=spot.shortage_timeout_s):
-            return _fallback(decision, fleet, limits, memory)
-        if memory.fallback_units and not fleet.spot_missing:
-            given = _give_back(decision, fleet, limits, memory)
-            if given is not None:
-                return given
-    return None
-
-
-def _fallback(d: _SpotDecision, fleet: InstanceFleetCapacity, limits: FleetLimits, memory: FleetMemory) -> ResizePlan:
-    """Ask On-Demand for the Spot units that did not come (within the cap); stop asking Spot for them."""
-    assert memory.spot_short_since is not None
-    minutes = (d.now - memory.spot_short_since).total_seconds() / 60
-    missing = fleet.spot_missing
-    # Units a retry asked of Spot on top of the On-Demand fallback: not coming means keep the On-Demand ones;
-    # those that did come replace as many On-Demand units (a negative change).
-    change = missing - memory.retry_units
-    room = max(0, limits.max_on_demand_units - fleet.target_on_demand)
-    applied = min(change, room) if change > 0 else change
-    still_asked = change - applied if change > 0 else 0
-    to_on_demand = fleet.target_on_demand + applied
-    to_spot = fleet.provisioned_spot + still_asked
-    what = f"fleet {fleet.name!r} ({fleet.fleet_id}) is {missing} Spot unit(s) short for {minutes:.0f} min"
-    if (to_on_demand, to_spot) == (
-        fleet.target_on_demand,
-        fleet.target_spot,
-    ) and fleet.state is not GroupState.RESIZING:
-        # EMR itself gave up (its Spot timeout passed: the fleet is RUNNING short) and On-Demand is at its cap:
-        # withdraw the request nobody works on, so that the next scale-out asks Spot afresh.
-        to_spot = fleet.provisioned_spot
-        did = (
-            f"On-Demand is at its cap ({limits.max_on_demand_units} units) and EMR stopped asking Spot, so the "
-            "request is withdrawn for the next scale-out to renew"
-        )
-        return d.act(
-            ReasonCode.SCALE_SPOT_FALLBACK,
-            f"Falling back on {d.label}: {what}; {did}: Spot {fleet.target_spot} → {to_spot}.",
-            fleet,
-            (to_on_demand, to_spot),
-            memory.model_copy(update={"spot_short_since": None, "retry_units": 0}),
-        )
-    if (to_on_demand, to_spot) == (fleet.target_on_demand, fleet.target_spot):
-        return d.plan.model_copy(
-            update={
-                "reason": ReasonCode.HOLD_SPOT_SHORT,
-                "explanation": f"Holding {d.label}: {what}, and its On-Demand target {fleet.target_on_demand} is "
-                f"at the cap ({limits.max_on_demand_units} units); EMR is still asking Spot.",
-                "commands": (),
-                "next_state": d.next_state,
-            }
-        )
-    remembered = memory.model_copy(
-        update={
-            "fallback_units": max(0, memory.fallback_units + applied),
-            "fallback_at": d.now,
-            "retry_units": 0,
-            "spot_short_since": d.now if still_asked else None,
-        }
-    )
-    if applied > 0:
-        did = f"asking On-Demand for {applied} unit(s) (cap {limits.max_on_demand_units})"
-    else:
-        did = f"Spot returned {-applied} unit(s) of the retry, so as many On-Demand units go"
-    return d.act(
-        ReasonCode.SCALE_SPOT_FALLBACK,
-        f"Falling back on {d.label}: {what}; {did}: On-Demand {fleet.target_on_demand} → {to_on_demand}, "
-        f"Spot {fleet.target_spot} → {to_spot}.",
-        fleet,
-        (to_on_demand, to_spot),
-        remembered,
-    )
-
-
-def _give_back(
-    d: _SpotDecision, fleet: InstanceFleetCapacity, limits: FleetLimits, memory: FleetMemory
-) -> ResizePlan | None:
-    """Spot has all it asks for: release the On-Demand units of a retry that came, or retry Spot when it is time."""
-    units = memory.fallback_units
-    name = f"fleet {fleet.name!r} ({fleet.fleet_id})"
-    if memory.retry_units:
-        released = min(memory.retry_units, fleet.target_on_demand)
-        remembered = memory.model_copy(
-            update={"fallback_units": units - released, "retry_units": 0, "fallback_at": d.now}
-        )
-        return d.act(
-            ReasonCode.SCALE_SPOT_GIVE_BACK,
-            f"Giving back On-Demand on {d.label}: Spot is back on {name}, so the {released} On-Demand unit(s) "
-            f"bought in its place go: On-Demand {fleet.target_on_demand} → {fleet.target_on_demand - released}.",
-            fleet,
-            (fleet.target_on_demand - released, fleet.target_spot),
-            remembered,
-        )
-    retry_at = (
-        memory.fallback_at + timedelta(seconds=d.policy.fleets.spot.retry_after_s) if memory.fallback_at else d.now
-    )
-    if d.now < retry_at:
-        return None
-    room = max(0, limits.max_units - fleet.target_units)
-    if room:
-        # Ask Spot again on top of what runs; the On-Demand units stay until Spot has delivered.
-        retry = min(units, room)
-        targets, did = (fleet.target_on_demand, fleet.target_spot + retry), "asking Spot again for"
-        remembered = memory.model_copy(update={"retry_units": retry, "fallback_at": d.now})
-    else:
-        # At max_units there is no room to ask on top: swap the units, and fall back again if Spot is still short.
-        retry = min(units, fleet.target_on_demand)
-        targets, did = (fleet.target_on_demand - retry, fleet.target_spot + retry), "swapping back"
-        remembered = memory.model_copy(update={"fallback_units": units - retry, "fallback_at": d.now})
-    return d.act(
-        ReasonCode.SCALE_SPOT_GIVE_BACK,
-        f"Retrying Spot on {d.label}: {did} {retry} unit(s) of {name} that On-Demand carries since the Spot "
-        f"shortage: On-Demand {fleet.target_on_demand} → {targets[0]}, Spot {fleet.target_spot} → {targets[1]}.",
-        fleet,
-        targets,
-        remembered,
     )
 
 
