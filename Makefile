@@ -81,7 +81,9 @@ demo: venv
 
 bench: venv
 	$(BIN)/python bench/api_calls.py
+	$(BIN)/python bench/fanout.py
 	$(BIN)/python bench/scaling.py
+	$(BIN)/python bench/balance.py
 	$(BIN)/python bench/sim_speed.py
 	$(BIN)/python bench/fault_matrix.py
 	$(BIN)/python bench/timings.py

@@ -4,8 +4,9 @@
 
 Targets (issue 12): FB-2009 sample 0 in at most 2 s per policy, the 25,000-job day (synthetic, fitted with
 `--fit-nodes 300` at 60 % mean utilization, CORE 2 fixed, TASK 0-298) in at most 20 s per policy, one core.
-Prints each run's wall time, simulated-to-wall ratio, and the process's peak memory after each workload.
-Timings are noisy on a shared machine: the load average is printed with them, rerun before comparing.
+Prints each run's CPU time (what the target is judged on: one core, whatever else the machine runs), its wall
+time, the simulated-to-CPU ratio, and the process's peak memory after each workload. Wall times are noisy on a
+shared machine: the load average is printed with them.
 """
 
 from __future__ import annotations
@@ -43,20 +44,23 @@ def _time(label: str, jobs: list[Job], names: list[str], config: ScalingPolicy, 
     spec = ClusterSpec()
     bounds = Bounds.of(config)
     print(f"\n## {label}: {len(jobs):,} jobs, TASK max {bounds.task_max}; target <= {target_s:g} s per policy")
-    print(f"{'policy':<28}  {'wall s':>7}  {'simulated h':>11}  {'x real time':>11}  target")
+    print(f"{'policy':<28}  {'CPU s':>7}  {'wall s':>7}  {'simulated h':>11}  {'x real time':>11}  target")
 
-    def row(name: str, wall: float, simulated: float) -> None:
-        verdict = "met" if wall <= target_s else "MISSED"
-        print(f"{name:<28}  {wall:>7.2f}  {simulated / 3600:>11.1f}  {simulated / wall:>11,.0f}  {verdict}", flush=True)
+    def row(name: str, cpu: float, wall: float, simulated: float) -> None:
+        verdict = "met" if cpu <= target_s else "MISSED"
+        print(
+            f"{name:<28}  {cpu:>7.2f}  {wall:>7.2f}  {simulated / 3600:>11.1f}  {simulated / cpu:>11,.0f}  {verdict}",
+            flush=True,
+        )
 
-    started = time.perf_counter()
+    cpu, wall = time.process_time(), time.perf_counter()
     # The clairvoyant policy's schedule comes from the zero-delay replay: timed as its own row, then reused.
     zero, schedule = zero_delay_run(jobs, spec, bounds, 0)
-    row(zero.policy, time.perf_counter() - started, zero.simulated_s)
+    row(zero.policy, time.process_time() - cpu, time.perf_counter() - wall, zero.simulated_s)
     for name in names:
-        t = time.perf_counter()
+        cpu, wall = time.process_time(), time.perf_counter()
         result = run_policies(jobs, [name], config, spec, schedule=schedule)[0]
-        row(name, time.perf_counter() - t, result.simulated_s)
+        row(name, time.process_time() - cpu, time.perf_counter() - wall, result.simulated_s)
     print(f"peak memory (max RSS) so far: {_peak_mb():.0f} MB")
 
 

@@ -1,4 +1,4 @@
-"""Scaler function: EventBridge schedule, CloudWatch alarm and EMR instance group/fleet events -> one evaluation."""
+"""Scaler function: the schedule, alarms and instance group events enqueue evaluations; queue batches run them."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from emr_autoscaler.scaling.triggers import parse_scaler_trigger
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Lambda_handler parses the trigger and runs the evaluation it asks for; failures raise (retry, then DLQ)."""
-    settings = bootstrap.settings()
-    trigger = parse_scaler_trigger(event, settings.alarm_prefix)
-    return bootstrap.scaler().handle(trigger, settings.max_concurrency)
+    """Lambda_handler enqueues what an EventBridge trigger asks for, or evaluates a batch of the evaluation queue
+    (returning `batchItemFailures`); failures raise (retry, then DLQ)."""
+    trigger = parse_scaler_trigger(event, bootstrap.settings().alarm_prefix)
+    return bootstrap.scaler().handle(trigger)

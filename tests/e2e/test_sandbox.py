@@ -38,14 +38,15 @@ def test_spike_scales_out_waits_for_nodes_then_scales_back_in(sandbox: Sandbox) 
     # WHEN YARN demand spikes for 20 minutes
     sandbox.set_yarn(cluster_id, demand_mb=160_000, apps=10)
     sandbox.advance(3)
-    # THEN it scales out by its step budget (scale_out.max_step_nodes: 10), and holds while the new nodes start
-    # (a RESIZING group no longer holds the cluster: the nodes in flight count as capacity coming)
+    # THEN it scales out by its step budget (scale_out.max_step_nodes: 10), raises the target again while the first
+    # nodes start (EMR takes a new count mid-resize), then holds: the nodes in flight cover what waits
     reasons = _reasons(sandbox, cluster_id)
-    assert reasons[0] == "SCALE_OUT_PENDING_DEMAND"
+    assert reasons[:2] == ["SCALE_OUT_PENDING_DEMAND", "SCALE_OUT_PENDING_DEMAND"]
     assert "HOLD_CAPACITY_IN_FLIGHT" in reasons
     running, requested = sandbox.nodes(cluster_id)["TASK"]
     assert running == 2
-    assert requested >= 12  # the first step (2 + 10), and maybe a second one while the first is in flight
+    assert requested > 12
+    assert requested - 2 >= -(-(160_000 - 4 * 12_288) // 12_288)  # the nodes in flight fit the pending demand
     # ... and once they run, every node it asked for is running (at least the first step's twelve)
     sandbox.advance(17)
     running, requested = sandbox.nodes(cluster_id)["TASK"]
@@ -71,14 +72,22 @@ def test_instance_group_event_reaches_the_scaler_through_the_template_rule(sandb
     sandbox.advance(1)
     # WHEN its resize completes (EMR emits EMR Instance Group State Change)
     sandbox.advance(7)
-    # THEN the scaler was invoked by that event, not only by the schedule
+    # THEN the scaler was invoked by that event, not only by the schedule: it enqueued one evaluation, which a batch
+    # of the evaluation queue then ran for that cluster
     by_event = [
         i
         for i in sandbox.invocations
         if i.function == "ScalerFunction" and i.event.get("detail-type") == "EMR Instance Group State Change"
     ]
     assert by_event
-    assert by_event[0].result["decisions"][0]["cluster_id"] == cluster_id
+    assert by_event[0].result["enqueued"] == 1
+    causes = [
+        json.loads(record["body"])["cause"]
+        for i in sandbox.invocations
+        if i.function == "ScalerFunction" and "Records" in i.event
+        for record in i.event["Records"]
+    ]
+    assert "instance group state RUNNING" in causes
 
 
 def test_alarm_rule_matches_the_prefix_only(sandbox: Sandbox) -> None:
@@ -94,28 +103,33 @@ def test_alarm_rule_matches_the_prefix_only(sandbox: Sandbox) -> None:
     # WHEN our alarm and someone else's fire
     sandbox.emit("aws.cloudwatch", "CloudWatch Alarm State Change", alarm)
     sandbox.emit("aws.cloudwatch", "CloudWatch Alarm State Change", {**alarm, "alarmName": "billing-alarm"})
-    # THEN only ours invoked the scaler, for that cluster
+    # THEN only ours invoked the scaler (to enqueue), and the queue's batch evaluated that cluster for that alarm
     new = [i for i in sandbox.invocations[before:] if i.function == "ScalerFunction"]
-    assert len(new) == 1
-    assert new[0].result["decisions"][0]["cluster_id"] == cluster_id
+    enqueued = [i for i in new if "Records" not in i.event]
+    batches = [i for i in new if "Records" in i.event]
+    assert [i.result["enqueued"] for i in enqueued] == [1]
+    assert [json.loads(r["body"])["cause"] for i in batches for r in i.event["Records"]] == [
+        f"alarm emr-autoscaler-{cluster_id}-ContainerPendingRatio"
+    ]
+    assert [d["cluster_id"] for i in batches for d in i.result["decisions"]] == [cluster_id]
 
 
 def test_handler_failure_sends_the_event_to_the_dead_letter_queue(sandbox: Sandbox) -> None:
-    # GIVEN a registered cluster whose state table then disappears
+    # GIVEN a registered cluster whose evaluation queue then disappears
     cluster_id = sandbox.create_cluster()
-    table = sandbox.functions["ScalerFunction"].environment["EMR_AUTOSCALER_STATE_TABLE"]
-    sandbox.client("dynamodb").delete_table(TableName=table)
+    queue_url = sandbox.functions["ScalerFunction"].environment["EMR_AUTOSCALER_EVALUATION_QUEUE_URL"]
+    sandbox.client("sqs").delete_queue(QueueUrl=queue_url)
     # WHEN an instance group event for it arrives
     sandbox.emit(
         "aws.emr",
         "EMR Instance Group State Change",
         {"clusterId": cluster_id, "state": "RUNNING", "instanceGroupId": "ig-1", "instanceGroupType": "TASK"},
     )
-    # THEN the handler's one failure is recorded with its event and the missing table, and that event, alone,
+    # THEN the handler's one failure is recorded with its event and the missing queue, and that event, alone,
     # waits in the dead-letter queue
     [failure] = sandbox.failures
     assert (failure.function, failure.event["detail"]["clusterId"]) == ("ScalerFunction", cluster_id)
-    assert (failure.error or "").startswith("ResourceNotFoundException")
+    assert "NonExistentQueue" in (failure.error or "") or "QueueDoesNotExist" in (failure.error or "")
     dead = [e for messages in sandbox.dead_letters().values() for e in messages]
     assert [(e["detail-type"], e["detail"]["clusterId"]) for e in dead] == [
         ("EMR Instance Group State Change", cluster_id)

@@ -259,7 +259,7 @@ def _scaler(env: Env, faulty: Any, setup: Any, config: str) -> tuple[Run, Callab
         groups = emr.list_instance_groups(ClusterId=cluster_id)["InstanceGroups"]
         return sum(1 for g in groups if g["InstanceGroupType"] == "TASK" and g["RequestedInstanceCount"] != 2)
 
-    return Run(lambda: handle_trigger(trigger, scaler, 1), _scaler_summary), resizes
+    return Run(lambda: handle_trigger(trigger, scaler), _scaler_summary), resizes
 
 
 def _step_world(setup: Any) -> tuple[Settings, str, str, dict[str, Any]]:

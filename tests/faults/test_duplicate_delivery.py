@@ -89,7 +89,7 @@ def test_one_resize_for_a_repeated_and_concurrent_trigger(aws: LocalAws) -> None
             )
 
         # WHEN the same trigger arrives three times, then to every instance at once
-        outcomes = _three_then_parallel([lambda s=s: handle_trigger(trigger, s, 1) for s in scalers])
+        outcomes = _three_then_parallel([lambda s=s: handle_trigger(trigger, s) for s in scalers])
 
     # THEN EMR got exactly one resize, and every invocation ended without error
     assert calls.succeeded["emr.ModifyInstanceGroups"] == 1

@@ -254,7 +254,7 @@ def test_scaler_handler_acts_on_no_hostile_event(logged: _Records) -> None:
         # WHEN a hostile event reaches the handler's path
         logged.messages.clear()
         already_published = len(sink.published)
-        summary = handle_trigger(parse_scaler_trigger(event, "emr-autoscaler-"), scaler, 2)
+        summary = handle_trigger(parse_scaler_trigger(event, "emr-autoscaler-"), scaler)
         # THEN nothing raised and EMR was never asked to resize: a refusal was logged with its reason, or the one
         # opted-in cluster was evaluated once and held (it has no metrics and no group), and the decision published
         published = sink.published[already_published:]

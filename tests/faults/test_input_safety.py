@@ -65,7 +65,7 @@ def test_resourcemanager_address_never_comes_from_the_event(aws: Any, attacker: 
     scaler = bootstrap.build_scaler(SETTINGS, session=aws)
 
     # WHEN the event is handled
-    summary = handle_trigger(parse_scaler_trigger(event, "emr-autoscaler-"), scaler, 1)
+    summary = handle_trigger(parse_scaler_trigger(event, "emr-autoscaler-"), scaler)
 
     # THEN the cluster was evaluated, and no request went to any address the event named
     assert [d["cluster_id"] for d in summary["decisions"]] == [cluster_id]

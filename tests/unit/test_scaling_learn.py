@@ -124,3 +124,14 @@ def test_explain_shows_capacity_in_flight_and_the_drain_estimate() -> None:
     checks = {c.name: c.detail for c in plan.checks}
     assert checks["capacity_in_flight"] == "task-ig-TASK1 3 starting, 0 draining"
     assert "expected still waiting after the 360 s start delay" in checks["drain_estimate"]
+
+
+def test_a_steady_read_changes_nothing_so_a_steady_tick_writes_nothing() -> None:
+    # GIVEN a cluster that learned its peak a minute ago and has had no backlog since
+    memory = state(demand_peak_mb=2 * NODE_MB, demand_peak_at=ago(60), last_pending_mb=0, last_read_at=ago(600))
+
+    # WHEN the same load is read again, with nothing pending
+    after = learn(memory, metrics(allocated_mb=2 * NODE_MB), 0, NOW, 360)
+
+    # THEN the state is the same object: nothing to write
+    assert after is memory

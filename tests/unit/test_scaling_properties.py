@@ -260,11 +260,20 @@ def evaluations(draw: st.DrawFn) -> tuple[ClusterSnapshot, YarnMetrics | None, S
         yarn = draw(LOADS).metrics(_nodes(cluster), NOW, node_mb=draw(NODE_MB))
     elif kind == "raw":
         yarn = draw(RAW_METRICS)
+    # What the scaler may have learned: any backlog history, start delay, episode in flight and recent peak.
+    ago = st.none() | st.integers(0, 7200).map(lambda s: NOW - timedelta(seconds=s))
     memory = ScalingState(
         cluster_id=CLUSTER_ID,
         last_scale_out_at=draw(LAST_SCALE_OUT),
         last_scale_in_at=draw(LAST_SCALE_IN),
         low_utilization_since=draw(LOW_SINCE),
+        last_pending_mb=draw(st.none() | st.integers(0, 300_000)),
+        last_read_at=draw(ago),
+        backlog_kept=draw(st.none() | st.floats(0.0, 1.0)),
+        in_flight_since=draw(ago),
+        start_delay_s=draw(st.none() | st.floats(60.0, 3600.0)),
+        demand_peak_mb=draw(st.none() | st.integers(0, 400_000)),
+        demand_peak_at=draw(ago),
     )
     return cluster, yarn, policy, memory
 

@@ -397,6 +397,25 @@ REASON_CASES = [
     ),
     pytest.param(
         Case(
+            ReasonCode.SCALE_OUT_PENDING_DEMAND,
+            (("ig-TASK1", 3),),
+            yarn=metrics(pending_mb=2048),
+            memory=state(backlog_kept=0.0, last_pending_mb=NODE_MB, last_read_at=ago(60)),
+            scaling_policy=policy(scale_out={"drain_trust_pct": 0}),
+        ),
+        id="drain trust 0: one small pending container still gets a node, however fast backlogs drained",
+    ),
+    pytest.param(
+        Case(
+            ReasonCode.SCALE_OUT_PENDING_DEMAND,
+            (("ig-TASK1", 3),),
+            yarn=metrics(pending_mb=2048),
+            memory=state(backlog_kept=1.0, last_pending_mb=2048, last_read_at=ago(60)),
+        ),
+        id="a backlog that never drains: one small pending container gets a node",
+    ),
+    pytest.param(
+        Case(
             ReasonCode.HOLD_GROUP_NOT_SETTLED,
             cluster=snapshot(core(2, state=GroupState.RECONFIGURING), task(2)),
             yarn=metrics(pending_mb=4096),
@@ -902,11 +921,11 @@ def test_cooldown_hold_keeps_the_window_running() -> None:
     # WHEN the planner decides
     plan = plan_resize(snapshot(core(2), task(3)), metrics(nodes=5), policy(), memory, NOW)
 
-    # THEN it holds without forgetting when utilization went low (it only learns from the read)
+    # THEN it holds without forgetting when utilization went low (it only learns the demand peak from the read)
     assert plan.reason is ReasonCode.HOLD_COOLDOWN
     assert plan.next_state.low_utilization_since == memory.low_utilization_since
     assert plan.next_state.last_scale_in_at == memory.last_scale_in_at
-    assert plan.next_state.last_read_at == NOW
+    assert (plan.next_state.demand_peak_mb, plan.next_state.demand_peak_at) == (0, NOW)
 
 
 @pytest.mark.parametrize(

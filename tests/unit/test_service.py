@@ -191,7 +191,7 @@ def test_scheduled_tick_evaluates_every_active_cluster_and_reports_failures() ->
     emr.add(snapshot(state=ClusterState.TERMINATED).model_copy(update={"cluster_id": "j-DEAD"}))
     scaler, emr, _store, _sink = make_scaler(emr=emr)
     # WHEN the schedule fires
-    result = handle_trigger(ScheduledTick(event_id="e1"), scaler, max_concurrency=4)
+    result = handle_trigger(ScheduledTick(event_id="e1"), scaler)
     # THEN both active clusters were evaluated
     assert sorted(d["cluster_id"] for d in result["decisions"]) == sorted([CLUSTER_ID, "j-SECOND"])
     assert result["applied"] == 2
@@ -200,7 +200,7 @@ def test_scheduled_tick_evaluates_every_active_cluster_and_reports_failures() ->
     fresh, emr2, _store2, _sink2 = make_scaler(emr=FakeEmr(clusters=dict(emr.clusters)))
     emr2.next_resize_error = RuntimeError("boom")
     with pytest.raises(ReconcileFailedError, match="1 of 2"):
-        handle_trigger(ScheduledTick(event_id="e2"), fresh, max_concurrency=1)
+        handle_trigger(ScheduledTick(event_id="e2"), fresh)
     assert len(emr2.resizes) == 1
 
 
@@ -208,11 +208,11 @@ def test_cluster_trigger_and_ignored_event() -> None:
     # GIVEN a scaler
     scaler, emr, _store, _sink = make_scaler()
     # WHEN an alarm names the cluster
-    result = handle_trigger(ClusterTrigger(event_id="a", cluster_id=CLUSTER_ID, cause="alarm"), scaler, 2)
+    result = handle_trigger(ClusterTrigger(event_id="a", cluster_id=CLUSTER_ID, cause="alarm"), scaler)
     # THEN that cluster is evaluated
     assert [d["reason"] for d in result["decisions"]] == ["SCALE_OUT_PENDING_DEMAND"]
     # AND an ignored event does nothing
-    ignored = handle_trigger(Ignored(reason="no handler"), scaler, 2)
+    ignored = handle_trigger(Ignored(reason="no handler"), scaler)
     assert ignored == {"ignored": True, "reason": "no handler", "decisions": []}
     assert len(emr.resizes) == 1
 

@@ -131,8 +131,8 @@ def test_spot_interruption_is_located_and_replaced_once() -> None:
     scaler, _published, store = _scaler(emr, fleets)
     warning = SpotInterruption(event_id="e-1", ec2_instance_id="i-0b662ef9931388ba0")
     # WHEN the scaler handles it twice
-    first = handle_trigger(warning, scaler, max_concurrency=2)
-    second = handle_trigger(warning, scaler, max_concurrency=2)
+    first = handle_trigger(warning, scaler)
+    second = handle_trigger(warning, scaler)
     # THEN the instance's units are asked for once, and the interruption counted once
     assert first["decisions"][0]["reason"] == "SCALE_REPLACE_INTERRUPTED"
     assert second["decisions"][0]["reason"] == "HOLD_INTERRUPTION_NOT_REPLACED"
@@ -149,7 +149,7 @@ def test_spot_interruption_of_an_unknown_instance_is_ignored() -> None:
     emr.add(fleet_snapshot())
     scaler, _published, _store = _scaler(emr, fleets)
     # WHEN handled
-    result = handle_trigger(SpotInterruption(event_id="e-2", ec2_instance_id="i-0123456789abcdef0"), scaler, 2)
+    result = handle_trigger(SpotInterruption(event_id="e-2", ec2_instance_id="i-0123456789abcdef0"), scaler)
     # THEN it is ignored with the reason, after one look per cluster, and nothing is resized
     assert result["ignored"] is True
     assert "i-0123456789abcdef0" in result["reason"]

@@ -92,9 +92,50 @@ def test_scaler_has_reserved_concurrency(template: dict[str, Any]) -> None:
     # WHEN reading its concurrency
     reserved = props.get("ReservedConcurrentExecutions")
 
-    # THEN it is bounded by the parameter, which defaults to 5
+    # THEN it is bounded by the parameter, whose default leaves room above the evaluations' maximum concurrency
+    # for the triggers that enqueue (Lambda throttles an SQS source whose maximum exceeds the reserved concurrency)
     assert reserved == {"Ref": "ScalerReservedConcurrency"}
-    assert template["Parameters"]["ScalerReservedConcurrency"]["Default"] == 5
+    parameters = template["Parameters"]
+    assert parameters["ScalerReservedConcurrency"]["Default"] == 7
+    assert parameters["ScalerMaximumConcurrency"]["Default"] == 5
+    assert parameters["ScalerReservedConcurrency"]["Default"] > parameters["ScalerMaximumConcurrency"]["Default"]
+    assert (parameters["ScalerMaximumConcurrency"]["MinValue"], parameters["ScalerMaximumConcurrency"]["MaxValue"]) == (
+        2,
+        1000,
+    )
+
+
+def test_scaler_consumes_its_fifo_evaluation_queue_by_cluster(template: dict[str, Any]) -> None:
+    # GIVEN the scaler's SQS event source and its queues
+    resources = template["Resources"]
+    scaler = resources["ScalerFunction"]["Properties"]
+    [source] = [e["Properties"] for e in scaler["Events"].values() if e["Type"] == "SQS"]
+    queue = resources["EvaluationQueue"]["Properties"]
+    dead = resources["EvaluationDeadLetterQueue"]["Properties"]
+
+    # THEN it reads the FIFO evaluation queue in batches of at most 10 (FIFO's limit), reports partial failures,
+    # and runs at most ScalerMaximumConcurrency batches at once
+    assert source["Queue"] == {"Fn::GetAtt": ["EvaluationQueue", "Arn"]}
+    assert source["BatchSize"] <= 10
+    assert source["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert source["ScalingConfig"] == {"MaximumConcurrency": {"Ref": "ScalerMaximumConcurrency"}}
+    assert scaler["Environment"]["Variables"]["EMR_AUTOSCALER_EVALUATION_QUEUE_URL"] == {"Ref": "EvaluationQueue"}
+    assert scaler["Environment"]["Variables"]["EMR_AUTOSCALER_MAX_CONCURRENCY"] == {"Ref": "ScalerMaximumConcurrency"}
+    # AND a message that keeps failing goes, after three receives, to a dead-letter queue that is FIFO too
+    assert queue["FifoQueue"] is True
+    assert queue["VisibilityTimeout"] >= 6 * template["Globals"]["Function"]["Timeout"]
+    assert queue["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": ["EvaluationDeadLetterQueue", "Arn"]},
+        "maxReceiveCount": 3,
+    }
+    assert dead["FifoQueue"] is True
+    # AND both the dead letters and a queue falling behind the tick are alarmed
+    behind = resources["EvaluationsBehindAlarm"]["Properties"]
+    assert (behind["MetricName"], behind["Threshold"]) == ("ApproximateAgeOfOldestMessage", 60)
+    depth = resources["EvaluationDeadLetterQueueAlarm"]["Properties"]
+    assert depth["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["EvaluationDeadLetterQueue", "QueueName"]}}
+    ]
 
 
 def test_environment_names_are_settings_fields(template: dict[str, Any]) -> None:

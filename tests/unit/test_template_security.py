@@ -90,7 +90,8 @@ def test_every_asynchronous_invocation_has_a_dead_letter_path(template: dict[str
         props = function["Properties"]
         # WHEN / THEN failed async invocations are retried a bounded number of times, then go to the shared
         # dead-letter queue; every EventBridge/Schedule event has a bounded retry policy and that queue as its DLQ;
-        # every SQS event source's queue redrives into it
+        # every standard SQS event source's queue redrives into it, a FIFO one into a FIFO dead-letter queue (SQS
+        # requires it; test_every_function_and_every_dead_letter_queue_has_an_alarm checks it is alarmed)
         config = props["EventInvokeConfig"]
         assert "MaximumRetryAttempts" in config, name
         assert config["DestinationConfig"]["OnFailure"] == {"Type": "SQS", "Destination": DEAD_LETTER_QUEUE}, name
@@ -103,8 +104,13 @@ def test_every_asynchronous_invocation_has_a_dead_letter_path(template: dict[str
                 assert "MaximumEventAgeInSeconds" in event["Properties"]["RetryPolicy"], where
             elif event["Type"] == "SQS":
                 queue = event["Properties"]["Queue"]["Fn::GetAtt"][0]
-                redrive = template["Resources"][queue]["Properties"]["RedrivePolicy"]
-                assert redrive["deadLetterTargetArn"] == DEAD_LETTER_QUEUE, where
+                queue_props = template["Resources"][queue]["Properties"]
+                redrive = queue_props["RedrivePolicy"]
+                if queue_props.get("FifoQueue"):
+                    target = redrive["deadLetterTargetArn"]["Fn::GetAtt"][0]
+                    assert template["Resources"][target]["Properties"]["FifoQueue"] is True, where
+                else:
+                    assert redrive["deadLetterTargetArn"] == DEAD_LETTER_QUEUE, where
             else:
                 pytest.fail(f"{where}: event type {event['Type']} has no dead-letter check")
 
@@ -163,8 +169,13 @@ def test_every_function_and_every_dead_letter_queue_has_an_alarm(template: dict[
     # THEN every function's errors and every dead-letter queue's depth are alarmed, as soon as one appears
     assert errors == set(functions(template))
     assert depth == _dead_letter_queues(template)
-    assert depth == {"DeadLetterQueue", "NotificationDeadLetterQueue"}
-    assert all(a["Threshold"] == 0 and a["ComparisonOperator"] == "GreaterThanThreshold" for a in alarms)
+    assert depth == {"DeadLetterQueue", "NotificationDeadLetterQueue", "EvaluationDeadLetterQueue"}
+    counted = [a for a in alarms if a["MetricName"] in ("Errors", "ApproximateNumberOfMessagesVisible")]
+    assert all(a["Threshold"] == 0 and a["ComparisonOperator"] == "GreaterThanThreshold" for a in counted)
+    # AND the evaluation queue falling behind its one-minute tick is alarmed too
+    [behind] = [a for a in alarms if a["MetricName"] == "ApproximateAgeOfOldestMessage"]
+    assert behind["Dimensions"][0]["Value"] == {"Fn::GetAtt": ["EvaluationQueue", "QueueName"]}
+    assert (behind["Threshold"], behind["ComparisonOperator"]) == (60, "GreaterThanThreshold")
 
 
 def test_health_alarms_reach_the_notifier(template: dict[str, Any]) -> None:

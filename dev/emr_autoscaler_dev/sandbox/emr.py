@@ -25,6 +25,7 @@ from emr_autoscaler.kernel.config.scaling import DEFAULT_NODE_CAPACITY
 from emr_autoscaler_dev.sandbox import steps as emr_steps
 from emr_autoscaler_dev.sandbox.clock import Clock
 from emr_autoscaler_dev.sandbox.fleets import FleetEmulator
+from emr_autoscaler_dev.sandbox.functions import SandboxError
 from emr_autoscaler_dev.sandbox.local_aws import LocalAws, moto_backends
 from emr_autoscaler_dev.sandbox.provision import create_cluster as _run_job_flow
 from emr_autoscaler_dev.sandbox.provision import create_fleet_cluster as _run_fleet_job_flow
@@ -58,6 +59,7 @@ class _EmuCluster:
     started_ms: int
     demand_mb: int = 0
     apps: int = 0
+    light: bool = False
     app_sequence: int = 0
 
 
@@ -128,7 +130,9 @@ class EmrEmulator:
         self._stack = ExitStack()
         self._resizes: dict[str, _GroupResize] = {}
         self._clusters: dict[str, _EmuCluster] = {}
-        self._addresses = (f"127.0.0.{n}" for n in itertools.count(2))
+        self._addresses = (f"127.0.{n // 250}.{2 + n % 250}" for n in itertools.count(0))
+        # EMR API errors to answer for a cluster (cluster id -> error code), as `fail_api` sets them.
+        self.api_errors: dict[str, str] = {}
         self.fleets = FleetEmulator(clock, emit, on_line, start_delay, decommission)
 
     def __enter__(self) -> EmrEmulator:
@@ -175,6 +179,10 @@ class EmrEmulator:
         started_ms = int(self.clock.now.timestamp() * 1000)
         self._clusters[cluster_id] = _EmuCluster(cluster_id, name, address, yarn, started_ms)
         self._refresh_yarn(cluster_id)
+        self._announce(cluster_id, name)
+        return cluster_id
+
+    def _announce(self, cluster_id: str, name: str) -> None:
         self.emit(
             "aws.emr",
             "EMR Cluster State Change",
@@ -187,7 +195,51 @@ class EmrEmulator:
                 "message": f"Amazon EMR cluster {cluster_id} ({name}) is ready for work.",
             },
         )
-        return cluster_id
+
+    def create_clusters(
+        self,
+        count: int,
+        name_prefix: str = "fleet",
+        core: int = 2,
+        task: int = 0,
+        instance_type: str = "m5.xlarge",
+        tags: dict[str, str] | None = None,
+        demand_mb: int = 0,
+    ) -> list[str]:
+        """Create_clusters starts `count` light opted-in clusters at once, announces each (RUNNING) and returns ids.
+
+        Light: they share one ResourceManager (one loopback address) serving one steady load, `demand_mb` on the
+        first cluster's nodes, instead of one server each; `set_yarn` refuses them. A thousand cost one server.
+        """
+        names = [f"{name_prefix}-{i}" for i in range(count)]
+        ids = [
+            _run_job_flow(
+                self.emr, name=name, core=core, task=task, instance_type=instance_type, tags=tags, log_uri=LOG_URI
+            )
+            for name in names
+        ]
+        if not ids:
+            return ids
+        address = next(self._addresses)
+        yarn = self._stack.enter_context(YarnResourceManagerEmulator(host=address, port=self.rm_port))
+        started_ms = int(self.clock.now.timestamp() * 1000)
+        apps = 1 if demand_mb else 0
+        for cluster_id, name in zip(ids, names, strict=True):
+            self._clusters[cluster_id] = _EmuCluster(
+                cluster_id, name, address, yarn, started_ms, demand_mb=demand_mb, apps=apps, light=True
+            )
+        self._refresh_yarn(ids[0])
+        for cluster_id, name in zip(ids, names, strict=True):
+            self._announce(cluster_id, name)
+        return ids
+
+    def fail_api(self, cluster_id: str, code: str | None) -> None:
+        """Fail_api makes EMR answer DescribeCluster for this cluster with error `code` (e.g. AccessDeniedException,
+        ThrottlingException) until called again with None."""
+        if code is None:
+            self.api_errors.pop(cluster_id, None)
+        else:
+            self.api_errors[cluster_id] = code
 
     def master_address(self, cluster_id: str) -> str | None:
         """Master_address is the loopback address the cluster's ResourceManager emulator listens on."""
@@ -197,6 +249,10 @@ class EmrEmulator:
     def set_yarn(self, cluster_id: str, demand_mb: int, apps: int | None = None) -> None:
         """Set_yarn sets the YARN demand (memory asked for, allocated as capacity allows, the rest pending)."""
         cluster = self._clusters[cluster_id]
+        if cluster.light:
+            raise SandboxError(
+                f"{cluster_id} is a light cluster (shared ResourceManager); use create_cluster to steer one"
+            )
         cluster.demand_mb = demand_mb
         cluster.apps = apps if apps is not None else (1 if demand_mb else 0)
         self._refresh_yarn(cluster_id)
@@ -217,8 +273,11 @@ class EmrEmulator:
         self.fleets.tick()
         self._complete_resizes()
         self._archive_logs()
-        for cluster_id in self._clusters:
-            self._refresh_yarn(cluster_id)
+        refreshed: set[int] = set()
+        for cluster_id, cluster in self._clusters.items():
+            if id(cluster.yarn) not in refreshed:  # light clusters share one ResourceManager: refresh it once
+                refreshed.add(id(cluster.yarn))
+                self._refresh_yarn(cluster_id)
 
     def _refresh_yarn(self, cluster_id: str) -> None:
         # Read the emulation's own state (in process) rather than call EMR: this runs every simulated minute.
@@ -453,6 +512,7 @@ def _patch_moto_emr(emulator: EmrEmulator) -> Callable[[], None]:
         "instance_running": group_cls.__dict__["instance_running_count"],
         "dns": cluster_cls.__dict__["master_public_dns_name"],
         "modify": backend_cls.__dict__["modify_instance_groups"],
+        "describe": backend_cls.__dict__["describe_cluster"],
         "add_steps": responses_cls.__dict__["add_job_flow_steps"],
         "run_job_flow": responses_cls.__dict__["run_job_flow"],
         "describe_cluster": responses_cls.__dict__["describe_cluster"],
@@ -498,6 +558,16 @@ def _patch_moto_emr(emulator: EmrEmulator) -> Callable[[], None]:
         fleets.modify(cluster_id, self._get_param("InstanceFleet"))
         return EmptyResult()
 
+    def describe(self: Any, cluster_id: str) -> Any:
+        code = emulator.api_errors.get(cluster_id)
+        if code is not None:
+            from moto.emr import exceptions
+
+            # moto serializes an error by the service its class's module names: make it an EMR error.
+            injected = type(code, (exceptions.ValidationException,), {"code": code, "__module__": exceptions.__name__})
+            raise injected(f"injected by the sandbox for {cluster_id}")
+        return saved["describe"](self, cluster_id)
+
     def running(self: Any) -> int:
         return emulator.running_count(self)
 
@@ -533,12 +603,14 @@ def _patch_moto_emr(emulator: EmrEmulator) -> Callable[[], None]:
     group_cls.instance_running_count = property(running)  # type: ignore[assignment,method-assign]
     cluster_cls.master_public_dns_name = property(dns)  # type: ignore[assignment,method-assign]
     backend_cls.modify_instance_groups = modify  # type: ignore[method-assign]
+    backend_cls.describe_cluster = describe  # type: ignore[method-assign]
 
     def restore() -> None:
         group_cls.running_instance_count = saved["running"]  # type: ignore[method-assign]
         group_cls.instance_running_count = saved["instance_running"]  # type: ignore[method-assign]
         cluster_cls.master_public_dns_name = saved["dns"]  # type: ignore[method-assign]
         backend_cls.modify_instance_groups = saved["modify"]  # type: ignore[method-assign]
+        backend_cls.describe_cluster = saved["describe"]  # type: ignore[method-assign]
         responses_cls.add_job_flow_steps = saved["add_steps"]  # type: ignore[method-assign]
         responses_cls.run_job_flow = saved["run_job_flow"]  # type: ignore[method-assign]
         responses_cls.describe_cluster = saved["describe_cluster"]  # type: ignore[method-assign]

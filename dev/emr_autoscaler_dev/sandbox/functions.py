@@ -16,7 +16,11 @@ class SandboxError(RuntimeError):
 
 @dataclass
 class EventSource:
-    """EventSource is one trigger of a function, as the template declares it."""
+    """EventSource is one trigger of a function, as the template declares it.
+
+    For an SQS event source: `batch_size`, `maximum_concurrency` (ScalingConfig; 0 when not set),
+    `visibility_timeout_s` of its queue, `fifo`, and `dead_letter_url` the queue's redrive target.
+    """
 
     name: str
     kind: str
@@ -24,6 +28,9 @@ class EventSource:
     queue_url: str = ""
     dead_letter_url: str | None = None
     batch_size: int = 10
+    maximum_concurrency: int = 0
+    visibility_timeout_s: int = 30
+    fifo: bool = False
 
 
 @dataclass

@@ -78,6 +78,7 @@ class Provisioner:
         self.functions = functions
         self.resolver = Resolver(template, stack_name)
         self.queue_urls: dict[str, str] = {}
+        self.queue_props: dict[str, dict[str, Any]] = {}
 
     def create(self) -> None:
         """Create creates every emulated resource, then wires each function to its triggers."""
@@ -151,17 +152,28 @@ class Provisioner:
 
     def _queue(self, name: str, spec: dict[str, Any]) -> None:
         props = self._props(name, spec)
-        queue_name = props.get("QueueName") or f"{self.stack_name}-{name}"
+        fifo = str(props.get("FifoQueue", "false")).lower() == "true"
+        # CloudFormation names a FIFO queue it names itself with the mandatory .fifo suffix.
+        queue_name = props.get("QueueName") or f"{self.stack_name}-{name}" + (".fifo" if fifo else "")
         attributes = {
-            k: json.dumps(v) if isinstance(v, dict) else str(v)
+            k: json.dumps(v) if isinstance(v, dict) else str(v).lower() if isinstance(v, bool) else str(v)
             for k, v in props.items()
-            if k in ("DelaySeconds", "VisibilityTimeout", "MessageRetentionPeriod", "RedrivePolicy")
+            if k
+            in (
+                "DelaySeconds",
+                "VisibilityTimeout",
+                "MessageRetentionPeriod",
+                "RedrivePolicy",
+                "FifoQueue",
+                "ContentBasedDeduplication",
+            )
         }
         url = self.aws.client("sqs").create_queue(QueueName=queue_name, Attributes=attributes)["QueueUrl"]
         arn = _arn("sqs", queue_name)
         self.resolver.physical[name] = url
         self.resolver.attributes.update({(name, "Arn"): arn, (name, "QueueUrl"): url, (name, "QueueName"): queue_name})
         self.queue_urls[arn] = url
+        self.queue_props[url] = props
 
     def _topic(self, name: str, spec: dict[str, Any]) -> None:
         props = self._props(name, spec)
@@ -250,7 +262,18 @@ class Provisioner:
             url = self.queue_urls.get(str(props.get("Queue", "")))
             if url is None:
                 raise SandboxError(f"{where}: the queue {props.get('Queue')} is not a template queue")
-            return EventSource(event_name, "SQS", queue_url=url, batch_size=int(props.get("BatchSize", 10)))
+            queue = self.queue_props.get(url, {})
+            redrive = queue.get("RedrivePolicy") or {}
+            return EventSource(
+                event_name,
+                "SQS",
+                queue_url=url,
+                dead_letter_url=self.queue_urls.get(str(redrive.get("deadLetterTargetArn", ""))),
+                batch_size=int(props.get("BatchSize", 10)),
+                maximum_concurrency=int((props.get("ScalingConfig") or {}).get("MaximumConcurrency", 0)),
+                visibility_timeout_s=int(queue.get("VisibilityTimeout", 30)),
+                fifo=str(queue.get("FifoQueue", "false")).lower() == "true",
+            )
         raise SandboxError(f"{where}: event type {kind} is not emulated")
 
 

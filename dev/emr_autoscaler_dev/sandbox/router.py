@@ -1,8 +1,9 @@
 """EventRouter: events reach the functions the way the template's own EventBridge rules and queues route them.
 
 Nothing is routed by the sandbox's own logic: moto's EventBridge matches each event against the template's exact
-patterns and drops it into the matching rule's local queue, and the router hands what those queues (and the
-template's SQS event sources) hold to the functions, as EventBridge targets and Lambda's event source mappings do.
+patterns and drops it into the matching rule's local queue, and the router hands what those queues hold to the
+functions, as EventBridge targets do; the template's SQS event sources are drained by emulated event source mappings
+(`esm.py`: batches, maximum concurrency, partial batch failures, visibility timeouts, redrive).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from emr_autoscaler_dev.sandbox.clock import Clock
+from emr_autoscaler_dev.sandbox.esm import SqsEventSourceMapping
 from emr_autoscaler_dev.sandbox.functions import EventSource, SandboxError, SandboxFunction
 from emr_autoscaler_dev.sandbox.local_aws import LocalAws, moto_backends
 from emr_autoscaler_dev.sandbox.runtime import LambdaRuntime
@@ -31,9 +33,11 @@ class EventRouter:
         self.clock = clock
         self.queue_urls = queue_urls
         self._delayed: dict[str, datetime] = {}
+        self.mappings: dict[tuple[str, str], SqsEventSourceMapping] = {}
 
-    def put_event(self, event: dict[str, Any], bus: str = "default") -> None:
-        """Put_event puts an EventBridge event (EventBridge's JSON shape) on a bus; the template's rules route it."""
+    def put_event(self, event: dict[str, Any], bus: str = "default", deliver: bool = True) -> None:
+        """Put_event puts an EventBridge event (EventBridge's JSON shape) on a bus; the template's rules route it
+        (and, unless `deliver` is False, the functions get what they route at once)."""
         entry = {
             "Source": event["source"],
             "DetailType": event["detail-type"],
@@ -45,11 +49,12 @@ class EventRouter:
         response = self.aws.client("events").put_events(Entries=[entry])
         if response.get("FailedEntryCount"):
             raise SandboxError(f"EventBridge refused the event: {response['Entries']}")
-        self.deliver()
+        if deliver:
+            self.deliver()
 
-    def emit(self, source: str, detail_type: str, detail: dict[str, Any]) -> None:
+    def emit(self, source: str, detail_type: str, detail: dict[str, Any], deliver: bool = True) -> None:
         """Emit puts an AWS-service-shaped event (e.g. aws.emr) on the default bus."""
-        self.put_event({"source": source, "detail-type": detail_type, "detail": detail})
+        self.put_event({"source": source, "detail-type": detail_type, "detail": detail}, deliver=deliver)
 
     def fire_schedules(self) -> None:
         """Fire_schedules invokes every function whose schedule is due at the clock's current minute."""
@@ -69,11 +74,24 @@ class EventRouter:
                     if source.kind == "EventBridgeRule":
                         moved += self._drain_rule(sqs, function, source)
                     elif source.kind == "SQS":
-                        moved += self._drain_sqs(sqs, function, source)
+                        moved += self._drain_sqs(function, source)
             delivered += moved
             if not moved:
                 break
         return delivered
+
+    def discard_rule_events(self, function: str) -> int:
+        """Discard_rule_events drops what the function's rules routed and no one delivered yet; returns how many."""
+        sqs = self.aws.client("sqs")
+        dropped = 0
+        for source in self.runtime.functions[function].sources:
+            if source.kind != "EventBridgeRule":
+                continue
+            while messages := sqs.receive_message(QueueUrl=source.queue_url, MaxNumberOfMessages=10).get("Messages"):
+                for message in messages:
+                    sqs.delete_message(QueueUrl=source.queue_url, ReceiptHandle=message["ReceiptHandle"])
+                dropped += len(messages)
+        return dropped
 
     def _drain_rule(self, sqs: Any, function: SandboxFunction, source: EventSource) -> int:
         count = 0
@@ -100,37 +118,18 @@ class EventRouter:
         }
         return {**envelope, **event}
 
-    def _drain_sqs(self, sqs: Any, function: SandboxFunction, source: EventSource) -> int:
+    def _drain_sqs(self, function: SandboxFunction, source: EventSource) -> int:
         self._release_due_messages(source.queue_url)
-        messages = sqs.receive_message(
-            QueueUrl=source.queue_url, MaxNumberOfMessages=min(source.batch_size, 10), AttributeNames=["All"]
-        ).get("Messages", [])
-        if not messages:
-            return 0
-        records = [
-            {
-                "messageId": m["MessageId"],
-                "receiptHandle": m["ReceiptHandle"],
-                "body": m["Body"],
-                "attributes": m.get("Attributes", {}),
-                "messageAttributes": {},
-                "md5OfBody": m.get("MD5OfBody", ""),
-                "eventSource": "aws:sqs",
-                "eventSourceARN": next((a for a, u in self.queue_urls.items() if u == source.queue_url), ""),
-                "awsRegion": REGION,
-            }
-            for m in messages
-        ]
-        invocation = self.runtime.invoke(function.logical_id, {"Records": records})
-        failed = set()
-        if invocation.error is not None:
-            failed = {r["messageId"] for r in records}
-        elif isinstance(invocation.result, dict):
-            failed = {f.get("itemIdentifier") for f in invocation.result.get("batchItemFailures", [])}
-        for message in messages:
-            if message["MessageId"] not in failed:  # as Lambda's event source mapping deletes successes
-                sqs.delete_message(QueueUrl=source.queue_url, ReceiptHandle=message["ReceiptHandle"])
-        return len(messages)
+        return self.mapping(function.logical_id, source.name).drain()
+
+    def mapping(self, function: str, source_name: str) -> SqsEventSourceMapping:
+        """Mapping is the SQS event source mapping of `function`'s event `source_name` (made on first use)."""
+        key = (function, source_name)
+        if key not in self.mappings:
+            source = next(s for s in self.runtime.functions[function].sources if s.name == source_name)
+            arn = next((a for a, u in self.queue_urls.items() if u == source.queue_url), "")
+            self.mappings[key] = SqsEventSourceMapping(function, source, self.runtime, self.aws, self.clock, arn)
+        return self.mappings[key]
 
     def _release_due_messages(self, queue_url: str) -> None:
         """Map SQS DelaySeconds onto the simulated clock: a delayed message becomes visible when its time comes."""

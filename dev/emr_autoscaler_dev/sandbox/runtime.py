@@ -2,7 +2,9 @@
 
 Each call runs under the function's own template environment (set for the call, restored after), with a Lambda
 context. A handler's exception is what Lambda would make of it: recorded as a failure, shown with its event, and the
-event sent to the function's dead-letter queue.
+event sent to the function's dead-letter queue (asynchronous invocations only: an SQS event source mapping's failed
+records stay on their queue, whose redrive policy moves them on). `invoke_many` runs several invocations of one
+function at once, in threads, as concurrent Lambda instances.
 """
 
 from __future__ import annotations
@@ -10,9 +12,11 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import time
 import traceback
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,13 +30,18 @@ from emr_autoscaler_dev.sandbox.local_aws import LocalAws
 
 @dataclass(frozen=True)
 class Invocation:
-    """Invocation is one handler call: when, which function, what it got, what it returned or raised."""
+    """Invocation is one handler call: when, which function, what it got, what it returned or raised.
+
+    `started_s`/`ended_s` are wall-clock (perf_counter) seconds, to tell which invocations overlapped.
+    """
 
     at: datetime
     function: str
     event: Any
     result: Any = None
     error: str | None = None
+    started_s: float = 0.0
+    ended_s: float = 0.0
 
 
 @dataclass
@@ -78,30 +87,57 @@ class LambdaRuntime:
         self.failures = failures
 
     def invoke(self, logical_id: str, event: Any, dead_letter_url: str | None = None) -> Invocation:
-        """Invoke calls a function's handler with `event` under its template environment.
+        """Invoke calls a function's handler with `event` under its template environment (asynchronously, as
+        EventBridge does).
 
         An exception is recorded, shown with the event, and the event goes to the function's dead-letter
         queue (the trigger's DeadLetterConfig, else its EventInvokeConfig OnFailure), as in AWS.
         """
         function = self.functions[logical_id]
         with self._environment(function):
-            handler = getattr(self._module(function), function.handler)
-            try:
-                result = handler(event, LambdaContext(function_name=f"{self.stack_name}-{logical_id}"))
-            except Exception as error:
-                invocation = Invocation(self.clock.now, logical_id, event, error=f"{type(error).__name__}: {error}")
-                self.invocations.append(invocation)
-                self.failures.append(invocation)
-                self.on_line(
-                    f"{self.clock.now:%H:%M} {logical_id} FAILED: {invocation.error}\n"
-                    f"      event: {json.dumps(event, default=str)[:400]}\n"
-                    f"      {traceback.format_exc(limit=3).strip().splitlines()[-1]}"
-                )
-                target = dead_letter_url or function.on_failure_url
-                if target:
-                    self.aws.client("sqs").send_message(QueueUrl=target, MessageBody=json.dumps(event, default=str))
-                return invocation
-        invocation = Invocation(self.clock.now, logical_id, event, result=result)
+            invocation = self._call(function, event)
+        if invocation.error is not None:
+            target = dead_letter_url or function.on_failure_url
+            if target:
+                self.aws.client("sqs").send_message(QueueUrl=target, MessageBody=json.dumps(event, default=str))
+        return invocation
+
+    def invoke_many(self, logical_id: str, events: Sequence[Any]) -> list[Invocation]:
+        """Invoke_many calls the handler once per event, all at once (one thread each), synchronously, as an event
+        source mapping does with its concurrent batches; a failure is recorded and returned, never dead-lettered."""
+        function = self.functions[logical_id]
+        if not events:
+            return []
+        self._module(function)  # load it once, before the threads
+        # One environment around all of them: concurrent invocations must not restore it under each other.
+        with self._environment(function), ThreadPoolExecutor(len(events), thread_name_prefix=logical_id) as pool:
+            return list(pool.map(lambda event: self._call(function, event), events))
+
+    def _call(self, function: SandboxFunction, event: Any) -> Invocation:
+        handler = getattr(self._module(function), function.handler)
+        started = time.perf_counter()
+        try:
+            result = handler(event, LambdaContext(function_name=f"{self.stack_name}-{function.logical_id}"))
+        except Exception as error:
+            invocation = Invocation(
+                self.clock.now,
+                function.logical_id,
+                event,
+                error=f"{type(error).__name__}: {error}",
+                started_s=started,
+                ended_s=time.perf_counter(),
+            )
+            self.invocations.append(invocation)
+            self.failures.append(invocation)
+            self.on_line(
+                f"{self.clock.now:%H:%M} {function.logical_id} FAILED: {invocation.error}\n"
+                f"      event: {json.dumps(event, default=str)[:400]}\n"
+                f"      {traceback.format_exc(limit=3).strip().splitlines()[-1]}"
+            )
+            return invocation
+        invocation = Invocation(
+            self.clock.now, function.logical_id, event, result=result, started_s=started, ended_s=time.perf_counter()
+        )
         self.invocations.append(invocation)
         return invocation
 
@@ -125,7 +161,7 @@ class LambdaRuntime:
             messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0).get(
                 "Messages", []
             )
-            found[url.rsplit("/", 1)[1]] = [json.loads(m["Body"]) for m in messages]
+            found[url.rsplit("/", 1)[1]] = [_json_or_text(m["Body"]) for m in messages]
         return found
 
     @contextmanager
@@ -154,3 +190,11 @@ class LambdaRuntime:
             spec.loader.exec_module(module)
             function.module = module
         return function.module
+
+
+def _json_or_text(body: str) -> Any:
+    """A dead letter's body as JSON, or as the text it is (a malformed message keeps its shape)."""
+    try:
+        return json.loads(body)
+    except ValueError:
+        return body

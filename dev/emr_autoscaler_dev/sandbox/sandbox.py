@@ -18,10 +18,14 @@ from types import TracebackType
 from typing import Any
 
 from emr_autoscaler import bootstrap
+from emr_autoscaler.adapters.aws.dynamodb.registry import DynamoRegistry
+from emr_autoscaler.kernel.models import RegisteredCluster
 from emr_autoscaler_dev.sandbox.clock import START, Clock
 from emr_autoscaler_dev.sandbox.emr import EmrEmulator
+from emr_autoscaler_dev.sandbox.esm import Poll, remember_deduplication_ids
 from emr_autoscaler_dev.sandbox.functions import SandboxError, SandboxFunction
 from emr_autoscaler_dev.sandbox.local_aws import LocalAws, moto_backends
+from emr_autoscaler_dev.sandbox.moto_speed import speed_up_moto
 from emr_autoscaler_dev.sandbox.provisioner import ROOT, Provisioner, check_emulated
 from emr_autoscaler_dev.sandbox.router import EventRouter
 from emr_autoscaler_dev.sandbox.runtime import Invocation, LambdaRuntime
@@ -60,6 +64,7 @@ class Sandbox:
         self.functions: dict[str, SandboxFunction] = {}
         self.invocations: list[Invocation] = []
         self.failures: list[Invocation] = []
+        self._holding = False
         self._stack = ExitStack()
         self.aws: LocalAws
         self.sink: HttpSink
@@ -88,6 +93,7 @@ class Sandbox:
         template = load_template(self.template_path)
         check_emulated(template)
         self.aws = self._stack.enter_context(LocalAws())
+        self._stack.callback(speed_up_moto())
         self.sink = self._stack.enter_context(HttpSink())
         self.emr_emulator = self._stack.enter_context(
             EmrEmulator(
@@ -116,6 +122,7 @@ class Sandbox:
             self.failures,
         )
         self.router = EventRouter(self.runtime, self.aws, self.clock, self.provisioner.queue_urls)
+        self._stack.callback(remember_deduplication_ids(self.clock))
         bootstrap.set_clock(lambda: self.clock.now)
         bootstrap.reset()
 
@@ -153,8 +160,8 @@ class Sandbox:
         self.router.put_event(event, bus)
 
     def emit(self, source: str, detail_type: str, detail: dict[str, Any]) -> None:
-        """Emit puts an AWS-service-shaped event (e.g. aws.emr) on the default bus."""
-        self.router.emit(source, detail_type, detail)
+        """Emit puts an AWS-service-shaped event (e.g. aws.emr) on the default bus and delivers what it routes."""
+        self.router.emit(source, detail_type, detail, deliver=not self._holding)
 
     def deliver(self) -> int:
         """Deliver hands every event waiting in a rule's queue (and every due SQS message) to its function."""
@@ -190,6 +197,49 @@ class Sandbox:
     def fleet(self, cluster_id: str, role: str = "TASK") -> dict[str, Any]:
         """Fleet is one fleet of a fleet cluster as ListInstanceFleets reports it."""
         return self.emr_emulator.fleets.fleet(cluster_id, role)
+
+    def create_clusters(
+        self,
+        count: int,
+        name_prefix: str = "fleet",
+        core: int = 2,
+        task: int = 0,
+        instance_type: str = "m5.xlarge",
+        tags: dict[str, str] | None = None,
+        demand_mb: int = 0,
+        announce: bool = True,
+    ) -> list[str]:
+        """Create_clusters starts `count` light opted-in clusters at once (sharing one ResourceManager and one steady
+        YARN load of `demand_mb`) and returns their ids. `announce`: EMR's RUNNING event reaches the cluster watch,
+        which registers each and creates its alarms; else each is written straight to the registry, as the watch's
+        quarter-hour sync would (no alarms; a thousand register in seconds rather than minutes)."""
+        self._holding = True  # one delivery for all their RUNNING events, not one per event
+        try:
+            ids = self.emr_emulator.create_clusters(count, name_prefix, core, task, instance_type, tags, demand_mb)
+        finally:
+            self._holding = False
+        if announce:
+            self.deliver()
+            return ids
+        self.router.discard_rule_events("ClusterWatchFunction")
+        registry = DynamoRegistry(
+            self.client("dynamodb"), self.functions["ClusterWatchFunction"].environment["EMR_AUTOSCALER_STATE_TABLE"]
+        )
+        for i, cluster_id in enumerate(ids):
+            registry.register(
+                RegisteredCluster(
+                    cluster_id=cluster_id, name=f"{name_prefix}-{i}", state="RUNNING", registered_at=self.now
+                )
+            )
+        return ids
+
+    def fail_api(self, cluster_id: str, code: str | None) -> None:
+        """Fail_api makes EMR's DescribeCluster of this cluster fail with `code` (None: answer again)."""
+        self.emr_emulator.fail_api(cluster_id, code)
+
+    def evaluation_polls(self) -> list[Poll]:
+        """Evaluation_polls are the scaler's invocations by its evaluation queue's event source mapping, in order."""
+        return list(self.router.mapping("ScalerFunction", "Evaluations").polls)
 
     def set_yarn(self, cluster_id: str, demand_mb: int, apps: int | None = None) -> None:
         """Set_yarn sets the YARN demand (memory asked for, allocated as capacity allows, the rest pending)."""

@@ -103,3 +103,21 @@ def plot_runs(
     fig.tight_layout()
     fig.savefig(str(path), dpi=110)
     plt.close(fig)
+
+
+def plot_frontiers(panels: Sequence[tuple[str, Sequence[RunResult], Benchmark]], path: str | Path) -> None:
+    """Plot_frontiers writes a PNG of cost/wait panels only, one per workload: every result against its frontier."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if not panels:
+        raise ValueError("nothing to plot")
+    fig, axes = plt.subplots(len(panels), 1, figsize=(11, 3.6 * len(panels) + 0.4), squeeze=False)
+    for ax, (title, results, benchmark) in zip(axes[:, 0], panels, strict=True):
+        _frontier_panel(ax, results, benchmark)
+        ax.set_title(title, fontsize=9, loc="left")
+    fig.tight_layout()
+    fig.savefig(str(path), dpi=110)
+    plt.close(fig)

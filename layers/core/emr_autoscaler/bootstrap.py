@@ -101,15 +101,17 @@ def build_scaler(
     `resourcemanager_url_for` overrides where the ResourceManager is reached (the sandbox's emulator); by default
     it is the master node's DNS name from DescribeCluster, never an address taken from an event.
     """
+    from emr_autoscaler.adapters.aws.call_meter import CallMeter
     from emr_autoscaler.adapters.aws.cloudwatch import CloudWatchMetrics
     from emr_autoscaler.adapters.aws.dynamodb.registry import DynamoRegistry
     from emr_autoscaler.adapters.aws.dynamodb.state import DynamoStateStore
     from emr_autoscaler.adapters.aws.emr import EmrInstanceGroups
     from emr_autoscaler.adapters.aws.emr_fleets import EmrInstanceFleets
+    from emr_autoscaler.adapters.aws.sqs_evaluation_queue import SqsEvaluationQueue
     from emr_autoscaler.adapters.metrics_chain import MetricsChain
     from emr_autoscaler.adapters.powertools.logging import cluster_log_context
     from emr_autoscaler.adapters.powertools.metrics import config_invalid
-    from emr_autoscaler.adapters.powertools.sinks import PowertoolsDecisionSink
+    from emr_autoscaler.adapters.powertools.sinks import PowertoolsBatchMetrics, PowertoolsDecisionSink
     from emr_autoscaler.adapters.yarn.resourcemanager import ResourceManagerMetrics
     from emr_autoscaler.kernel.events import configuration_refused_event
     from emr_autoscaler.kernel.models import MetricsSource
@@ -129,17 +131,24 @@ def build_scaler(
         ),
         MetricsSource.CLOUDWATCH: CloudWatchMetrics(clients("cloudwatch")),
     }
+    config = _config_source(settings, clients, on_invalid=refused)
+    meter = CallMeter().watch(*(clients(s) for s in ("emr", "dynamodb", "cloudwatch", "ssm", "events", "sqs")))
+    queue = SqsEvaluationQueue(clients("sqs"), settings.evaluation_queue_url) if settings.evaluation_queue_url else None
     return Scaler(
         emr=EmrInstanceGroups(clients("emr"), clock=clock),
         metrics=MetricsChain(readers),
         store=DynamoStateStore(clients("dynamodb"), settings.state_table, settings.audit_ttl_days),
-        config=_config_source(settings, clients, on_invalid=refused),
+        config=config,
         sink=PowertoolsDecisionSink(),
         clock=clock,
         events=events,
         log_context=cluster_log_context,
         registry=DynamoRegistry(clients("dynamodb"), settings.state_table),
         fleets=EmrInstanceFleets(clients("emr")),
+        queue=queue,
+        batch_metrics=PowertoolsBatchMetrics(),
+        api_calls=meter.total,
+        budget=settings.max_concurrency,
     )
 
 

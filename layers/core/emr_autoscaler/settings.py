@@ -27,7 +27,10 @@ class Settings(BaseModel):
     alarm_prefix: str = "emr-autoscaler-"
     event_bus: str = "default"
     config_cache_s: int = Field(default=60, ge=0, le=60)
-    max_concurrency: int = Field(default=8, ge=1, le=64)
+    # The evaluation queue (SQS FIFO) the triggers fan out to; empty: evaluate inline. max_concurrency is its event
+    # source mapping's MaximumConcurrency (2..1000), reported as the API budget.
+    evaluation_queue_url: str = ""
+    max_concurrency: int = Field(default=5, ge=1, le=1000)
     audit_ttl_days: int = Field(default=30, ge=1)
     resourcemanager_port: int = Field(default=8088, gt=0, lt=65536)
     # Notifier: undeliverable messages go to this SQS queue; critical notices that missed a channel go to this topic.

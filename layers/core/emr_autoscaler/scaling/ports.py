@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
-from emr_autoscaler.kernel.clusters import ClusterReader
+from emr_autoscaler.kernel.clusters import ClusterReader, RegisteredClusters
 from emr_autoscaler.kernel.config.scaling import MetricsConfig
 from emr_autoscaler.kernel.models import (
     ClusterSnapshot,
@@ -25,6 +25,7 @@ from emr_autoscaler.scaling.domain.decisions import (
     ResizePlan,
     ScalingState,
 )
+from emr_autoscaler.scaling.triggers import EvaluationRequest
 
 
 class GroupMovedError(RuntimeError):
@@ -100,4 +101,30 @@ class DecisionSink(Protocol):
 
     def publish(self, plan: ResizePlan, outcome: Outcome, latency_ms: float | None = None) -> None:
         """Publish emits one decision and what became of it (logs, metrics, events)."""
+        ...
+
+
+class EvaluationQueue(Protocol):
+    """EvaluationQueue carries evaluation requests to the scaler's consumers, one message group per cluster."""
+
+    def send(self, requests: Sequence[EvaluationRequest]) -> None:
+        """Send enqueues every request (deduplicated by its deduplication_id); raises if any was refused."""
+        ...
+
+
+class ClusterRegistry(RegisteredClusters, Protocol):
+    """ClusterRegistry lists the watched clusters and lets the scaler drop one EMR no longer knows."""
+
+    def unregister(self, cluster_id: str) -> None:
+        """Unregister removes the cluster's registry entry (nothing happens when there is none)."""
+        ...
+
+
+class BatchMetrics(Protocol):
+    """BatchMetrics counts what one invocation's batch of evaluations cost: the API budget and its use."""
+
+    def batch(self, *, evaluated: int, failed: int, api_calls: int, elapsed_s: float, budget: int) -> None:
+        """Batch records the evaluations run, the records left for the queue to retry (`failed`: those that failed
+        and the later ones of their groups), the AWS calls made, over how long, and the budget (the event source
+        mapping's maximum concurrency)."""
         ...

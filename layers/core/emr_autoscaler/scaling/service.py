@@ -1,8 +1,14 @@
 """Use cases of the scale job: gather inputs, ask the pure core, apply its plan at most once.
 
-`Scaler.reconcile_cluster` is the one path every trigger takes (schedule, alarm, instance group change, the
+`Scaler.reconcile_cluster` is the one path every evaluation takes (schedule, alarm, instance group change, the
 simulator's and the sandbox's clocks): read the cluster, its groups, metrics, state and configuration; call
 `plan_resize`; claim the decision with a conditional write; re-read and act; record what happened.
+
+Fan-out: with an evaluation queue (the deployed function), a trigger only enqueues one request per cluster on an
+SQS FIFO queue whose message group is the cluster id, and the function consumes the queue in batches
+(`EvaluationBatch`): one cluster is never evaluated twice at once, and clusters run in parallel across invocations
+up to the event source mapping's maximum concurrency. Without a queue (tests, the CLI) a trigger is evaluated
+inline, one cluster after the other.
 """
 
 from __future__ import annotations
@@ -11,14 +17,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from emr_autoscaler.eventbridge import Ignored
-from emr_autoscaler.kernel.clusters import ClusterNotFoundError, RegisteredClusters
+from emr_autoscaler.kernel.clusters import ClusterNotFoundError
 from emr_autoscaler.kernel.config.document import ConfigInvalidError
 from emr_autoscaler.kernel.config.scaling import Mode
 from emr_autoscaler.kernel.config.source import ConfigSource
@@ -51,15 +56,27 @@ from emr_autoscaler.scaling.domain.notices import scaling_notice_severity
 from emr_autoscaler.scaling.domain.plan import plan_resize
 from emr_autoscaler.scaling.domain.spot_groups import plan_group_resize
 from emr_autoscaler.scaling.ports import (
+    BatchMetrics,
+    ClusterRegistry,
     ClusterUnreadableError,
     DecisionSink,
     EmrClusters,
     EmrFleets,
+    EvaluationQueue,
     GroupMovedError,
     StateStore,
     YarnMetricsReader,
 )
-from emr_autoscaler.scaling.triggers import ScheduledTick, SpotInterruption, Trigger
+from emr_autoscaler.scaling.triggers import (
+    TICK_CAUSE,
+    EvaluationBatch,
+    EvaluationRequest,
+    ScheduledTick,
+    SpotInterruption,
+    Trigger,
+    evaluation_request,
+    parse_evaluation_request,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -109,6 +126,8 @@ class Scaler:
     """Scaler wires the ports to the core. Build it once per cold start (see bootstrap).
 
     `log_context(cluster_id)` wraps one cluster's evaluation so every log line meanwhile names the cluster.
+    `queue` fans triggers out (None: evaluate inline); `api_calls()` is the running count of AWS calls its clients
+    made, `budget` the event source mapping's maximum concurrency, both reported per batch through `batch_metrics`.
     """
 
     emr: EmrClusters
@@ -119,8 +138,12 @@ class Scaler:
     clock: Callable[[], datetime]
     events: EventPublisher
     log_context: Callable[[str], AbstractContextManager[object]]
-    registry: RegisteredClusters | None = None
+    registry: ClusterRegistry | None = None
     fleets: EmrFleets | None = None
+    queue: EvaluationQueue | None = None
+    batch_metrics: BatchMetrics | None = None
+    api_calls: Callable[[], int] = lambda: 0
+    budget: int = 1
     _stateless_reasons: dict[str, ReasonCode] = field(default_factory=dict, repr=False)
     _sink_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -229,11 +252,7 @@ class Scaler:
         ListInstances per cluster, as EC2's warning names the instance only."""
         if self.fleets is None:
             return None
-        if self.registry is not None:
-            cluster_ids = [c.cluster_id for c in self.registry.registered()]
-        else:
-            cluster_ids = self.emr.list_active_cluster_ids()
-        for cluster_id in cluster_ids:
+        for cluster_id in self.registered_ids():
             try:
                 found = self.fleets.locate_instance(cluster_id, ec2_instance_id)
             except ClusterUnreadableError:
@@ -252,6 +271,8 @@ class Scaler:
         started = time.perf_counter()
         evaluation = self.evaluate(cluster_id, self.clock(), interrupted)
         plan, state = evaluation.plan, evaluation.state
+        if plan.reason is ReasonCode.HOLD_CLUSTER_NOT_FOUND:
+            self._forget(cluster_id)
         if state is None:
             # Decided before any state was read (no configuration, not opted in, paused, gone): this warm container
             # remembers the reason, so an outage is notified once per episode, not every minute.
@@ -315,61 +336,165 @@ class Scaler:
         if not self.store.save(restored, prior.version + 1):
             logger.warning("could not release the claim on %s: state moved on", plan.cluster_id)
 
-    def reconcile_many(self, cluster_ids: Sequence[str], max_concurrency: int) -> list[DecisionSummary]:
-        """Reconcile_many evaluates clusters with bounded concurrency; one failure does not stop the others.
+    def _forget(self, cluster_id: str) -> None:
+        """Drop the registry entry of a cluster EMR does not know, so no later tick asks for it again."""
+        if self.registry is None:
+            return
+        try:
+            self.registry.unregister(cluster_id)
+            logger.warning("cluster %s is unknown to EMR: removed from the registry", cluster_id)
+        except Exception:
+            # The hold stands; the cluster watch's quarter-hour sync removes the entry if this did not.
+            logger.exception("could not remove the unknown cluster %s from the registry", cluster_id)
 
-        Raises ReconcileFailedError after all clusters were tried if any failed.
+    def reconcile_many(self, cluster_ids: Sequence[str]) -> list[DecisionSummary]:
+        """Reconcile_many evaluates clusters one after the other; one failure does not stop the others.
+
+        Raises ReconcileFailedError after all clusters were tried if any failed. (Parallelism is the evaluation
+        queue's: see `enqueue`.)
         """
         results: list[DecisionSummary] = []
         failures: list[str] = []
-
-        def one(cluster_id: str) -> DecisionSummary | None:
+        for cluster_id in cluster_ids:
             try:
-                return self.reconcile_cluster(cluster_id)
+                results.append(self.reconcile_cluster(cluster_id))
             except Exception as error:
                 logger.exception("evaluation of %s failed", cluster_id, extra={"cluster_id": cluster_id})
                 failures.append(f"{cluster_id}: {type(error).__name__}: {error}")
-                return None
-
-        workers = max(1, min(max_concurrency, len(cluster_ids)))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="reconcile") as pool:
-            results = [r for r in pool.map(one, cluster_ids) if r is not None]
         if failures:
             raise ReconcileFailedError(
                 f"{len(failures)} of {len(cluster_ids)} cluster(s) failed: " + "; ".join(failures)
             )
         return results
 
-    def handle(self, trigger: Trigger, max_concurrency: int) -> dict[str, Any]:
-        """Handle runs the evaluation a trigger asks for and returns the invocation's summary (handle_trigger)."""
-        return handle_trigger(trigger, self, max_concurrency)
+    def handle(self, trigger: Trigger) -> dict[str, Any]:
+        """Handle runs or enqueues the evaluation a trigger asks for and returns the invocation's summary."""
+        return handle_trigger(trigger, self)
 
-    def reconcile_all(self, max_concurrency: int) -> list[DecisionSummary]:
-        """Reconcile_all evaluates every registered cluster (one Query), or without a registry every RUNNING or
-        WAITING cluster in the account (ListClusters; non-opted-in ones hold after one DescribeCluster)."""
+    def registered_ids(self) -> list[str]:
+        """Registered_ids are the clusters a tick evaluates: the registry's (one Query), or without a registry every
+        RUNNING or WAITING cluster in the account (ListClusters; non-opted-in ones hold after one DescribeCluster)."""
         if self.registry is not None:
-            cluster_ids = [c.cluster_id for c in self.registry.registered()]
-        else:
-            cluster_ids = self.emr.list_active_cluster_ids()
-        return self.reconcile_many(cluster_ids, max_concurrency)
+            return [c.cluster_id for c in self.registry.registered()]
+        return self.emr.list_active_cluster_ids()
+
+    def reconcile_all(self) -> list[DecisionSummary]:
+        """Reconcile_all evaluates every registered cluster inline (see `registered_ids`)."""
+        return self.reconcile_many(self.registered_ids())
+
+    def enqueue(self, cluster_ids: Sequence[str], cause: str, event_id: str, ec2_instance_id: str | None = None) -> int:
+        """Enqueue sends one evaluation request per cluster to the queue and returns how many it sent.
+
+        Raises when the queue refused any (the trigger is then retried; deduplication ids make the retry's
+        repeats harmless for 5 minutes).
+        """
+        if self.queue is None:
+            raise RuntimeError("enqueue needs an evaluation queue")
+        now = self.clock()
+        self.queue.send([evaluation_request(c, cause, event_id, now, ec2_instance_id) for c in cluster_ids])
+        return len(cluster_ids)
+
+    def evaluate_request(self, request: EvaluationRequest) -> DecisionSummary:
+        """Evaluate_request runs one queued evaluation (reconcile_cluster); errors raise so the message is retried."""
+        with self.log_context(request.cluster_id):
+            logger.debug(
+                "evaluating %s: %s (enqueued %s)",
+                request.cluster_id,
+                request.cause,
+                request.enqueued_at.isoformat(),
+                extra={"cluster_id": request.cluster_id},
+            )
+            interrupted = None
+            if request.ec2_instance_id is not None and self.fleets is not None:
+                # Found once when enqueued; read again, fresh, right before the decision.
+                interrupted = self.fleets.locate_instance(request.cluster_id, request.ec2_instance_id)
+            return self._reconcile(request.cluster_id, interrupted)
+
+    def consume(self, batch: EvaluationBatch) -> dict[str, Any]:
+        """Consume evaluates a batch of the evaluation queue and reports the failed records (partial batch response).
+
+        Powertools' SqsFifoPartialProcessor with `skip_group_on_error`: a failed record fails the records after it
+        in its own message group (FIFO order: Lambda must not run them before it), and no other group's
+        (https://docs.aws.amazon.com/powertools/python/latest/utilities/batch/#fifo-queues). The event source mapping
+        deletes the successes and redelivers the failures after the visibility timeout; after maxReceiveCount
+        receives SQS moves a message to the FIFO dead-letter queue, its body naming the cluster.
+        """
+        from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+
+        decisions: list[DecisionSummary] = []
+
+        def record_handler(record: Any) -> None:
+            try:
+                request = parse_evaluation_request(record.body)
+            except ValueError as error:
+                logger.error("queue message %s refused: %s", record.message_id, error)
+                raise
+            try:
+                decisions.append(self.evaluate_request(request))
+            except Exception as error:
+                logger.exception(
+                    "evaluation of %s failed: %s; the queue retries it",
+                    request.cluster_id,
+                    type(error).__name__,
+                    extra={"cluster_id": request.cluster_id},
+                )
+                raise
+
+        started, calls_before = time.perf_counter(), self.api_calls()
+        processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+        response: dict[str, Any] = dict(
+            process_partial_response(event=batch.event, record_handler=record_handler, processor=processor)
+        )
+        api_calls = self.api_calls() - calls_before
+        failures: list[Any] = list(response.get("batchItemFailures") or [])
+        if self.batch_metrics is not None:
+            self.batch_metrics.batch(
+                evaluated=len(decisions),
+                failed=len(failures),
+                api_calls=api_calls,
+                elapsed_s=time.perf_counter() - started,
+                budget=self.budget,
+            )
+        return {**response, "decisions": [d.as_dict() for d in decisions], "api_calls": api_calls}
 
 
-def handle_trigger(trigger: Trigger, scaler: Scaler, max_concurrency: int) -> dict[str, Any]:
-    """Handle_trigger runs the evaluation a trigger asks for and returns the invocation's summary."""
+def handle_trigger(trigger: Trigger, scaler: Scaler) -> dict[str, Any]:
+    """Handle_trigger runs the evaluation a trigger asks for, or enqueues it when the scaler has a queue, and returns
+    the invocation's summary."""
     if isinstance(trigger, Ignored):
         logger.warning("event ignored: %s", trigger.reason)
         return {"ignored": True, "reason": trigger.reason, "decisions": []}
+    if isinstance(trigger, EvaluationBatch):
+        return scaler.consume(trigger)
     if isinstance(trigger, ScheduledTick):
-        decisions = scaler.reconcile_all(max_concurrency)
+        if scaler.queue is not None:
+            calls_before = scaler.api_calls()
+            enqueued = scaler.enqueue(scaler.registered_ids(), TICK_CAUSE, trigger.event_id)
+            calls = scaler.api_calls() - calls_before
+            return {
+                "ignored": False,
+                "event_id": trigger.event_id,
+                "enqueued": enqueued,
+                "decisions": [],
+                "api_calls": calls,
+            }
+        decisions = scaler.reconcile_all()
     elif isinstance(trigger, SpotInterruption):
         location = scaler.locate_interrupted(trigger.ec2_instance_id)
         if location is None:
             reason = f"Spot instance {trigger.ec2_instance_id} runs in no opted-in fleet cluster"
             logger.info("event ignored: %s", reason)
             return {"ignored": True, "reason": reason, "decisions": []}
+        if scaler.queue is not None:
+            cause = f"Spot interruption of {trigger.ec2_instance_id}"
+            scaler.enqueue([location.cluster_id], cause, trigger.event_id, location.ec2_instance_id)
+            return {"ignored": False, "event_id": trigger.event_id, "enqueued": 1, "decisions": []}
         decisions = [scaler.reconcile_cluster(location.cluster_id, location)]
     else:
         logger.info("evaluating %s: %s", trigger.cluster_id, trigger.cause, extra={"cluster_id": trigger.cluster_id})
+        if scaler.queue is not None:
+            scaler.enqueue([trigger.cluster_id], trigger.cause, trigger.event_id)
+            return {"ignored": False, "event_id": trigger.event_id, "enqueued": 1, "decisions": []}
         decisions = [scaler.reconcile_cluster(trigger.cluster_id)]
     return {
         "ignored": False,

@@ -1,18 +1,24 @@
-"""Scale triggers: the events that make the scaler evaluate, as a (source, detail-type) table.
+"""Scale triggers: the events that make the scaler evaluate, as a (source, detail-type) table, and the queue's
+message (one evaluation of one cluster).
 
-The every-minute schedule evaluates every registered cluster; an alarm of the cluster watch going to ALARM, an
+The every-minute schedule asks for every registered cluster; an alarm of the cluster watch going to ALARM, an
 instance group or fleet changing state, or EMR saying a resize is short of capacity (a fleet's provisioning
-timeout, insufficient EC2 capacity for a group or fleet) evaluates that cluster now: the evaluation reads the
-capacity afresh and decides (the Spot fallback included), so an event never carries a decision itself.
-Parsing lives in `emr_autoscaler.eventbridge`.
+timeout, insufficient EC2 capacity for a group or fleet) asks for that cluster now: the evaluation reads the
+capacity afresh and decides (the Spot fallback included), so an event never carries a decision itself. EC2's Spot
+interruption warning names an instance: the cluster running it is found first. Each ask becomes one
+`EvaluationRequest` on the SQS FIFO evaluation queue, in the cluster's message group, which the same function
+consumes as an `EvaluationBatch`. Parsing of EventBridge events lives in `emr_autoscaler.eventbridge`.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
+from datetime import datetime
 from functools import partial
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from emr_autoscaler.eventbridge import (
     AlarmStateChangeDetail,
@@ -57,7 +63,81 @@ class SpotInterruption(BaseModel):
     ec2_instance_id: str
 
 
-Trigger = ScheduledTick | ClusterTrigger | SpotInterruption | Ignored
+class EvaluationBatch(BaseModel):
+    """EvaluationBatch: the evaluation queue's records, as Lambda's SQS event source mapping delivers them."""
+
+    model_config = ConfigDict(frozen=True)
+    event: dict[str, Any]
+
+
+Trigger = ScheduledTick | ClusterTrigger | SpotInterruption | EvaluationBatch | Ignored
+
+# The evaluation queue's message: what one evaluation needs to start, nothing it must read fresh.
+MAX_CAUSE_CHARS = 200
+TICK_CAUSE = "schedule"
+
+
+class MalformedEvaluationError(ValueError):
+    """MalformedEvaluationError: a queue message is not an evaluation request (the message says why)."""
+
+
+class EvaluationRequest(BaseModel):
+    """EvaluationRequest asks for one evaluation of `cluster_id`, for `cause`, enqueued at `enqueued_at` (UTC).
+
+    The cluster id is the message group, so requests for one cluster are evaluated one after the other.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    cluster_id: str
+    cause: str = Field(max_length=MAX_CAUSE_CHARS)
+    event_id: str = Field(min_length=1, max_length=128)
+    enqueued_at: AwareDatetime
+    # Set for EC2's Spot interruption warning: the evaluation plans the replacement of this instance.
+    ec2_instance_id: str | None = Field(default=None, max_length=32)
+
+    @field_validator("cluster_id")
+    @classmethod
+    def _cluster_id(cls, value: str) -> str:
+        if not is_cluster_id(value):
+            raise ValueError("not an EMR cluster id (j-…)")
+        return value
+
+    @property
+    def deduplication_id(self) -> str:
+        """Deduplication_id: one per cluster and minute for the tick, one per cluster and event otherwise.
+
+        SQS FIFO drops a message whose deduplication id it saw in the last 5 minutes, even after the first was
+        deleted (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/FIFO-key-terms.html),
+        so a tick or an event delivered twice is evaluated once.
+        """
+        if self.cause == TICK_CAUSE:
+            return f"{self.cluster_id}:tick:{self.enqueued_at:%Y%m%d%H%M}"
+        return f"{self.cluster_id}:event:{self.event_id}"
+
+
+def parse_evaluation_request(body: str) -> EvaluationRequest:
+    """Parse_evaluation_request reads one queue message body; raises MalformedEvaluationError naming the problem."""
+    try:
+        return EvaluationRequest.model_validate(json.loads(body))
+    except (ValueError, TypeError) as error:
+        if isinstance(error, ValidationError):
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in error.errors())
+        else:
+            problems = f"not JSON ({type(error).__name__})"
+        raise MalformedEvaluationError(f"not an evaluation request: {problems[:300]}") from None
+
+
+def evaluation_request(
+    cluster_id: str, cause: str, event_id: str, now: datetime, ec2_instance_id: str | None = None
+) -> EvaluationRequest:
+    """Evaluation_request builds the message for one cluster (the cause is cut to MAX_CAUSE_CHARS)."""
+    return EvaluationRequest(
+        cluster_id=cluster_id,
+        cause=cause[:MAX_CAUSE_CHARS],
+        event_id=event_id[:128],
+        enqueued_at=now,
+        ec2_instance_id=ec2_instance_id,
+    )
 
 
 def _scheduled(event: Envelope, _detail: ScheduledEventDetail) -> Trigger:
@@ -131,5 +211,8 @@ def scaler_routes(alarm_prefix: str) -> Routes[Trigger]:
 
 
 def parse_scaler_trigger(event: Any, alarm_prefix: str) -> Trigger:
-    """Parse_scaler_trigger maps an EventBridge event to a trigger; unknown or malformed events are ignored."""
+    """Parse_scaler_trigger maps an EventBridge event to a trigger, and an SQS event (the evaluation queue's records)
+    to an EvaluationBatch; unknown or malformed events are ignored."""
+    if isinstance(event, Mapping) and isinstance(event.get("Records"), list):
+        return EvaluationBatch(event=dict(event))
     return route(event, scaler_routes(alarm_prefix))

@@ -75,3 +75,23 @@ class PowertoolsStepRetrySink:
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
         if summary.delay_s is not None and summary.outcome is StepRetryOutcome.SCHEDULED:
             metrics.add_metric(name="StepRetryDelay", unit=MetricUnit.Seconds, value=summary.delay_s)
+
+
+class PowertoolsBatchMetrics:
+    """PowertoolsBatchMetrics reports each batch of queued evaluations as EMF metrics: the API budget and its use.
+
+    `EvaluationBudget` is the event source mapping's maximum concurrency (the bound on parallel evaluations, hence
+    on the account's EMR call rate together with botocore's adaptive retry mode); `AwsCallsPerEvaluation` and
+    `AwsCallRate` (calls per second of this invocation) are the observed use; `EvaluationsFailed` the records left
+    for the queue to retry.
+    """
+
+    def batch(self, *, evaluated: int, failed: int, api_calls: int, elapsed_s: float, budget: int) -> None:
+        """Batch adds the batch's metrics to the invocation's flush."""
+        metrics.add_metric(name="EvaluationBudget", unit=MetricUnit.Count, value=budget)
+        metrics.add_metric(name="Evaluations", unit=MetricUnit.Count, value=evaluated)
+        metrics.add_metric(name="EvaluationsFailed", unit=MetricUnit.Count, value=failed)
+        if evaluated:
+            metrics.add_metric(name="AwsCallsPerEvaluation", unit=MetricUnit.Count, value=api_calls / evaluated)
+        if elapsed_s > 0:
+            metrics.add_metric(name="AwsCallRate", unit=MetricUnit.CountPerSecond, value=api_calls / elapsed_s)

@@ -120,9 +120,9 @@ class ScaleInConfig(Frozen):
     """ScaleInConfig: shrink only after utilization stays under the threshold for the stabilization window.
 
     Nodes are removed until the remaining ones would run at `target_utilization_pct` of the larger of the load
-    now and the highest demand seen within one start delay, at most the smaller of `max_step_nodes` and
-    `max_step_pct` of a group's size per action (at least one node), gracefully (YARN decommission up to
-    `decommission_timeout_s`). An idle cluster's nodes are all empty: they go toward the minimum at once.
+    now and the highest demand seen within one start delay (or `peak_memory_s`, when longer), at most the smaller
+    of `max_step_nodes` and `max_step_pct` of a group's size per action (at least one node), gracefully (YARN
+    decommission up to `decommission_timeout_s`). An idle cluster's nodes are all empty: they go at once.
     """
 
     utilization_threshold_pct: float = Field(default=50.0, ge=0, le=100)
@@ -130,6 +130,7 @@ class ScaleInConfig(Frozen):
     stabilization_window_s: int = Field(default=600, gt=0)
     max_step_nodes: int = Field(default=5, gt=0)
     max_step_pct: float = Field(default=50.0, gt=0, le=100)
+    peak_memory_s: int = Field(default=0, ge=0, le=86400)
     cooldown_s: int = Field(default=300, ge=0)
     decommission_timeout_s: int = Field(default=3600, gt=0)
 

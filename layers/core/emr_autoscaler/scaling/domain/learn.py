@@ -31,10 +31,23 @@ def start_delay_s(state: ScalingState, configured_s: int) -> float:
 
 
 def learn(
-    state: ScalingState, metrics: YarnMetrics, nodes_in_flight: int, now: datetime, configured_delay_s: int
+    state: ScalingState,
+    metrics: YarnMetrics,
+    nodes_in_flight: int,
+    now: datetime,
+    configured_delay_s: int,
+    peak_memory_s: int = 0,
 ) -> ScalingState:
-    """Learn folds one trusted read into the state: backlog drain, start delay, recent demand peak."""
-    update: dict[str, object] = {"last_pending_mb": metrics.pending_memory_mb, "last_read_at": now}
+    """Learn folds one trusted read into the state: backlog drain, start delay, recent demand peak.
+
+    The peak is remembered for one start delay, or `peak_memory_s` when longer.
+    """
+    update: dict[str, object] = {}
+    # A steady cluster learns nothing and writes nothing: the state changes only when there is something to learn
+    # (a backlog, an episode of nodes in flight ending, a new or expired peak), so a steady tick costs no write.
+    if metrics.pending_memory_mb or state.last_pending_mb:
+        update["last_pending_mb"] = metrics.pending_memory_mb
+        update["last_read_at"] = now
     if state.last_pending_mb and state.last_read_at is not None:
         gap_s = (now - state.last_read_at).total_seconds()
         if 0 < gap_s <= _MAX_GAP_S:
@@ -49,17 +62,17 @@ def learn(
             update["start_delay_s"] = took_s if previous_s is None else previous_s + _SMOOTHING * (took_s - previous_s)
         update["in_flight_since"] = None
     demand_mb = metrics.allocated_memory_mb + metrics.pending_memory_mb
-    window_s = start_delay_s(state, configured_delay_s)
+    window_s = max(start_delay_s(state, configured_delay_s), peak_memory_s)
     peak_at = state.demand_peak_at
     if (
         state.demand_peak_mb is None
         or peak_at is None
         or (now - peak_at).total_seconds() > window_s
-        or demand_mb >= state.demand_peak_mb
+        or demand_mb > state.demand_peak_mb
     ):
         update["demand_peak_mb"] = demand_mb
         update["demand_peak_at"] = now
-    return state.model_copy(update=update)
+    return state.model_copy(update=update) if update else state
 
 
 def expected_waiting_mb(state: ScalingState, pending_mb: int, delay_s: float, trust_pct: float) -> float:

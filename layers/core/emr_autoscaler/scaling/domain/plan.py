@@ -41,7 +41,14 @@ def plan_resize(
         return held
     assert metrics is not None  # check_guards holds on missing metrics
     scalable = p.scalable_groups()
-    p.state = learn(p.state, metrics, sum(g.in_flight for g in scalable), now, policy.scale_out.start_delay_s)
+    p.state = learn(
+        p.state,
+        metrics,
+        sum(g.in_flight for g in scalable),
+        now,
+        policy.scale_out.start_delay_s,
+        policy.scale_in.peak_memory_s,
+    )
     to_limits = plan_to_limits(p, metrics, scalable)
     if to_limits is not None:
         return to_limits

@@ -172,11 +172,17 @@ def _plan_shrink(
             next_state=next_state,
         )
     steps = "; ".join(f"{c.group_name} {c.from_count} → {c.to_count}" for c in commands)
+    peak_mb = p.state.demand_peak_mb or 0
+    keeping = (
+        f" of the {peak_mb} MB of demand seen lately (room kept: nodes given back now could not return in time)"
+        if peak_mb > metrics.allocated_memory_mb
+        else ""
+    )
     return p.plan(
         ReasonCode.SCALE_IN_LOW_UTILIZATION,
         f"Scaling in {p.label}: utilization {utilization:.0f}% stayed under "
         f"{p.policy.scale_in.utilization_threshold_pct:.0f}% for the stabilization window; gracefully "
-        f"removing nodes to approach {target * 100:.0f}%: {steps}.",
+        f"removing nodes to approach {target * 100:.0f}%{keeping}: {steps}.",
         commands=commands,
         next_state=next_state.model_copy(update={"last_scale_in_at": p.now}),
     )

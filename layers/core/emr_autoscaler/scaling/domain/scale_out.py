@@ -54,7 +54,8 @@ def plan_scale_out(p: Planner, metrics: YarnMetrics, scalable: list[InstanceGrou
         f"drain trust {out.drain_trust_pct:.0f}%)",
     )
     capacities = [(g, c) for g in scalable if (c := p.node_capacity(g, metrics)) is not None]
-    if kept is not None and capacities and waiting_mb < _RESIDUE * min(c.memory_mb for _, c in capacities):
+    drained = waiting_mb < need_mb  # the drain estimate discounted something (history, and trust above 0)
+    if drained and capacities and waiting_mb < _RESIDUE * min(c.memory_mb for _, c in capacities):
         # What the drain leaves is a sliver of a node: the backlog is expected to clear by itself.
         waiting_mb = 0.0
         share = 0.0
