@@ -155,3 +155,37 @@ def test_spot_interruption_of_an_unknown_instance_is_ignored() -> None:
     assert "i-0123456789abcdef0" in result["reason"]
     assert fleets.located == [CLUSTER_ID]
     assert not fleets.resizes
+
+
+def test_a_spot_interruption_is_enqueued_with_its_instance_and_replaced_by_the_consumer() -> None:
+    # GIVEN a busy fleet cluster behind the evaluation queue, and EC2's warning for one of its Spot instances
+    from emr_autoscaler.kernel.models import InstanceLocation, RegisteredCluster
+    from emr_autoscaler.scaling.service import handle_trigger
+    from emr_autoscaler.scaling.triggers import SpotInterruption
+    from tests.unit.test_fanout import InMemoryRegistry, RecordingQueue, _batch
+    from tests.unit.test_service import make_scaler
+
+    emr, fleets = FakeEmr(), FakeFleets()
+    cluster = fleet_snapshot()
+    emr.add(cluster)
+    fleets.fleets[CLUSTER_ID] = cluster.fleets
+    fleets.instances.append(
+        InstanceLocation(
+            cluster_id=CLUSTER_ID, ec2_instance_id="i-0b662ef9931388ba0", fleet_id="if-TASK1", instance_type="m5.xlarge"
+        )
+    )
+    scaler, emr, _store, _sink = make_scaler(emr=emr)
+    queue, registry = RecordingQueue(), InMemoryRegistry()
+    registry.entries[CLUSTER_ID] = RegisteredCluster(
+        cluster_id=CLUSTER_ID, name="c", state="RUNNING", registered_at=NOW
+    )
+    scaler.queue, scaler.registry, scaler.fleets = queue, registry, fleets
+    warning = SpotInterruption(event_id="e-9", ec2_instance_id="i-0b662ef9931388ba0")
+    # WHEN the warning arrives (twice) and the queue's batch is consumed
+    handle_trigger(warning, scaler)
+    handle_trigger(warning, scaler)
+    response = handle_trigger(_batch(*((r, r.cluster_id) for r in queue.sent)), scaler)
+    # THEN one request was enqueued, naming the instance, and its evaluation replaced the node's units
+    assert [(r.cluster_id, r.ec2_instance_id) for r in queue.sent] == [(CLUSTER_ID, "i-0b662ef9931388ba0")]
+    assert [d["reason"] for d in response["decisions"]] == ["SCALE_REPLACE_INTERRUPTED"]
+    assert len(fleets.resizes) == 1
