@@ -113,11 +113,9 @@ def test_explain_shows_fleets_their_spot_memory_and_the_market_split() -> None:
     assert explanation_dict(evaluation)["reason"] == "SCALE_SPOT_FALLBACK"
 
 
-def test_spot_interruption_is_located_and_replaced_once() -> None:
-    # GIVEN a busy fleet cluster and EC2's warning for one of its Spot instances, delivered twice
+def _reclaiming_fleet() -> tuple[FakeEmr, FakeFleets]:
+    """A fleet cluster (TASK fleet of 8 Spot units) running the Spot instance i-0b662ef9931388ba0 (m5.xlarge)."""
     from emr_autoscaler.kernel.models import InstanceLocation
-    from emr_autoscaler.scaling.service import handle_trigger
-    from emr_autoscaler.scaling.triggers import SpotInterruption
 
     emr, fleets = FakeEmr(), FakeFleets()
     cluster = fleet_snapshot()
@@ -128,6 +126,15 @@ def test_spot_interruption_is_located_and_replaced_once() -> None:
             cluster_id=CLUSTER_ID, ec2_instance_id="i-0b662ef9931388ba0", fleet_id="if-TASK1", instance_type="m5.xlarge"
         )
     )
+    return emr, fleets
+
+
+def test_spot_interruption_is_located_and_replaced_once() -> None:
+    # GIVEN a busy fleet cluster and EC2's warning for one of its Spot instances, delivered twice
+    from emr_autoscaler.scaling.service import handle_trigger
+    from emr_autoscaler.scaling.triggers import SpotInterruption
+
+    emr, fleets = _reclaiming_fleet()
     scaler, _published, store = _scaler(emr, fleets)
     warning = SpotInterruption(event_id="e-1", ec2_instance_id="i-0b662ef9931388ba0")
     # WHEN the scaler handles it twice
@@ -159,21 +166,13 @@ def test_spot_interruption_of_an_unknown_instance_is_ignored() -> None:
 
 def test_a_spot_interruption_is_enqueued_with_its_instance_and_replaced_by_the_consumer() -> None:
     # GIVEN a busy fleet cluster behind the evaluation queue, and EC2's warning for one of its Spot instances
-    from emr_autoscaler.kernel.models import InstanceLocation, RegisteredCluster
+    from emr_autoscaler.kernel.models import RegisteredCluster
     from emr_autoscaler.scaling.service import handle_trigger
     from emr_autoscaler.scaling.triggers import SpotInterruption
     from tests.unit.test_fanout import InMemoryRegistry, RecordingQueue, _batch
     from tests.unit.test_service import make_scaler
 
-    emr, fleets = FakeEmr(), FakeFleets()
-    cluster = fleet_snapshot()
-    emr.add(cluster)
-    fleets.fleets[CLUSTER_ID] = cluster.fleets
-    fleets.instances.append(
-        InstanceLocation(
-            cluster_id=CLUSTER_ID, ec2_instance_id="i-0b662ef9931388ba0", fleet_id="if-TASK1", instance_type="m5.xlarge"
-        )
-    )
+    emr, fleets = _reclaiming_fleet()
     scaler, emr, _store, _sink = make_scaler(emr=emr)
     queue, registry = RecordingQueue(), InMemoryRegistry()
     registry.entries[CLUSTER_ID] = RegisteredCluster(
