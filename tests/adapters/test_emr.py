@@ -132,3 +132,48 @@ def test_shrink_sends_graceful_decommission_timeout() -> None:
         EmrInstanceGroups(client).resize("j-1", [command])
     # THEN exactly the expected calls were made, with the shrink policy
     stubber.assert_no_pending_responses()
+
+
+def _stubbed_group(state: str, running: int, requested: int) -> tuple[Any, Stubber]:
+    client = boto3.client("emr", region_name="eu-west-1")
+    stubber = Stubber(client)
+    group = {
+        "Id": "ig-TASK",
+        "Name": "Task",
+        "InstanceGroupType": "TASK",
+        "InstanceType": "m5.xlarge",
+        "RequestedInstanceCount": requested,
+        "RunningInstanceCount": running,
+        "Status": {"State": state},
+        "Market": "ON_DEMAND",
+    }
+    stubber.add_response("list_instance_groups", {"InstanceGroups": [group]}, {"ClusterId": "j-1"})
+    return client, stubber
+
+
+def test_resize_raises_the_count_of_a_group_still_resizing() -> None:
+    # GIVEN a group RESIZING 2 -> 12 (EMR takes a new count mid-resize) and a decision that saw 12 requested
+    client, stubber = _stubbed_group("RESIZING", running=2, requested=12)
+    stubber.add_response(
+        "modify_instance_groups",
+        {},
+        {"ClusterId": "j-1", "InstanceGroups": [{"InstanceGroupId": "ig-TASK", "InstanceCount": 18}]},
+    )
+    command = ResizeInstanceGroup(
+        group_id="ig-TASK", group_name="Task", role=GroupRole.TASK, from_count=12, to_count=18
+    )
+    # WHEN applied, THEN ModifyInstanceGroups is called with the new count
+    with stubber:
+        EmrInstanceGroups(client).resize("j-1", [command])
+    stubber.assert_no_pending_responses()
+
+
+@pytest.mark.parametrize("state", ["ARRESTED", "SUSPENDED", "RECONFIGURING", "PROVISIONING"])
+def test_resize_refuses_a_group_emr_cannot_resize_now(state: str) -> None:
+    # GIVEN a group in a state EMR does not resize from, its counts as the decision saw them
+    client, stubber = _stubbed_group(state, running=2, requested=2)
+    command = ResizeInstanceGroup(group_id="ig-TASK", group_name="Task", role=GroupRole.TASK, from_count=2, to_count=4)
+    # WHEN applied, THEN it is refused before any ModifyInstanceGroups call
+    with stubber, pytest.raises(GroupMovedError, match=state):
+        EmrInstanceGroups(client).resize("j-1", [command])
+    stubber.assert_no_pending_responses()

@@ -24,7 +24,7 @@ def test_demo_shows_the_four_jobs(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0
     assert summary["simulated_minutes"] == 60
     assert summary["resizes"] == {"out": 2, "in": 5}
-    assert (summary["peak_nodes"], summary["node_hours"]) == (20, 12.48)
+    assert (summary["peak_nodes"], summary["node_hours"]) == (20, 11.98)
     assert summary["steps"] == {
         "restarted": 1,
         "given_up": 1,

@@ -195,3 +195,23 @@ def test_the_queue_of_many_waiting_requests_places_exactly_as_sorting_them_does(
     # THEN every job finishes at the same instant
     assert len(with_heaps) == 400
     assert with_heaps == sorted_every_pass
+
+
+def test_growing_a_group_takes_back_its_draining_nodes_first() -> None:
+    # GIVEN two busy TASK nodes draining after a shrink to 0
+    sim = cluster(core=1, task=2, start_delay_s=300.0)
+    sim.submit(job(maps=12, map_s=1000.0))
+    sim.allocate(0.0)
+    sim.resize(sim.task, 0, 3600.0, 10.0)
+    draining = [n for n in sim.task.nodes if n.state is NodeState.DRAINING]
+
+    # WHEN the group is grown to 3 before they are gone
+    sim.resize(sim.task, 3, 3600.0, 20.0)
+
+    # THEN both run again at once (their containers kept), one new node starts, and the old drain deadline is void
+    assert len(draining) == 2
+    assert all(n.state is NodeState.RUNNING for n in draining)
+    assert sim.task.starting == 1
+    sim.advance(3610.0)
+    assert sim.killed_containers == 0
+    assert sim.task.running_count == 3

@@ -19,7 +19,7 @@ BALANCE_TABLE: dict[tuple[str, str], tuple[float, float, float]] = {
     ("scale_in", "stabilization_window_s"): (60.0, 180.0, 900.0),
     ("scale_in", "cooldown_s"): (60.0, 120.0, 600.0),
     # Room for the highest demand of this long ago stays (s); never less than one start delay.
-    ("scale_in", "peak_memory_s"): (0.0, 900.0, 3600.0),
+    ("scale_in", "peak_memory_s"): (0.0, 600.0, 3600.0),
     # Nodes added on top of the demand expected when they start (% of it).
     ("scale_out", "headroom_pct"): (0.0, 0.0, 25.0),
     # How much of the backlog's expected drain is believed (%): 0 adds nodes for every pending container.

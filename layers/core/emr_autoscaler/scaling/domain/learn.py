@@ -19,10 +19,15 @@ from emr_autoscaler.scaling.domain.decisions import ScalingState
 
 # Weight of the newest observation in the smoothed backlog ratio and start delay.
 _SMOOTHING = 0.3
+# Until a cluster has shown otherwise, a backlog is assumed to stay (kept whole): the first drain seen moves the
+# estimate only by _SMOOTHING, never straight to "clears by itself".
+_KEPT_PRIOR = 1.0
+# Reads closer than this say little about a per-minute drain (a 5-s gap would raise one ratio to the 12th power).
+_MIN_GAP_S = 30.0
 # Reads further apart than this say nothing about a backlog's minute-to-minute drain (s).
 _MAX_GAP_S = 900.0
 # A learned start delay outside these bounds is a measurement problem, not a cluster (s).
-_START_DELAY_BOUNDS_S = (60.0, 3600.0)
+_START_DELAY_BOUNDS_S = (120.0, 3600.0)
 
 
 def start_delay_s(state: ScalingState, configured_s: int) -> float:
@@ -45,29 +50,34 @@ def learn(
     update: dict[str, object] = {}
     # A steady cluster learns nothing and writes nothing: the state changes only when there is something to learn
     # (a backlog, an episode of nodes in flight ending, a new or expired peak), so a steady tick costs no write.
-    if metrics.pending_memory_mb or state.last_pending_mb:
+    gap_s = (now - state.last_read_at).total_seconds() if state.last_read_at is not None else None
+    too_soon = gap_s is not None and gap_s < _MIN_GAP_S
+    if (metrics.pending_memory_mb or state.last_pending_mb) and not too_soon:
         update["last_pending_mb"] = metrics.pending_memory_mb
         update["last_read_at"] = now
-    if state.last_pending_mb and state.last_read_at is not None:
-        gap_s = (now - state.last_read_at).total_seconds()
-        if 0 < gap_s <= _MAX_GAP_S:
-            kept = min(1.0, metrics.pending_memory_mb / state.last_pending_mb) ** (60.0 / gap_s)
-            previous = state.backlog_kept
-            update["backlog_kept"] = kept if previous is None else previous + _SMOOTHING * (kept - previous)
+    # A backlog cleared by nodes of ours arriving says nothing of how it drains by itself: no credit meanwhile.
+    if state.last_pending_mb and gap_s is not None and _MIN_GAP_S <= gap_s <= _MAX_GAP_S and not nodes_in_flight:
+        kept = min(1.0, metrics.pending_memory_mb / state.last_pending_mb) ** (60.0 / gap_s)
+        previous = _KEPT_PRIOR if state.backlog_kept is None else state.backlog_kept
+        update["backlog_kept"] = previous + _SMOOTHING * (kept - previous)
     if nodes_in_flight == 0 and state.in_flight_since is not None:
         took_s = (now - state.in_flight_since).total_seconds()
         low, high = _START_DELAY_BOUNDS_S
-        if low <= took_s <= high:
+        if low < took_s <= high:
             previous_s = state.start_delay_s
             update["start_delay_s"] = took_s if previous_s is None else previous_s + _SMOOTHING * (took_s - previous_s)
         update["in_flight_since"] = None
     demand_mb = metrics.allocated_memory_mb + metrics.pending_memory_mb
     window_s = max(start_delay_s(state, configured_delay_s), peak_memory_s)
     peak_at = state.demand_peak_at
+    # The peak is stamped when first reached (a plateau is not rewritten every minute: a steady load writes nothing);
+    # it counts as lasting until utilization went low, so room is kept for one window after a plateau ends.
+    low_since = state.low_utilization_since
+    anchor = low_since if peak_at is not None and low_since is not None and low_since > peak_at else peak_at
     if (
         state.demand_peak_mb is None
-        or peak_at is None
-        or (now - peak_at).total_seconds() > window_s
+        or anchor is None
+        or ((now - anchor).total_seconds() > window_s and demand_mb < state.demand_peak_mb)
         or demand_mb > state.demand_peak_mb
     ):
         update["demand_peak_mb"] = demand_mb

@@ -28,7 +28,8 @@ def plan_to_limits(p: Planner, metrics: YarnMetrics, scalable: list[InstanceGrou
         limits = p.limits(group)
         assert limits is not None
         below = group.requested_count < limits.min_nodes
-        above = group.requested_count > limits.max_nodes and not metrics.demand_pending
+        # Shrinking waits, as any scale-in does, until the group is no longer resizing.
+        above = group.requested_count > limits.max_nodes and not metrics.demand_pending and group.settled
         if below or above:
             outside.append((group, limits, below))
     if not outside:

@@ -66,6 +66,17 @@ def shrink_command(p: Planner, group: InstanceGroupCapacity, remove: int) -> Res
     )
 
 
+def _leaving(p: Planner, metrics: YarnMetrics, scalable: list[InstanceGroupCapacity]) -> tuple[float, float]:
+    """The memory (MB) and vcores of nodes already draining: YARN still counts them, but they will not stay."""
+    mb = vcores = 0.0
+    for group in scalable:
+        capacity = p.node_capacity(group, metrics)
+        if capacity is not None and group.draining:
+            mb += group.draining * capacity.memory_mb
+            vcores += group.draining * capacity.vcores
+    return mb, vcores
+
+
 def _keep_mb(p: Planner, metrics: YarnMetrics) -> float:
     """The memory the remaining nodes must hold at the target utilization: the load now or the recent peak."""
     target = p.policy.scale_in.target_utilization_pct / 100.0
@@ -75,7 +86,8 @@ def _keep_mb(p: Planner, metrics: YarnMetrics) -> float:
 def _plan_idle(
     p: Planner, metrics: YarnMetrics, scalable: list[InstanceGroupCapacity], next_state: ScalingState
 ) -> ResizePlan:
-    surplus_mb = metrics.total_memory_mb - _keep_mb(p, metrics)
+    leaving_mb, _ = _leaving(p, metrics, scalable)
+    surplus_mb = metrics.total_memory_mb - leaving_mb - _keep_mb(p, metrics)
     commands = []
     for group in (g for g in scalable if g.role is GroupRole.TASK and g.settled):
         limits = p.limits(group)
@@ -126,10 +138,11 @@ def _plan_shrink(
 ) -> ResizePlan:
     target = p.policy.scale_in.target_utilization_pct / 100.0
     # Capacity beyond what the load (now, or at its recent peak) needs at the target utilization can go.
-    surplus_mb = metrics.total_memory_mb - _keep_mb(p, metrics)
+    leaving_mb, leaving_vcores = _leaving(p, metrics, scalable)
+    surplus_mb = metrics.total_memory_mb - leaving_mb - _keep_mb(p, metrics)
     surplus_vcores: float | None = None
     if metrics.total_vcores is not None and metrics.allocated_vcores is not None:
-        surplus_vcores = metrics.total_vcores - metrics.allocated_vcores / target
+        surplus_vcores = metrics.total_vcores - leaving_vcores - metrics.allocated_vcores / target
     commands = []
     hdfs_note = ""
     hdfs_check = ""

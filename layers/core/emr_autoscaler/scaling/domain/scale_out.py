@@ -29,6 +29,10 @@ from emr_autoscaler.scaling.domain.planner import Planner
 _RESIDUE = 0.25
 
 
+def _running(groups: list[InstanceGroupCapacity], group_id: str) -> int:
+    return next((g.running_count for g in groups if g.group_id == group_id), 0)
+
+
 def plan_scale_out(p: Planner, metrics: YarnMetrics, scalable: list[InstanceGroupCapacity]) -> ResizePlan:
     # Demand interrupts any stabilization window: utilization was not sustainedly low.
     next_state = p.state.model_copy(update={"low_utilization_since": None})
@@ -83,7 +87,7 @@ def plan_scale_out(p: Planner, metrics: YarnMetrics, scalable: list[InstanceGrou
         f"about {waiting_mb:.0f} MB of it is expected to still wait when a node started now joins (~{delay_s:.0f} s)"
     )
     if want_mb <= 0 and want_vcores <= 0:
-        if coming_nodes and waiting_mb > 0:
+        if coming_nodes and (waiting_mb > 0 or need_vcores * share > 0):
             return p.plan(
                 ReasonCode.HOLD_CAPACITY_IN_FLIGHT,
                 f"Holding {p.label}: {demand}; {expected}, and the {coming_nodes} node(s) already starting "
@@ -136,6 +140,11 @@ def plan_scale_out(p: Planner, metrics: YarnMetrics, scalable: list[InstanceGrou
         + ".",
         commands=commands,
         next_state=next_state.model_copy(
-            update={"last_scale_out_at": p.now, "in_flight_since": p.state.in_flight_since or p.now}
+            update={
+                "last_scale_out_at": p.now,
+                # Only new nodes start an episode whose length is a start delay (taking back draining nodes is not).
+                "in_flight_since": p.state.in_flight_since
+                or (p.now if any(c.to_count > _running(scalable, c.group_id) for c in commands) else None),
+            }
         ),
     )
