@@ -11,8 +11,14 @@ from emr_autoscaler.kernel.clusters import ClusterNotFoundError
 from emr_autoscaler.kernel.config.document import ConfigDocument, ConfigInvalidError, parse_config
 from emr_autoscaler.kernel.config.scaling import MetricsConfig
 from emr_autoscaler.kernel.events import AppEvent
-from emr_autoscaler.kernel.models import ClusterSnapshot, InstanceGroupCapacity, YarnMetrics
-from emr_autoscaler.scaling.domain.decisions import ResizeInstanceGroup, ResizePlan, ScalingState
+from emr_autoscaler.kernel.models import (
+    ClusterSnapshot,
+    InstanceFleetCapacity,
+    InstanceGroupCapacity,
+    InstanceLocation,
+    YarnMetrics,
+)
+from emr_autoscaler.scaling.domain.decisions import ResizeInstanceFleet, ResizeInstanceGroup, ResizePlan, ScalingState
 from emr_autoscaler.scaling.ports import GroupMovedError
 
 
@@ -56,6 +62,42 @@ class FakeEmr:
                 update={"requested_count": command.to_count, "running_count": command.to_count}
             )
         self.clusters[cluster_id] = snapshot.model_copy(update={"groups": tuple(groups.values())})
+        self.resizes.append((cluster_id, tuple(commands)))
+
+
+@dataclass
+class FakeFleets:
+    """FakeFleets holds fleets per cluster id; `resize_fleets` sets the targets and provisions them at once."""
+
+    fleets: dict[str, tuple[InstanceFleetCapacity, ...]] = field(default_factory=dict)
+    resizes: list[tuple[str, tuple[ResizeInstanceFleet, ...]]] = field(default_factory=list)
+    instances: list[InstanceLocation] = field(default_factory=list)
+    located: list[str] = field(default_factory=list)
+
+    def locate_instance(self, cluster_id: str, ec2_instance_id: str) -> InstanceLocation | None:
+        self.located.append(cluster_id)
+        return next(
+            (i for i in self.instances if i.cluster_id == cluster_id and i.ec2_instance_id == ec2_instance_id), None
+        )
+
+    def instance_fleets(self, cluster_id: str) -> tuple[InstanceFleetCapacity, ...]:
+        return self.fleets[cluster_id]
+
+    def resize_fleets(self, cluster_id: str, commands: Sequence[ResizeInstanceFleet]) -> None:
+        by_id = {f.fleet_id: f for f in self.fleets[cluster_id]}
+        for command in commands:
+            current = by_id[command.group_id]
+            if (current.target_on_demand, current.target_spot) != (command.from_on_demand, command.from_spot):
+                raise GroupMovedError(f"{command.group_id} moved")
+            by_id[command.group_id] = current.model_copy(
+                update={
+                    "target_on_demand": command.to_on_demand,
+                    "target_spot": command.to_spot,
+                    "provisioned_on_demand": command.to_on_demand,
+                    "provisioned_spot": command.to_spot,
+                }
+            )
+        self.fleets[cluster_id] = tuple(by_id.values())
         self.resizes.append((cluster_id, tuple(commands)))
 
 

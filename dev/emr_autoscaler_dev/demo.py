@@ -3,7 +3,10 @@
 The four jobs, through the template's own rules and each function's own environment, on a local AWS (moto) with
 EMR's missing behaviours emulated: a load spike scales the cluster out (the new nodes take 6 minutes to start),
 a step fails with a transient reason and is restarted after its backoff with the steps it cancelled, another fails
-permanently and the channels get the notice, the load falls and the cluster scales back in. One line per
+permanently and the channels get the notice, the load falls and the cluster scales back in. Beside it, an
+instance-fleet cluster (`etl-spot`, a TASK fleet on Spot) grows while EC2 has no Spot capacity for 25 minutes: the
+scaler falls back to On-Demand within the cap, asks Spot again 30 minutes later and gives the On-Demand units back
+once Spot delivers; one of its Spot nodes is reclaimed on the way and replaced before it goes. One line per
 decision, action and notice; a summary at the end; a PNG of capacity vs demand.
 """
 
@@ -54,6 +57,11 @@ LOST_NODE = (
     "failed: container_1772589600000_0007_01_000008 on host: ip-10-0-1-12.ec2.internal. Exit status: -100. "
     "Diagnostics: Container released on a *lost* node."
 )
+# The fleet cluster's script: its load from minute 1, EC2 without Spot capacity from then for SPOT_SHORT_MIN
+# minutes, one of its Spot nodes reclaimed at INTERRUPT_MIN.
+FLEET_DEMAND_MB = 40_000
+SPOT_SHORT_MIN = 25
+INTERRUPT_MIN = 38
 PERMANENT = ("java.lang.ClassNotFoundException: com.example.jobs.AggregateDaily", "the jar lacks the main class")
 
 
@@ -181,6 +189,7 @@ def run_demo(minutes: int = 60, json_lines: bool = False, plot: Path | None = Pa
         view.line(f"local AWS {sandbox.aws.endpoint_url}; webhook sink {sandbox.sink.url('/')}")
         view.line(f"functions from template.yaml: {', '.join(sandbox.functions)}")
         cluster_id = sandbox.create_cluster(name="etl-nightly", core=2, task=2)
+        fleet_cluster_id = sandbox.create_cluster(name="etl-spot", core=2, task=2, collection="fleet")
         view.flush()
         view.cluster_id = cluster_id
         history: list[dict[str, Any]] = []
@@ -194,6 +203,11 @@ def run_demo(minutes: int = 60, json_lines: bool = False, plot: Path | None = Pa
                 phase = current
                 view.line(f"{sandbox.now:%H:%M} -------- {current.label}")
                 sandbox.set_yarn(cluster_id, demand_mb=current.demand_mb, apps=current.apps)
+            if minute == 1:
+                sandbox.starve_spot(fleet_cluster_id, SPOT_SHORT_MIN)
+                sandbox.set_yarn(fleet_cluster_id, demand_mb=FLEET_DEMAND_MB, apps=4)
+            if minute == INTERRUPT_MIN:
+                sandbox.interrupt_spot(fleet_cluster_id, 1)
             if minute == 3:
                 step_ids = sandbox.add_steps(cluster_id, *STEPS)
             if minute == 8:
@@ -203,7 +217,10 @@ def run_demo(minutes: int = 60, json_lines: bool = False, plot: Path | None = Pa
             if minute == 20:
                 _fail_requeued(sandbox, cluster_id, STEPS[1], view)
 
+        fleet_on_demand: list[int] = []
+
         def record(minute: int) -> None:
+            fleet_on_demand.append(int(sandbox.fleet(fleet_cluster_id)["TargetOnDemandCapacity"]))
             nodes = sandbox.nodes(cluster_id)
             metrics = sandbox.yarn_metrics(cluster_id)
             demand_mb = metrics["allocatedMB"] + metrics["pendingMB"]
@@ -223,6 +240,7 @@ def run_demo(minutes: int = 60, json_lines: bool = False, plot: Path | None = Pa
             view.flush()
             record(minute)
         summary = _summary(sandbox, cluster_id, history, time.perf_counter() - started)
+        summary["fleet"] = _fleet_summary(sandbox, fleet_cluster_id, fleet_on_demand)
         if json_lines:
             print(json.dumps(summary), file=out)
         else:
@@ -236,6 +254,8 @@ def run_demo(minutes: int = 60, json_lines: bool = False, plot: Path | None = Pa
             and summary["steps"]["given_up"] > 0
             and summary["notices"] > 0
             and not summary["handler_errors"]
+            and summary["fleet"]["fallbacks"] > 0
+            and summary["fleet"]["replacements"] > 0
         )
     return 0 if ok else 1
 
@@ -290,6 +310,21 @@ def _summary(sandbox: Sandbox, cluster_id: str, history: list[dict[str, Any]], w
     }
 
 
+def _fleet_summary(sandbox: Sandbox, cluster_id: str, on_demand: list[int]) -> dict[str, Any]:
+    decisions = [d for d in sandbox.decisions if d["cluster_id"] == cluster_id and d["outcome"] == "applied"]
+    reasons = Counter(d["reason"] for d in decisions)
+    task = sandbox.fleet(cluster_id)
+    return {
+        "scale_outs": reasons["SCALE_OUT_PENDING_DEMAND"],
+        "fallbacks": reasons["SCALE_SPOT_FALLBACK"],
+        "give_backs": reasons["SCALE_SPOT_GIVE_BACK"],
+        # The advance replacement and, after the loss, the target back: two decisions per interruption.
+        "replacements": reasons["SCALE_REPLACE_INTERRUPTED"],
+        "peak_on_demand_units": max(on_demand, default=0),
+        "final_units": {"on_demand": task["TargetOnDemandCapacity"], "spot": task["TargetSpotCapacity"]},
+    }
+
+
 def _print_summary(summary: dict[str, Any], view: _View) -> None:
     view.line("\n== summary ==")
     view.line(
@@ -304,6 +339,13 @@ def _print_summary(summary: dict[str, Any], view: _View) -> None:
         f"notices: {summary['notices']} ("
         + ", ".join(f"{c} {n}" for c, n in sorted(summary["notices_by_channel"].items()))
         + ")"
+    )
+    fleet = summary["fleet"]
+    view.line(
+        f"fleet etl-spot: {fleet['scale_outs']} scale-out(s), {fleet['fallbacks']} Spot fallback(s) (On-Demand peak "
+        f"{fleet['peak_on_demand_units']} units), {fleet['give_backs']} give-back step(s), "
+        f"{fleet['replacements']} interruption decision(s); ends at On-Demand {fleet['final_units']['on_demand']} / "
+        f"Spot {fleet['final_units']['spot']} units"
     )
     errors = summary["handler_errors"]
     view.line(f"handler errors: {len(errors)}" + (f" {errors}" if errors else ""))

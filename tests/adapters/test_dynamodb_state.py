@@ -11,7 +11,15 @@ import pytest
 from moto import mock_aws
 
 from emr_autoscaler.adapters.aws.dynamodb.state import DynamoStateStore
-from emr_autoscaler.scaling.domain.decisions import Outcome, ReasonCode, ResizePlan, ScalingState
+from emr_autoscaler.scaling.domain.decisions import (
+    FleetMemory,
+    InterruptionCount,
+    Outcome,
+    ReasonCode,
+    Replacement,
+    ResizePlan,
+    ScalingState,
+)
 from emr_autoscaler.settings import Settings
 from emr_autoscaler_dev.sandbox.provision import provision
 
@@ -47,6 +55,25 @@ def test_save_round_trips_and_bumps_version(store: DynamoStateStore) -> None:
         start_delay_s=412.5,
         demand_peak_mb=98304,
         demand_peak_at=NOW - timedelta(minutes=2),
+        fleets=(
+            FleetMemory(
+                fleet_id="if-TASK1",
+                spot_short_since=NOW - timedelta(minutes=20),
+                fallback_units=16,
+                fallback_at=NOW - timedelta(minutes=5),
+                retry_units=8,
+            ),
+        ),
+        replacements=(
+            Replacement(
+                ec2_instance_id="i-0abc1234def567890",
+                fleet_id="if-TASK1",
+                market="SPOT",
+                units=4,
+                gone_after=NOW + timedelta(minutes=2),
+            ),
+        ),
+        interruptions=(InterruptionCount(instance_type="m5.xlarge", count=3),),
     )
     # WHEN saved on version 0
     assert store.save(state, expected_version=0)

@@ -1,4 +1,5 @@
-"""`make demo`'s scenario: the four jobs on the Sandbox, telling the story (and the figures) README.md shows.
+"""`make demo`'s scenario: the four jobs on the Sandbox, and a fleet cluster short of Spot, telling the story (and the
+figures) README.md shows.
 
 How long the scripted hour takes in wall time is printed by bench/timings.py, not asserted here.
 """
@@ -29,6 +30,14 @@ def test_demo_shows_the_four_jobs(capsys: pytest.CaptureFixture[str]) -> None:
         "given_up": 1,
         "reasons": {"RETRY_TRANSIENT_FAILURE": 1, "GIVE_UP_PERMANENT_FAILURE": 1},
     }
-    assert summary["notices"] == 11
-    assert summary["notices_by_channel"] == {"slack": 3, "sns": 7, "webhook": 1}
+    # (the fleet cluster's actions and its Spot fallback's warning included)
+    assert summary["notices"] == 18
+    assert summary["notices_by_channel"] == {"slack": 4, "sns": 13, "webhook": 1}
     assert summary["handler_errors"] == []
+    # AND the fleet cluster, short of Spot for 25 minutes, fell back to On-Demand within its cap (20 units), asked
+    # Spot again and gave the On-Demand units back, and its reclaimed Spot node was replaced once (two decisions:
+    # the units asked for ahead, then the target back after the loss)
+    fleet = summary["fleet"]
+    assert (fleet["fallbacks"], fleet["give_backs"], fleet["replacements"]) == (1, 2, 2)
+    assert 0 < fleet["peak_on_demand_units"] <= 20
+    assert fleet["final_units"] == {"on_demand": 0, "spot": 16}

@@ -6,6 +6,7 @@ import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -290,3 +291,91 @@ def test_step_logs_reach_s3_only_after_the_archive_delay(sandbox: Sandbox) -> No
     logs = sandbox.s3_objects("aws-logs-123456789012-eu-west-1", prefix)
     assert sorted(logs) == [prefix + "controller.gz", prefix + "stderr.gz"]
     assert logs[prefix + "stderr.gz"][:2] == b"\x1f\x8b"
+
+
+# --- instance fleets: scaled in units through ModifyInstanceFleet; a Spot shortage falls back and is given back
+
+MAX_ON_DEMAND_UNITS = 20  # fleets.task.max_on_demand_units' default
+MAX_UNITS = 80  # fleets.task.max_units' default
+
+
+def _watch(sandbox: Sandbox, cluster_id: str, seen: list[dict[str, Any]]) -> Any:
+    return lambda _minute: seen.append(sandbox.fleet(cluster_id))
+
+
+def test_fleet_cluster_scales_out_and_back_in_through_modify_instance_fleet(sandbox: Sandbox) -> None:
+    # GIVEN a fleet cluster (a TASK fleet of 8 Spot units) and a spike of YARN demand
+    cluster_id = sandbox.create_cluster(collection="fleet")
+    sandbox.set_yarn(cluster_id, demand_mb=100_000, apps=5)
+    seen: list[dict[str, Any]] = []
+    # WHEN 20 minutes pass
+    sandbox.advance(20, each_minute=_watch(sandbox, cluster_id, seen))
+    # THEN the TASK fleet grew on Spot, within its unit limits, and got what it asked for
+    task = sandbox.fleet(cluster_id)
+    assert _reasons(sandbox, cluster_id)[0] == "SCALE_OUT_PENDING_DEMAND"
+    assert task["TargetSpotCapacity"] > 8
+    assert task["TargetOnDemandCapacity"] == 0
+    assert task["ProvisionedSpotCapacity"] == task["TargetSpotCapacity"]
+    assert all(f["TargetOnDemandCapacity"] + f["TargetSpotCapacity"] <= MAX_UNITS for f in seen)
+    # WHEN the load goes away for 40 minutes
+    sandbox.set_yarn(cluster_id, demand_mb=0, apps=0)
+    sandbox.advance(40)
+    # THEN the fleet is back at its minimum (0 units), and no invocation failed or held the cluster as unreadable
+    task = sandbox.fleet(cluster_id)
+    assert (task["TargetOnDemandCapacity"], task["TargetSpotCapacity"]) == (0, 0)
+    assert any(r.startswith("SCALE_IN") for r in _reasons(sandbox, cluster_id))
+    assert "HOLD_CLUSTER_UNREADABLE" not in _reasons(sandbox, cluster_id)
+    assert sandbox.failures == []
+
+
+def test_starved_spot_falls_back_to_on_demand_within_the_cap_and_gives_it_back(sandbox: Sandbox) -> None:
+    # GIVEN a fleet cluster whose Spot side is short for 40 minutes, and demand for more units
+    cluster_id = sandbox.create_cluster(collection="fleet")
+    sandbox.starve_spot(cluster_id, 40)
+    sandbox.set_yarn(cluster_id, demand_mb=60_000, apps=5)
+    seen: list[dict[str, Any]] = []
+    # WHEN 90 minutes pass
+    sandbox.advance(90, each_minute=_watch(sandbox, cluster_id, seen))
+    reasons = _reasons(sandbox, cluster_id)
+    # THEN the scale-out asked Spot, the shortage made it ask On-Demand (never above the cap), and once Spot came
+    # back the On-Demand units were given back
+    assert reasons.index("SCALE_OUT_PENDING_DEMAND") < reasons.index("SCALE_SPOT_FALLBACK")
+    assert reasons.index("SCALE_SPOT_FALLBACK") < reasons.index("SCALE_SPOT_GIVE_BACK")
+    assert max(f["TargetOnDemandCapacity"] for f in seen) > 0
+    assert all(f["TargetOnDemandCapacity"] <= MAX_ON_DEMAND_UNITS for f in seen)
+    task = sandbox.fleet(cluster_id)
+    assert task["TargetOnDemandCapacity"] == 0
+    assert task["ProvisionedSpotCapacity"] == task["TargetSpotCapacity"] > 8
+    # AND EMR's own fleet events reached the scaler through the template's rule
+    causes = {i.event.get("detail-type") for i in sandbox.invocations if i.function == "ScalerFunction"}
+    assert {"EMR Instance Fleet State Change", "EMR Instance Fleet Provisioning"} <= causes
+    assert sandbox.failures == []
+
+
+def test_spot_interruption_is_replaced_once_then_the_target_comes_back(sandbox: Sandbox) -> None:
+    # GIVEN a busy fleet cluster that has settled
+    cluster_id = sandbox.create_cluster(collection="fleet")
+    sandbox.set_yarn(cluster_id, demand_mb=45_000, apps=5)
+    sandbox.advance(15)
+    before = sandbox.fleet(cluster_id)["TargetSpotCapacity"]
+    # WHEN EC2 warns that one of its Spot nodes (an m5.xlarge: 4 units) goes in two minutes, and the warning is
+    # delivered twice
+    (instance_id,) = sandbox.interrupt_spot(cluster_id, 1)
+    sandbox.emit(
+        "aws.ec2",
+        "EC2 Spot Instance Interruption Warning",
+        {"instance-id": instance_id, "instance-action": "terminate"},
+    )
+    sandbox.deliver()
+    after_warning = sandbox.fleet(cluster_id)["TargetSpotCapacity"]
+    sandbox.advance(10)
+    # THEN its units were asked for at once, once; after the loss the target came back (EMR's own replenishment
+    # would otherwise add them a second time), and the fleet again has what it asks for
+    reasons = _reasons(sandbox, cluster_id)
+    assert reasons.count("SCALE_REPLACE_INTERRUPTED") == 2  # the replacement, then the target back
+    assert "HOLD_INTERRUPTION_NOT_REPLACED" in reasons  # the duplicate warning
+    assert after_warning == before + 4
+    task = sandbox.fleet(cluster_id)
+    assert task["TargetSpotCapacity"] == before
+    assert task["ProvisionedSpotCapacity"] == before
+    assert sandbox.failures == []

@@ -15,8 +15,11 @@ from emr_autoscaler.kernel.ids import OPT_IN_TAG
 from emr_autoscaler.kernel.models import (
     ClusterSnapshot,
     ClusterState,
+    FleetInstanceType,
     GroupRole,
     GroupState,
+    InstanceCollection,
+    InstanceFleetCapacity,
     InstanceGroupCapacity,
     MetricsSource,
     YarnMetrics,
@@ -88,6 +91,53 @@ def snapshot(
         groups=(master(), *groups) if groups else (master(), core(2), task(2)),
         master_private_dns="ip-10-0-0-1.ec2.internal",
         read_at=read_at,
+    )
+
+
+# A fleet's two instance types: one m5.xlarge counts 4 units, one m5.2xlarge 8, so a unit is 3072 MB and 1 vcore.
+FLEET_TYPES = (
+    FleetInstanceType(instance_type="m5.xlarge", weighted_capacity=4),
+    FleetInstanceType(instance_type="m5.2xlarge", weighted_capacity=8),
+)
+UNIT_MB = NODE_MB // 4
+
+
+def fleet(
+    fleet_id: str = "if-TASK1",
+    *,
+    role: GroupRole = GroupRole.TASK,
+    on_demand: int = 0,
+    spot: int = 8,
+    provisioned_on_demand: int | None = None,
+    provisioned_spot: int | None = None,
+    state: GroupState = GroupState.RUNNING,
+    types: tuple[FleetInstanceType, ...] = FLEET_TYPES,
+) -> InstanceFleetCapacity:
+    """Fleet is one instance fleet with targets in units; provisioned capacity defaults to its targets (settled)."""
+    return InstanceFleetCapacity(
+        fleet_id=fleet_id,
+        name=f"{role.value.lower()}-fleet",
+        role=role,
+        state=state,
+        target_on_demand=on_demand,
+        target_spot=spot,
+        provisioned_on_demand=on_demand if provisioned_on_demand is None else provisioned_on_demand,
+        provisioned_spot=spot if provisioned_spot is None else provisioned_spot,
+        instance_types=types,
+    )
+
+
+def fleet_snapshot(*fleets: InstanceFleetCapacity, tags: dict[str, str] | None = None) -> ClusterSnapshot:
+    """Fleet_snapshot is an opted-in RUNNING fleet cluster: a master fleet, a CORE fleet of 8 On-Demand units
+    (2 m5.xlarge) and the given fleets (by default a TASK fleet of 8 Spot units), 4 worker nodes in all."""
+    master_fleet = fleet("if-MASTER", role=GroupRole.MASTER, on_demand=1, spot=0, types=FLEET_TYPES[:1])
+    core_fleet = fleet("if-CORE", role=GroupRole.CORE, on_demand=8, spot=0)
+    return snapshot(tags=tags).model_copy(
+        update={
+            "groups": (),
+            "collection": InstanceCollection.INSTANCE_FLEET,
+            "fleets": (master_fleet, core_fleet, *(fleets or (fleet(),))),
+        }
     )
 
 

@@ -27,7 +27,13 @@ from emr_autoscaler.eventbridge import (
 )
 from emr_autoscaler.notifications.domain.notice import Notice
 from emr_autoscaler.notifications.triggers import NOTICE_ROUTES, parse_notice_event
-from emr_autoscaler.scaling.triggers import ClusterTrigger, ScheduledTick, parse_scaler_trigger, scaler_routes
+from emr_autoscaler.scaling.triggers import (
+    ClusterTrigger,
+    ScheduledTick,
+    SpotInterruption,
+    parse_scaler_trigger,
+    scaler_routes,
+)
 from emr_autoscaler.steps.triggers import STEP_ROUTES, StepFailure, parse_retry_message, parse_step_failure
 from emr_autoscaler.watch.triggers import WATCH_ROUTES, ClusterStateChange, WatchTick, parse_watch_trigger
 from tests.conftest import EVENTS, load_event
@@ -56,7 +62,8 @@ CONSUMERS: dict[str, dict[str, type[BaseModel] | str]] = {
     "scheduled_tick.json": {"scaler": ScheduledTick, "watch": WatchTick},
     "alarm_state_change.json": {"scaler": ClusterTrigger},
     "instance_group_state_change.json": {"scaler": ClusterTrigger},
-    "instance_fleet_state_change.json": {"later issues": InstanceFleetStateChangeDetail},
+    "instance_fleet_state_change.json": {"scaler": ClusterTrigger},
+    "spot_interruption_warning.json": {"scaler": SpotInterruption},
     "cluster_state_change_running.json": {"watch": ClusterStateChange},
     "cluster_state_change_terminated.json": {"watch": ClusterStateChange, "notifier": "not a failure"},
     "cluster_terminated_with_errors.json": {"watch": ClusterStateChange, "notifier": Notice},
@@ -64,8 +71,8 @@ CONSUMERS: dict[str, dict[str, type[BaseModel] | str]] = {
     "app_scaling_decision.json": {"notifier": Notice},
     "app_step_retry_given_up.json": {"notifier": Notice},
     "health_alarm_state_change.json": {"notifier": Notice},
-    "instance_fleet_resize_spot_timeout.json": {"later issues": InstanceFleetResizeDetail},
-    "instance_group_provisioning_insufficient_capacity.json": {"later issues": InstanceGroupProvisioningDetail},
+    "instance_fleet_resize_spot_timeout.json": {"scaler": ClusterTrigger},
+    "instance_group_provisioning_insufficient_capacity.json": {"scaler": ClusterTrigger},
     "managed_scaling_action.json": {"later issues": ManagedScalingActionDetail},
 }
 SQS_SAMPLES = {"step_retry_due.json"}
@@ -129,13 +136,54 @@ def test_new_emr_events_keep_the_fields_later_issues_read() -> None:
     assert managed.cluster_id == CLUSTER_ID
 
 
-def test_the_scaler_ignores_fleet_events_until_it_scales_fleets() -> None:
-    # GIVEN a fleet that finished resizing (the scaler reads instance groups only, for now)
+@pytest.mark.parametrize(
+    ("sample", "cause"),
+    [
+        pytest.param("instance_fleet_state_change.json", "instance fleet state RUNNING", id="fleet state change"),
+        pytest.param(
+            "instance_fleet_resize_spot_timeout.json",
+            "EMR Instance Fleet Resize: Spot Provisioning timeout",
+            id="fleet Spot provisioning timeout",
+        ),
+        pytest.param(
+            "instance_group_provisioning_insufficient_capacity.json",
+            "EMR Instance Group Provisioning: EC2 provisioning - Insufficient Instance Capacity",
+            id="group short of EC2 capacity",
+        ),
+    ],
+)
+def test_the_scaler_evaluates_a_cluster_whose_fleet_or_capacity_changed(sample: str, cause: str) -> None:
+    # GIVEN a fleet event, or EMR saying a resize is short of capacity
     # WHEN the scaler routes it
-    trigger = parse_scaler_trigger(load_event("instance_fleet_state_change.json"), PREFIX)
-    # THEN it is ignored with a reason, not evaluated (an evaluation would fail on ListInstanceGroups)
+    trigger = parse_scaler_trigger(load_event(sample), PREFIX)
+    # THEN the cluster is evaluated now, and the cause says why
+    assert isinstance(trigger, ClusterTrigger)
+    assert trigger.cluster_id == CLUSTER_ID
+    assert trigger.cause == cause
+
+
+def test_a_spot_interruption_names_the_instance_and_a_malformed_id_is_ignored() -> None:
+    # GIVEN EC2's two-minute warning
+    event = load_event("spot_interruption_warning.json")
+    # WHEN routed, THEN the scaler is to find the instance's cluster
+    trigger = parse_scaler_trigger(event, PREFIX)
+    assert isinstance(trigger, SpotInterruption)
+    assert trigger.ec2_instance_id == "i-0b662ef9931388ba0"
+    # AND an instance id that is not one is ignored naming the field
+    event["detail"]["instance-id"] = "i-../../etc"
+    ignored = parse_scaler_trigger(event, PREFIX)
+    assert isinstance(ignored, Ignored)
+    assert "instance-id" in ignored.reason
+
+
+def test_a_malformed_fleet_event_is_ignored_with_the_field() -> None:
+    # GIVEN a fleet resize event without its eventCode
+    event = load_event("instance_fleet_resize_spot_timeout.json")
+    del event["detail"]["eventCode"]
+    # WHEN routed, THEN ignored naming the missing field
+    trigger = parse_scaler_trigger(event, PREFIX)
     assert isinstance(trigger, Ignored)
-    assert "EMR Instance Fleet State Change" in trigger.reason
+    assert "detail.eventCode" in trigger.reason
 
 
 @pytest.mark.parametrize(

@@ -18,11 +18,20 @@ from emr_autoscaler.kernel.models import (
     ClusterState,
     GroupRole,
     GroupState,
+    InstanceCollection,
+    InstanceLocation,
     MetricsSource,
     YarnMetrics,
 )
-from emr_autoscaler.scaling.domain.decisions import ReasonCode, ResizePlan, ScalingState
-from emr_autoscaler.scaling.domain.guards import hold_cluster_not_found, hold_config_invalid, hold_paused
+from emr_autoscaler.scaling.domain.decisions import FleetMemory, ReasonCode, ResizePlan, ScalingState
+from emr_autoscaler.scaling.domain.fleets import plan_fleet_resize
+from emr_autoscaler.scaling.domain.guards import (
+    hold_cluster_not_found,
+    hold_cluster_unreadable,
+    hold_config_invalid,
+    hold_paused,
+)
+from emr_autoscaler.scaling.domain.interruptions import plan_interruption
 from emr_autoscaler.scaling.domain.plan import plan_resize
 from tests.unit.domain_builders import (
     CLUSTER_ID,
@@ -32,6 +41,8 @@ from tests.unit.domain_builders import (
     ago,
     cloudwatch_metrics,
     core,
+    fleet,
+    fleet_snapshot,
     metrics,
     policy,
     snapshot,
@@ -46,6 +57,7 @@ SERVICE_LAYER_REASONS = frozenset(
         ReasonCode.HOLD_CONFIG_INVALID,
         ReasonCode.HOLD_CLUSTER_NOT_FOUND,
         ReasonCode.HOLD_PAUSED,
+        ReasonCode.HOLD_CLUSTER_UNREADABLE,
         ReasonCode.SKIPPED_ALREADY_DECIDED,
         ReasonCode.SKIPPED_GROUP_MOVED,
     }
@@ -64,10 +76,26 @@ class Case:
     yarn: YarnMetrics | None = field(default_factory=metrics)
     scaling_policy: ScalingPolicy = field(default_factory=policy)
     memory: ScalingState = field(default_factory=state)
+    interrupted: InstanceLocation | None = None
 
 
 def _plan(case: Case) -> ResizePlan:
-    return plan_resize(case.cluster, case.yarn, case.scaling_policy, case.memory, NOW)
+    # As the service does: a fleet cluster is decided by plan_fleet_resize (which asks plan_resize, in units).
+    fleets = case.cluster.collection is InstanceCollection.INSTANCE_FLEET
+    if fleets and case.interrupted is not None:
+        return plan_interruption(case.cluster, case.yarn, case.scaling_policy, case.memory, case.interrupted, NOW)
+    decide = plan_fleet_resize if fleets else plan_resize
+    return decide(case.cluster, case.yarn, case.scaling_policy, case.memory, NOW)
+
+
+RECLAIMED = InstanceLocation(
+    cluster_id=CLUSTER_ID, ec2_instance_id="i-0abc1234def567890", fleet_id="if-TASK1", instance_type="m5.xlarge"
+)
+
+
+def _spot_short(minutes: float, **fields: Any) -> ScalingState:
+    """The TASK fleet's Spot has been short for `minutes`."""
+    return state(fleets=(FleetMemory(fleet_id="if-TASK1", spot_short_since=ago(minutes * 60), **fields),))
 
 
 def _assert_decision(plan: ResizePlan, case: Case) -> None:
@@ -83,6 +111,47 @@ def _assert_decision(plan: ResizePlan, case: Case) -> None:
 
 
 REASON_CASES = [
+    # --- instance fleets: Spot short, its fallback and give-back -----------------------------------------------
+    pytest.param(
+        Case(
+            ReasonCode.SCALE_SPOT_FALLBACK,
+            (("if-TASK1", 24),),
+            cluster=fleet_snapshot(fleet(spot=24, provisioned_spot=8)),
+            memory=_spot_short(16),
+        ),
+        id="16 Spot units missing for 16 min: asked of On-Demand",
+    ),
+    pytest.param(
+        Case(
+            ReasonCode.HOLD_SPOT_SHORT,
+            cluster=fleet_snapshot(fleet(on_demand=20, spot=24, provisioned_spot=8, state=GroupState.RESIZING)),
+            memory=_spot_short(16),
+        ),
+        id="Spot short while EMR still asks, On-Demand already at its cap",
+    ),
+    pytest.param(
+        Case(
+            ReasonCode.SCALE_SPOT_GIVE_BACK,
+            (("if-TASK1", 40),),
+            cluster=fleet_snapshot(fleet(on_demand=16, spot=8)),
+            memory=state(fleets=(FleetMemory(fleet_id="if-TASK1", fallback_units=16, fallback_at=ago(1900)),)),
+        ),
+        id="30 min after a fallback, Spot is asked again",
+    ),
+    pytest.param(
+        Case(
+            ReasonCode.SCALE_REPLACE_INTERRUPTED,
+            (("if-TASK1", 12),),
+            cluster=fleet_snapshot(),
+            yarn=metrics(allocated_mb=4 * NODE_MB - 2048, allocated_vcores=12),
+            interrupted=RECLAIMED,
+        ),
+        id="a busy cluster's Spot node is reclaimed in 2 min: its 4 units asked for now",
+    ),
+    pytest.param(
+        Case(ReasonCode.HOLD_INTERRUPTION_NOT_REPLACED, cluster=fleet_snapshot(), interrupted=RECLAIMED),
+        id="an idle cluster's Spot node is reclaimed: EMR replenishes it, nothing asked",
+    ),
     # --- acting -------------------------------------------------------------------------------------------------
     pytest.param(
         Case(ReasonCode.SCALE_OUT_PENDING_DEMAND, (("ig-TASK1", 5),), yarn=metrics(pending_mb=3 * NODE_MB)),
@@ -967,6 +1036,12 @@ def test_scaling_to_limits_respects_the_cooldown() -> None:
             ReasonCode.HOLD_CONFIG_INVALID,
             "Holding j-ABC: no valid configuration has been read yet (defaults.scale_out.cooldown_s: must be >= 0).",
             id="no valid configuration",
+        ),
+        pytest.param(
+            lambda: hold_cluster_unreadable(snapshot(), state(), NOW, "ListInstanceGroups refused: fleets"),
+            ReasonCode.HOLD_CLUSTER_UNREADABLE,
+            "the scaler cannot read its capacity (ListInstanceGroups refused: fleets).",
+            id="capacity unreadable",
         ),
         pytest.param(
             lambda: hold_paused(snapshot(), NOW, "tag emr-autoscaler:mode"),

@@ -24,9 +24,11 @@ from typing import Any
 from emr_autoscaler.kernel.config.scaling import DEFAULT_NODE_CAPACITY
 from emr_autoscaler_dev.sandbox import steps as emr_steps
 from emr_autoscaler_dev.sandbox.clock import Clock
+from emr_autoscaler_dev.sandbox.fleets import FleetEmulator
 from emr_autoscaler_dev.sandbox.functions import SandboxError
 from emr_autoscaler_dev.sandbox.local_aws import LocalAws, moto_backends
 from emr_autoscaler_dev.sandbox.provision import create_cluster as _run_job_flow
+from emr_autoscaler_dev.sandbox.provision import create_fleet_cluster as _run_fleet_job_flow
 from emr_autoscaler_dev.sandbox.template import ACCOUNT_ID, REGION
 from emr_autoscaler_dev.sandbox.yarn import YarnResourceManagerEmulator, application, cluster_metrics
 
@@ -131,6 +133,7 @@ class EmrEmulator:
         self._addresses = (f"127.0.{n // 250}.{2 + n % 250}" for n in itertools.count(0))
         # EMR API errors to answer for a cluster (cluster id -> error code), as `fail_api` sets them.
         self.api_errors: dict[str, str] = {}
+        self.fleets = FleetEmulator(clock, emit, on_line, start_delay, decommission)
 
     def __enter__(self) -> EmrEmulator:
         self.rm_port = _free_port("127.0.0.1")
@@ -158,11 +161,19 @@ class EmrEmulator:
         task: int = 2,
         instance_type: str = "m5.xlarge",
         tags: dict[str, str] | None = None,
+        collection: str = "group",
     ) -> str:
-        """Create_cluster starts an opted-in cluster with a YARN ResourceManager and announces it (RUNNING)."""
-        cluster_id = _run_job_flow(
-            self.emr, name=name, core=core, task=task, instance_type=instance_type, tags=tags, log_uri=LOG_URI
-        )
+        """Create_cluster starts an opted-in cluster with a YARN ResourceManager and announces it (RUNNING).
+
+        `collection="fleet"` starts an instance-fleet cluster instead: CORE `core` On-Demand nodes, a TASK fleet of
+        m5.xlarge (4 units) and m5.2xlarge (8 units) asking `task` nodes' worth of Spot units (see FleetEmulator).
+        """
+        if collection == "fleet":
+            cluster_id = _run_fleet_job_flow(self.emr, name=name, core=core, task=task, tags=tags, log_uri=LOG_URI)
+        else:
+            cluster_id = _run_job_flow(
+                self.emr, name=name, core=core, task=task, instance_type=instance_type, tags=tags, log_uri=LOG_URI
+            )
         address = next(self._addresses)
         yarn = self._stack.enter_context(YarnResourceManagerEmulator(host=address, port=self.rm_port))
         started_ms = int(self.clock.now.timestamp() * 1000)
@@ -259,6 +270,7 @@ class EmrEmulator:
     def tick(self) -> None:
         """Tick brings the emulation to the clock's time: due resizes complete, due step logs reach S3, every
         ResourceManager follows."""
+        self.fleets.tick()
         self._complete_resizes()
         self._archive_logs()
         refreshed: set[int] = set()
@@ -270,6 +282,19 @@ class EmrEmulator:
     def _refresh_yarn(self, cluster_id: str) -> None:
         # Read the emulation's own state (in process) rather than call EMR: this runs every simulated minute.
         cluster = self._clusters[cluster_id]
+        if self.fleets.knows(cluster_id):
+            # YARN sees a fleet's capacity; one unit stands for a node of a unit's size (see yarn_capacity).
+            units, unit_mb, unit_vcores = self.fleets.yarn_capacity(cluster_id)
+            cluster.yarn.set_body(
+                cluster_metrics(
+                    nodes=units,
+                    node_memory_mb=unit_mb,
+                    node_vcores=unit_vcores,
+                    demand_memory_mb=cluster.demand_mb,
+                    apps_running=cluster.apps,
+                )
+            )
+            return
         workers = [
             g
             for backend in moto_backends("emr")
@@ -474,7 +499,9 @@ def _patch_moto_emr(emulator: EmrEmulator) -> Callable[[], None]:
 
     Returns the function that restores moto.
     """
+    from moto.core.responses import EmptyResult, PaginatedResult
     from moto.emr import models, responses
+    from moto.emr.exceptions import InvalidRequestException
 
     responses_cls = responses.ElasticMapReduceResponse
     group_cls = models.InstanceGroup
@@ -487,7 +514,49 @@ def _patch_moto_emr(emulator: EmrEmulator) -> Callable[[], None]:
         "modify": backend_cls.__dict__["modify_instance_groups"],
         "describe": backend_cls.__dict__["describe_cluster"],
         "add_steps": responses_cls.__dict__["add_job_flow_steps"],
+        "run_job_flow": responses_cls.__dict__["run_job_flow"],
+        "describe_cluster": responses_cls.__dict__["describe_cluster"],
+        "list_instance_groups": responses_cls.__dict__["list_instance_groups"],
+        "list_instances": responses_cls.__dict__["list_instances"],
     }
+    fleets = emulator.fleets
+
+    def run_job_flow(self: Any) -> Any:
+        # moto ignores Instances.InstanceFleets: the emulator keeps them, and marks the cluster a fleet cluster.
+        result = saved["run_job_flow"](self)
+        configs = self._get_param("Instances.InstanceFleets", [])
+        if configs:
+            cluster_id = str(result.result["JobFlowId"])
+            fleets.launched(cluster_id, list(configs))
+            self.backend.clusters[cluster_id].instance_collection_type = "INSTANCE_FLEET"
+        return result
+
+    def describe_cluster(self: Any) -> Any:
+        cluster = self.backend.clusters.get(self._get_param("ClusterId"))
+        if cluster is not None and not hasattr(cluster, "instance_collection_type"):
+            cluster.instance_collection_type = "INSTANCE_GROUP"
+        return saved["describe_cluster"](self)
+
+    def list_instance_groups(self: Any) -> Any:
+        if fleets.knows(self._get_param("ClusterId")):
+            raise InvalidRequestException("Instance fleet clusters are not supported by this API.")
+        return saved["list_instance_groups"](self)
+
+    def list_instances(self: Any) -> Any:
+        cluster_id = self._get_param("ClusterId")
+        if fleets.knows(cluster_id):
+            return PaginatedResult({"Instances": fleets.instances(cluster_id)})
+        return saved["list_instances"](self)
+
+    def list_instance_fleets(self: Any) -> Any:
+        return PaginatedResult({"InstanceFleets": fleets.listed(self._get_param("ClusterId"))})
+
+    def modify_instance_fleet(self: Any) -> Any:
+        cluster_id = self._get_param("ClusterId")
+        if not fleets.knows(cluster_id):
+            raise InvalidRequestException("Instance group clusters are not supported by this API.")
+        fleets.modify(cluster_id, self._get_param("InstanceFleet"))
+        return EmptyResult()
 
     def describe(self: Any, cluster_id: str) -> Any:
         code = emulator.api_errors.get(cluster_id)
@@ -524,6 +593,12 @@ def _patch_moto_emr(emulator: EmrEmulator) -> Callable[[], None]:
         return result
 
     responses_cls.add_job_flow_steps = add_steps  # type: ignore[method-assign]
+    responses_cls.run_job_flow = run_job_flow  # type: ignore[method-assign]
+    responses_cls.describe_cluster = describe_cluster  # type: ignore[method-assign]
+    responses_cls.list_instance_groups = list_instance_groups  # type: ignore[method-assign]
+    responses_cls.list_instances = list_instances  # type: ignore[method-assign]
+    responses_cls.list_instance_fleets = list_instance_fleets  # type: ignore[attr-defined]
+    responses_cls.modify_instance_fleet = modify_instance_fleet  # type: ignore[attr-defined]
     group_cls.running_instance_count = property(running)  # type: ignore[assignment,method-assign]
     group_cls.instance_running_count = property(running)  # type: ignore[assignment,method-assign]
     cluster_cls.master_public_dns_name = property(dns)  # type: ignore[assignment,method-assign]
@@ -537,5 +612,11 @@ def _patch_moto_emr(emulator: EmrEmulator) -> Callable[[], None]:
         backend_cls.modify_instance_groups = saved["modify"]  # type: ignore[method-assign]
         backend_cls.describe_cluster = saved["describe"]  # type: ignore[method-assign]
         responses_cls.add_job_flow_steps = saved["add_steps"]  # type: ignore[method-assign]
+        responses_cls.run_job_flow = saved["run_job_flow"]  # type: ignore[method-assign]
+        responses_cls.describe_cluster = saved["describe_cluster"]  # type: ignore[method-assign]
+        responses_cls.list_instance_groups = saved["list_instance_groups"]  # type: ignore[method-assign]
+        responses_cls.list_instances = saved["list_instances"]  # type: ignore[method-assign]
+        del responses_cls.list_instance_fleets  # type: ignore[attr-defined]
+        del responses_cls.modify_instance_fleet  # type: ignore[attr-defined]
 
     return restore

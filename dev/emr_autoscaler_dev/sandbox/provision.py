@@ -59,6 +59,61 @@ def create_cluster(
     return str(response["JobFlowId"])
 
 
+def create_fleet_cluster(
+    emr: Any,
+    name: str = "etl-fleet",
+    core: int = 2,
+    task: int = 2,
+    tags: dict[str, str] | None = None,
+    log_uri: str | None = None,
+) -> str:
+    """Create_fleet_cluster starts an instance-fleet cluster: a master, `core` On-Demand m5.xlarge CORE nodes and a
+    TASK fleet of m5.xlarge (4 units) or m5.2xlarge (8 units) asking `task` m5.xlarge nodes' worth of Spot units,
+    with a 15-minute Spot timeout falling back to On-Demand at launch (LaunchSpecifications) and on resize."""
+    tags = {"emr-autoscaler:enabled": "true"} if tags is None else tags
+    logging = {"LogUri": log_uri} if log_uri else {}
+    task_types = [
+        {"InstanceType": "m5.xlarge", "WeightedCapacity": 4},
+        {"InstanceType": "m5.2xlarge", "WeightedCapacity": 8},
+    ]
+    response = emr.run_job_flow(
+        Name=name,
+        **logging,
+        ReleaseLabel="emr-7.5.0",
+        Instances={
+            "InstanceFleets": [
+                {
+                    "Name": "Master",
+                    "InstanceFleetType": "MASTER",
+                    "TargetOnDemandCapacity": 1,
+                    "InstanceTypeConfigs": [{"InstanceType": "m5.xlarge"}],
+                },
+                {
+                    "Name": "Core",
+                    "InstanceFleetType": "CORE",
+                    "TargetOnDemandCapacity": 4 * core,
+                    "InstanceTypeConfigs": [{"InstanceType": "m5.xlarge", "WeightedCapacity": 4}],
+                },
+                {
+                    "Name": "Task",
+                    "InstanceFleetType": "TASK",
+                    "TargetSpotCapacity": 4 * task,
+                    "InstanceTypeConfigs": task_types,
+                    "LaunchSpecifications": {
+                        "SpotSpecification": {"TimeoutDurationMinutes": 15, "TimeoutAction": "SWITCH_TO_ON_DEMAND"}
+                    },
+                    "ResizeSpecifications": {"SpotResizeSpecification": {"TimeoutDurationMinutes": 15}},
+                },
+            ],
+            "KeepJobFlowAliveWhenNoSteps": True,
+        },
+        JobFlowRole="EMR_EC2_DefaultRole",
+        ServiceRole="EMR_DefaultRole",
+        Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
+    )
+    return str(response["JobFlowId"])
+
+
 def provision_step_retry(session: Any, settings: Settings, queue_name: str = "step-retry") -> Settings:
     """Provision_step_retry creates the retry queue and the application bus; returns settings naming them.
 

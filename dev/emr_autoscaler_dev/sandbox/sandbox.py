@@ -178,9 +178,25 @@ class Sandbox:
         task: int = 2,
         instance_type: str = "m5.xlarge",
         tags: dict[str, str] | None = None,
+        collection: str = "group",
     ) -> str:
-        """Create_cluster starts an opted-in cluster with a YARN ResourceManager and announces it (RUNNING)."""
-        return self.emr_emulator.create_cluster(name, core, task, instance_type, tags)
+        """Create_cluster starts an opted-in cluster with a YARN ResourceManager and announces it (RUNNING);
+        `collection="fleet"` makes it an instance-fleet cluster (a TASK fleet of two weighted types, on Spot)."""
+        return self.emr_emulator.create_cluster(name, core, task, instance_type, tags, collection)
+
+    def starve_spot(self, cluster_id: str, minutes: int) -> None:
+        """Starve_spot leaves the fleet cluster's Spot requests unfilled for `minutes`; EMR says so with its
+        insufficient-capacity event, and times the request out after its Spot timeout."""
+        self.emr_emulator.fleets.starve_spot(cluster_id, minutes)
+
+    def interrupt_spot(self, cluster_id: str, count: int) -> list[str]:
+        """Interrupt_spot sends EC2's two-minute warning for `count` Spot nodes of the TASK fleet, which are then
+        lost (EMR provisions the fleet back to its target); returns their instance ids."""
+        return self.emr_emulator.fleets.interrupt_spot(cluster_id, count)
+
+    def fleet(self, cluster_id: str, role: str = "TASK") -> dict[str, Any]:
+        """Fleet is one fleet of a fleet cluster as ListInstanceFleets reports it."""
+        return self.emr_emulator.fleets.fleet(cluster_id, role)
 
     def create_clusters(
         self,

@@ -40,6 +40,9 @@ from emr_autoscaler.kernel.models import GroupRole
 from emr_autoscaler_dev.sim.waiting import HEAP_ABOVE, TaskQueue
 from emr_autoscaler_dev.sim.workload import Job
 
+ON_DEMAND = "ON_DEMAND"
+SPOT = "SPOT"
+
 FAIR = "fair"
 FIFO = "fifo"
 SCHEDULERS = (FAIR, FIFO)
@@ -81,6 +84,14 @@ class ClusterSpec:
     max_am_share: float = 0.5
     node_capacity: NodeCapacity | None = None
     price_per_hour: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_PRICE_PER_HOUR))
+    # Spot (see docs/simulator.md): with `spot_task` the TASK side is a fleet of one unit per node, a Spot group
+    # (`task`) and an On-Demand one (`task_od`). Spot requests made during a `spot_short` window (start, end in s)
+    # fill only after it ends; a running Spot node is reclaimed at `spot_interruptions_per_node_hour` (Poisson),
+    # its containers killed, and EMR starts another in its place. Spot costs `spot_price_factor` of On-Demand.
+    spot_task: bool = False
+    spot_short: tuple[tuple[float, float], ...] = ()
+    spot_interruptions_per_node_hour: float = 0.0
+    spot_price_factor: float = 0.4
 
     @property
     def capacity(self) -> NodeCapacity:
@@ -189,9 +200,10 @@ class Request:
 class SimGroup:
     """SimGroup is one instance group: its role, its nodes, and the count EMR was last asked for."""
 
-    __slots__ = ("group_id", "instance_type", "name", "nodes", "requested", "role")
+    __slots__ = ("group_id", "instance_type", "market", "name", "nodes", "requested", "role")
 
-    def __init__(self, group_id: str, name: str, role: GroupRole, instance_type: str) -> None:
+    def __init__(self, group_id: str, name: str, role: GroupRole, instance_type: str, market: str = ON_DEMAND) -> None:
+        self.market = market
         self.group_id = group_id
         self.name = name
         self.role = role
@@ -219,6 +231,7 @@ class SimGroup:
 _COMPLETE = 0
 _READY = 1
 _DEADLINE = 2
+_INTERRUPT = 3
 
 
 class SimCluster:
@@ -233,8 +246,15 @@ class SimCluster:
         self.capacity = spec.capacity
         self.rng = rng
         self.core = SimGroup("ig-core", "Core", GroupRole.CORE, spec.instance_type)
-        self.task = SimGroup("ig-task", "Task", GroupRole.TASK, spec.instance_type)
-        self.groups = (self.core, self.task)
+        self.task = SimGroup(
+            "ig-task", "Task", GroupRole.TASK, spec.instance_type, SPOT if spec.spot_task else ON_DEMAND
+        )
+        self.task_od: SimGroup | None = None
+        self.groups: tuple[SimGroup, ...] = (self.core, self.task)
+        if spec.spot_task:
+            self.task_od = SimGroup("ig-task-od", "Task On-Demand", GroupRole.TASK, spec.instance_type)
+            self.groups = (self.core, self.task, self.task_od)
+        self.interrupted_nodes = 0
         self.nodes: list[Node] = []
         self.accepting: list[Node] = []
         self.events: list[tuple[float, int, int, object]] = []
@@ -299,6 +319,49 @@ class SimCluster:
         self.peak_nodes = max(self.peak_nodes, self.billed_nodes)
         return node
 
+    def _start_node(self, group: SimGroup, now_s: float) -> None:
+        node = self._new_node(group, now_s)
+        jitter = self.rng.uniform(-self.spec.start_jitter_s, self.spec.start_jitter_s)
+        delay = max(0.0, self.spec.start_delay_s + jitter)
+        if group.market == SPOT:
+            # No Spot capacity in a shortage window: the request fills once it ends (and is billed from then).
+            for start, end in self.spec.spot_short:
+                if start <= now_s + delay and now_s < end:
+                    node.requested_s = end
+                    delay = end - now_s + delay
+                    break
+        self._push(now_s + delay, _READY, node)
+
+    def _interrupt(self, node: Node, now_s: float) -> None:
+        """EC2 reclaims a Spot node: its containers are killed and asked again, and EMR starts one in its place."""
+        if node.state is not NodeState.RUNNING and node.state is not NodeState.DRAINING:
+            return
+        if node.state is NodeState.RUNNING:
+            if node in self._roomy_nodes:
+                self._room_mb -= node.free_mb
+                self._roomy_nodes.discard(node)
+            self.accepting.remove(node)
+            node.state = NodeState.DRAINING
+        self._kill(node)
+        self._node_gone(node, now_s)
+        self.interrupted_nodes += 1
+        group = node.group
+        if len(group.nodes) < group.requested:
+            self._start_node(group, now_s)
+
+    def cost_usd(self, end_s: float) -> float:
+        """Cost_usd is the billed node time up to `end_s` at each node's market price (Spot at its factor)."""
+        price, factor = self.spec.price, self.spec.spot_price_factor
+        return (
+            sum(self._billed_s(n, end_s) * (factor if n.group.market == SPOT else 1.0) for n in self.nodes)
+            * price
+            / 3600.0
+        )
+
+    def market_node_seconds(self, end_s: float, market: str) -> float:
+        """Market_node_seconds is the billed node time of one market up to `end_s` (s)."""
+        return sum(self._billed_s(n, end_s) for n in self.nodes if n.group.market == market)
+
     def _roomy(self, node: Node) -> bool:
         """Roomy is true for a running node with room for the smallest container."""
         min_mb, min_vcores = self.min_container
@@ -339,9 +402,7 @@ class SimCluster:
                 self._node_ready(node, rejoin=True)
                 delta -= 1
             for _ in range(delta):
-                node = self._new_node(group, now_s)
-                jitter = self.rng.uniform(-self.spec.start_jitter_s, self.spec.start_jitter_s)
-                self._push(now_s + max(0.0, self.spec.start_delay_s + jitter), _READY, node)
+                self._start_node(group, now_s)
             return
         remove = -delta
         # Nodes still starting hold no container: cancelling them (newest first) loses nothing.
@@ -653,6 +714,10 @@ class SimCluster:
         if node.state is not NodeState.DRAINING or now_s < node.deadline_s:
             return  # taken back (and maybe drained again later, with a later deadline)
         # The decommission timeout ran out: YARN kills what still runs and the application asks again.
+        self._kill(node)
+        self._node_gone(node, now_s)
+
+    def _kill(self, node: Node) -> None:
         for batch in sorted(node.batches, key=lambda b: (b.job.index, b.phase)):
             batch.alive = False
             self._release(batch)
@@ -661,7 +726,6 @@ class SimCluster:
                 del self.am_batches[batch.job.index]
                 self._reasked.add(batch.job.index)
             self._queue(Request(batch.job, batch.phase, batch.count))
-        self._node_gone(node, now_s)
 
     # --- time --------------------------------------------------------------------------------------------------
 
@@ -682,10 +746,21 @@ class SimCluster:
                 assert isinstance(payload, Node)
                 if payload.state is NodeState.STARTING:
                     self._node_ready(payload)
+                    rate = self.spec.spot_interruptions_per_node_hour
+                    if payload.group.market == SPOT and rate > 0:
+                        self._push(at_s + self.rng.expovariate(rate / 3600.0), _INTERRUPT, payload)
+            elif kind == _INTERRUPT:
+                assert isinstance(payload, Node)
+                self._interrupt(payload, at_s)
             else:
                 assert isinstance(payload, Node)
                 self._deadline(payload, at_s)
 
     def node_seconds(self, end_s: float) -> float:
         """Node_seconds is the billed node time up to `end_s` (s): from each request until the node is gone."""
-        return sum((n.gone_s if n.gone_s is not None else end_s) - n.requested_s for n in self.nodes)
+        return sum(self._billed_s(n, end_s) for n in self.nodes)
+
+    @staticmethod
+    def _billed_s(node: Node, end_s: float) -> float:
+        # A Spot request cancelled before it ever filled (its `requested_s` is when it would have) costs nothing.
+        return max(0.0, (node.gone_s if node.gone_s is not None else end_s) - node.requested_s)

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from emr_autoscaler_dev.sim.cluster import AM, REDUCE, ClusterSpec, SimCluster
+from emr_autoscaler_dev.sim.cluster import AM, REDUCE, SPOT, ClusterSpec, SimCluster
 from emr_autoscaler_dev.sim.metrics import CloudWatchFeed
 from emr_autoscaler_dev.sim.policies.base import Bounds, SimPolicy
 from emr_autoscaler_dev.sim.workload import Job
@@ -68,6 +68,9 @@ class RunResult:
     cost_gap: float | None = None
     wait_gap: float | None = None
     variant: str | None = None
+    # Spot runs only (ClusterSpec.spot_task): node-hours on Spot, and the Spot nodes EC2 reclaimed.
+    spot_node_hours: float = 0.0
+    interrupted_nodes: int = 0
 
     def figures(self) -> dict[str, object]:
         """Figures is the JSON view of the result (the CLI's `--json` keys first; a gap is null off the frontier)."""
@@ -235,7 +238,7 @@ def simulate(
     return RunResult(
         policy=policy.name,
         node_hours=node_hours,
-        cost_usd=node_hours * spec.price,
+        cost_usd=cluster.cost_usd(now_s) if spec.spot_task else node_hours * spec.price,
         pending_container_hours=pending_integral / 3600.0,
         wait_p50_s=percentile(waits, 50.0),
         wait_p95_s=percentile(waits, 95.0),
@@ -253,4 +256,6 @@ def simulate(
         simulated_s=now_s,
         wall_s=time.perf_counter() - started,
         series=Series(tuple(times), tuple(billed), tuple(capacity), tuple(demand)),
+        spot_node_hours=cluster.market_node_seconds(now_s, SPOT) / 3600.0 if spec.spot_task else 0.0,
+        interrupted_nodes=cluster.interrupted_nodes,
     )

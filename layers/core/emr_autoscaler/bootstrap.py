@@ -106,6 +106,7 @@ def build_scaler(
     from emr_autoscaler.adapters.aws.dynamodb.registry import DynamoRegistry
     from emr_autoscaler.adapters.aws.dynamodb.state import DynamoStateStore
     from emr_autoscaler.adapters.aws.emr import EmrInstanceGroups
+    from emr_autoscaler.adapters.aws.emr_fleets import EmrInstanceFleets
     from emr_autoscaler.adapters.aws.sqs_evaluation_queue import SqsEvaluationQueue
     from emr_autoscaler.adapters.metrics_chain import MetricsChain
     from emr_autoscaler.adapters.powertools.logging import cluster_log_context
@@ -143,6 +144,7 @@ def build_scaler(
         events=events,
         log_context=cluster_log_context,
         registry=DynamoRegistry(clients("dynamodb"), settings.state_table),
+        fleets=EmrInstanceFleets(clients("emr")),
         queue=queue,
         batch_metrics=PowertoolsBatchMetrics(),
         api_calls=meter.total,

@@ -20,6 +20,8 @@ Where AWS documents these events:
 - the fleet state change fields (EventBridge's schema registry, as CDK publishes it):
   https://docs.aws.amazon.com/cdk/api/v2/python/aws_cdk.mixins_preview.aws_emr.events/EMRInstanceFleetStateChange.html
 - alarm state changes: https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-and-eventbridge.html
+- EC2's Spot interruption warning (`instance-id`, `instance-action`):
+  https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/spot-instance-termination-notices.html
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ class Source(StrEnum):
 
     EMR = "aws.emr"
     CLOUDWATCH = "aws.cloudwatch"
+    EC2 = "aws.ec2"
     SCHEDULE = "aws.events"
     APP = APP_EVENT_SOURCE
 
@@ -85,6 +88,7 @@ class DetailType(StrEnum):
     MANAGED_SCALING_ACTION = "EMR Managed Scaling Action"
     ALARM_STATE_CHANGE = "CloudWatch Alarm State Change"
     SCHEDULED_EVENT = "Scheduled Event"
+    SPOT_INTERRUPTION_WARNING = "EC2 Spot Instance Interruption Warning"
 
 
 class Envelope(BaseModel):
@@ -237,6 +241,18 @@ class AlarmStateChangeDetail(Detail):
     configuration: dict[str, Any] = Field(default_factory=dict)
 
 
+# An EC2 instance id: `i-` and 8 or 17 lower-case hex digits.
+Ec2InstanceId = Annotated[str, _id_of(re.compile(r"i-[0-9a-f]{8}(?:[0-9a-f]{9})?"), "instance id")]
+
+
+class SpotInterruptionWarningDetail(Detail):
+    """SpotInterruptionWarningDetail is EC2's `EC2 Spot Instance Interruption Warning`, two minutes before the
+    instance is reclaimed; it names the instance, not the cluster."""
+
+    instance_id: Ec2InstanceId = Field(alias="instance-id")
+    instance_action: str = Field(alias="instance-action", max_length=32)
+
+
 class ScheduledEventDetail(Detail):
     """ScheduledEventDetail is a schedule rule's `Scheduled Event`: its detail is empty, the envelope's time counts."""
 
@@ -255,6 +271,7 @@ DETAIL_MODELS: Mapping[tuple[str, str], type[BaseModel]] = {
     (Source.EMR, DetailType.MANAGED_SCALING_ACTION): ManagedScalingActionDetail,
     (Source.CLOUDWATCH, DetailType.ALARM_STATE_CHANGE): AlarmStateChangeDetail,
     (Source.SCHEDULE, DetailType.SCHEDULED_EVENT): ScheduledEventDetail,
+    (Source.EC2, DetailType.SPOT_INTERRUPTION_WARNING): SpotInterruptionWarningDetail,
     **{(Source.APP, detail_type.value): AppEventDetail for detail_type in AppDetailType},
 }
 

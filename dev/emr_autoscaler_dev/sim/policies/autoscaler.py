@@ -9,13 +9,17 @@ from emr_autoscaler.kernel.ids import OPT_IN_TAG
 from emr_autoscaler.kernel.models import (
     ClusterSnapshot,
     ClusterState,
+    FleetInstanceType,
     GroupRole,
     GroupState,
+    InstanceCollection,
+    InstanceFleetCapacity,
     InstanceGroupCapacity,
     MetricsSource,
     YarnMetrics,
 )
-from emr_autoscaler.scaling.domain.decisions import ReasonCode, ScalingState
+from emr_autoscaler.scaling.domain.decisions import ReasonCode, ResizeInstanceFleet, ScalingState
+from emr_autoscaler.scaling.domain.fleets import plan_fleet_resize
 from emr_autoscaler.scaling.domain.plan import plan_resize
 from emr_autoscaler_dev.sim.cluster import SimCluster, SimGroup
 from emr_autoscaler_dev.sim.metrics import CloudWatchFeed, at, resourcemanager_metrics
@@ -33,6 +37,43 @@ def _capacity(group: SimGroup) -> InstanceGroupCapacity:
         state=GroupState.RUNNING if group.settled else GroupState.RESIZING,
         requested_count=group.requested,
         running_count=group.running_count,
+    )
+
+
+def _fleet(
+    fleet_id: str, name: str, role: GroupRole, spot: SimGroup | None, on_demand: SimGroup | None, instance_type: str
+) -> InstanceFleetCapacity:
+    groups = [g for g in (spot, on_demand) if g is not None]
+    return InstanceFleetCapacity(
+        fleet_id=fleet_id,
+        name=name,
+        role=role,
+        state=GroupState.RUNNING if all(g.settled for g in groups) else GroupState.RESIZING,
+        target_on_demand=on_demand.requested if on_demand else 0,
+        target_spot=spot.requested if spot else 0,
+        provisioned_on_demand=on_demand.running_count if on_demand else 0,
+        provisioned_spot=spot.running_count if spot else 0,
+        # One unit per node: the simulator's nodes are all of one type.
+        instance_types=(FleetInstanceType(instance_type=instance_type, weighted_capacity=1),),
+    )
+
+
+def fleet_snapshot_of(cluster: SimCluster, now_s: float) -> ClusterSnapshot:
+    """Fleet_snapshot_of describes a Spot-TASK simulated cluster as the fleet adapter would: CORE and TASK fleets in
+    units of one node, the TASK fleet's Spot and On-Demand sides being the simulator's two TASK groups."""
+    kind = cluster.spec.instance_type
+    return snapshot_of(cluster, now_s).model_copy(
+        update={
+            "groups": (),
+            "collection": InstanceCollection.INSTANCE_FLEET,
+            "fleets": (
+                _fleet("if-master", "Master", GroupRole.MASTER, None, None, kind).model_copy(
+                    update={"target_on_demand": 1, "provisioned_on_demand": 1}
+                ),
+                _fleet("if-core", "Core", GroupRole.CORE, None, cluster.core, kind),
+                _fleet("if-task", "Task", GroupRole.TASK, cluster.task, cluster.task_od, kind),
+            ),
+        }
     )
 
 
@@ -87,6 +128,8 @@ class AutoscalerPolicy:
 
     def decide(self, cluster: SimCluster, feed: CloudWatchFeed, now_s: float) -> list[GroupResize]:
         """Decide runs the core once and turns its commands into resizes of the simulated groups."""
+        if cluster.task_od is not None:
+            return self._decide_fleets(cluster, feed, now_s)
         plan = plan_resize(
             snapshot_of(cluster, now_s), self._metrics(cluster, feed, now_s), self.policy, self.state, at(now_s)
         )
@@ -94,7 +137,7 @@ class AutoscalerPolicy:
         # The state store bumps the version on every committed write; the simulator is the only writer.
         self.state = plan.next_state.model_copy(update={"version": self.state.version + 1})
         groups = {g.group_id: g for g in cluster.groups}
-        resizes = []
+        resizes: list[GroupResize] = []
         for command in plan.commands:
             group = groups[command.group_id]
             # The actuator refuses a command for a group that moved since the decision; nothing moves it here.
@@ -102,4 +145,24 @@ class AutoscalerPolicy:
                 continue
             timeout = command.decommission_timeout_s or DEFAULT_DECOMMISSION_TIMEOUT_S
             resizes.append(GroupResize(group, command.to_count, float(timeout)))
+        return resizes
+
+    def _decide_fleets(self, cluster: SimCluster, feed: CloudWatchFeed, now_s: float) -> list[GroupResize]:
+        """The fleet path: `plan_fleet_resize` on the fleet view, each market's target a resize of its group."""
+        assert cluster.task_od is not None
+        plan = plan_fleet_resize(
+            fleet_snapshot_of(cluster, now_s), self._metrics(cluster, feed, now_s), self.policy, self.state, at(now_s)
+        )
+        self.reasons[plan.reason] += 1
+        self.state = plan.next_state.model_copy(update={"version": self.state.version + 1})
+        resizes: list[GroupResize] = []
+        for command in plan.commands:
+            if not isinstance(command, ResizeInstanceFleet):
+                continue
+            timeout = float(command.decommission_timeout_s or DEFAULT_DECOMMISSION_TIMEOUT_S)
+            if command.role is GroupRole.CORE:
+                targets = [(cluster.core, command.to_on_demand)]
+            else:
+                targets = [(cluster.task_od, command.to_on_demand), (cluster.task, command.to_spot)]
+            resizes.extend(GroupResize(g, n, timeout) for g, n in targets if g.requested != n)
         return resizes

@@ -73,6 +73,8 @@ class InstanceGroupCapacity(Frozen):
     state: GroupState
     requested_count: int = Field(ge=0)
     running_count: int = Field(ge=0)
+    # ListInstanceGroups' Market: ON_DEMAND or SPOT.
+    market: str = "ON_DEMAND"
 
     @property
     def settled(self) -> bool:
@@ -95,8 +97,71 @@ class InstanceGroupCapacity(Frozen):
         return max(0, self.running_count - self.requested_count)
 
 
+class InstanceCollection(StrEnum):
+    """InstanceCollection is DescribeCluster's `InstanceCollectionType`: groups or fleets (fixed at launch)."""
+
+    INSTANCE_GROUP = "INSTANCE_GROUP"
+    INSTANCE_FLEET = "INSTANCE_FLEET"
+
+
+class FleetInstanceType(Frozen):
+    """FleetInstanceType is one instance type a fleet may launch and how many units one of its nodes counts for."""
+
+    instance_type: str
+    weighted_capacity: int = Field(default=1, gt=0)
+
+
+class InstanceFleetCapacity(Frozen):
+    """InstanceFleetCapacity is one instance fleet's size in units (ListInstanceFleets), per market.
+
+    A fleet's targets and provisioned capacities are in units: each node counts for its type's WeightedCapacity
+    (https://docs.aws.amazon.com/emr/latest/APIReference/API_InstanceFleet.html). Provisioned capacity may
+    overshoot its target by less than one node's weight.
+    """
+
+    fleet_id: str
+    name: str
+    role: GroupRole
+    state: GroupState
+    target_on_demand: int = Field(ge=0)
+    target_spot: int = Field(ge=0)
+    provisioned_on_demand: int = Field(ge=0)
+    provisioned_spot: int = Field(ge=0)
+    instance_types: tuple[FleetInstanceType, ...] = ()
+
+    @property
+    def target_units(self) -> int:
+        """Target_units is what the fleet asks for, On-Demand and Spot together."""
+        return self.target_on_demand + self.target_spot
+
+    @property
+    def provisioned_units(self) -> int:
+        """Provisioned_units is what the fleet has, On-Demand and Spot together."""
+        return self.provisioned_on_demand + self.provisioned_spot
+
+    @property
+    def spot_missing(self) -> int:
+        """Spot_missing is the Spot capacity asked for and not (yet) provisioned, in units."""
+        return max(0, self.target_spot - self.provisioned_spot)
+
+
+class InstanceLocation(Frozen):
+    """InstanceLocation is where an EC2 instance runs in EMR (ListInstances): its cluster, fleet, market and type."""
+
+    cluster_id: str
+    ec2_instance_id: str
+    fleet_id: str | None = None
+    group_id: str | None = None
+    market: str = "SPOT"
+    instance_type: str = ""
+
+
 class ClusterSnapshot(Frozen):
-    """ClusterSnapshot is a cluster as EMR described it at `read_at`."""
+    """ClusterSnapshot is a cluster as EMR described it at `read_at`.
+
+    An instance-group cluster has `groups`; an instance-fleet cluster has `fleets` (EMR answers
+    ListInstanceGroups on it with InvalidRequestException).
+    """
 
     cluster_id: str
     name: str
@@ -109,6 +174,8 @@ class ClusterSnapshot(Frozen):
     log_uri: str | None = None
     # How many steps run at once (DescribeCluster StepConcurrencyLevel, 1 to 256).
     step_concurrency_level: int = Field(default=1, ge=1)
+    collection: InstanceCollection = InstanceCollection.INSTANCE_GROUP
+    fleets: tuple[InstanceFleetCapacity, ...] = ()
 
     @property
     def opted_in(self) -> bool:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from emr_autoscaler.scaling.domain.decisions import ResizeInstanceFleet, ResizeInstanceGroup
 from emr_autoscaler.scaling.service import Evaluation
 
 
 def explanation_dict(evaluation: Evaluation) -> dict[str, Any]:
     """Explanation_dict is the JSON form of an evaluation (`explain --json`)."""
-    plan, snapshot, metrics = evaluation.plan, evaluation.snapshot, evaluation.metrics
+    plan, snapshot, metrics, state = evaluation.plan, evaluation.snapshot, evaluation.metrics, evaluation.state
     return {
         "cluster_id": plan.cluster_id,
         "cluster_name": snapshot.name if snapshot else None,
@@ -19,6 +20,9 @@ def explanation_dict(evaluation: Evaluation) -> dict[str, Any]:
         "mode": evaluation.mode.value,
         "mode_source": evaluation.mode_source,
         "groups": [g.model_dump(mode="json") for g in snapshot.groups] if snapshot else [],
+        "fleets": [f.model_dump(mode="json") for f in snapshot.fleets] if snapshot else [],
+        "spot": [m.model_dump(mode="json") for m in state.fleets] if state else [],
+        "interruptions": [c.model_dump(mode="json") for c in state.interruptions] if state else [],
         "metrics": metrics.model_dump(mode="json") if metrics else None,
         "checks": [c.model_dump(mode="json") for c in plan.checks],
         "reason": plan.reason.value,
@@ -40,6 +44,18 @@ def render_text(evaluation: Evaluation) -> str:
                 f"group      {group.role:<6} {group.name}: {group.running_count} running / {group.requested_count} "
                 f"requested, {group.instance_type}, {group.state}"
             )
+        for fleet in snapshot.fleets:
+            lines.append(
+                f"fleet      {fleet.role:<6} {fleet.name}: On-Demand {fleet.provisioned_on_demand}/"
+                f"{fleet.target_on_demand}, Spot {fleet.provisioned_spot}/{fleet.target_spot} units "
+                f"(provisioned/target), {fleet.state}"
+            )
+        for memory in evaluation.state.fleets if evaluation.state else ():
+            short = memory.spot_short_since.isoformat() if memory.spot_short_since else "no"
+            lines.append(
+                f"spot       {memory.fleet_id}: short since {short}, {memory.fallback_units} On-Demand unit(s) in "
+                f"its place, {memory.retry_units} asked of Spot again"
+            )
     else:
         lines.append(f"cluster    {plan.cluster_id}")
     if metrics is not None:
@@ -59,12 +75,21 @@ def render_text(evaluation: Evaluation) -> str:
     lines.append(f"decision   {plan.reason}")
     lines.append(f"           {plan.explanation}")
     if plan.commands:
-        steps = "; ".join(f"{c.group_name} {c.from_count} → {c.to_count}" for c in plan.commands)
+        steps = "; ".join(_step(c) for c in plan.commands)
         verb = "would resize" if evaluation.mode.value == "active" else f"would resize, but mode is {evaluation.mode}"
         lines.append(f"action     {verb}: {steps}")
     else:
         lines.append("action     none")
     return "\n".join(lines)
+
+
+def _step(command: ResizeInstanceGroup) -> str:
+    if isinstance(command, ResizeInstanceFleet):
+        return (
+            f"{command.group_name} On-Demand {command.from_on_demand} → {command.to_on_demand}, "
+            f"Spot {command.from_spot} → {command.to_spot} units"
+        )
+    return f"{command.group_name} {command.from_count} → {command.to_count}"
 
 
 def render_json(evaluation: Evaluation) -> str:

@@ -11,13 +11,30 @@ from typing import Protocol
 
 from emr_autoscaler.kernel.clusters import ClusterReader, RegisteredClusters
 from emr_autoscaler.kernel.config.scaling import MetricsConfig
-from emr_autoscaler.kernel.models import ClusterSnapshot, InstanceGroupCapacity, YarnMetrics
-from emr_autoscaler.scaling.domain.decisions import Outcome, ResizeInstanceGroup, ResizePlan, ScalingState
+from emr_autoscaler.kernel.models import (
+    ClusterSnapshot,
+    InstanceFleetCapacity,
+    InstanceGroupCapacity,
+    InstanceLocation,
+    YarnMetrics,
+)
+from emr_autoscaler.scaling.domain.decisions import (
+    Outcome,
+    ResizeInstanceFleet,
+    ResizeInstanceGroup,
+    ResizePlan,
+    ScalingState,
+)
 from emr_autoscaler.scaling.triggers import EvaluationRequest
 
 
 class GroupMovedError(RuntimeError):
     """GroupMovedError: a group changed between the decision and the action, so the command was refused."""
+
+
+class ClusterUnreadableError(RuntimeError):
+    """ClusterUnreadableError: EMR answered, but not in a way the scaler can read (an API the cluster does not
+    support, a shape it does not know); retrying will not help, so the cluster is held, not failed."""
 
 
 class EmrClusters(ClusterReader, Protocol):
@@ -33,6 +50,22 @@ class EmrClusters(ClusterReader, Protocol):
 
     def resize(self, cluster_id: str, commands: Sequence[ResizeInstanceGroup]) -> None:
         """Resize re-reads each group and applies the commands; raises GroupMovedError if one has moved."""
+        ...
+
+
+class EmrFleets(Protocol):
+    """EmrFleets reads and resizes an instance-fleet cluster's fleets (targets in units)."""
+
+    def instance_fleets(self, cluster_id: str) -> tuple[InstanceFleetCapacity, ...]:
+        """Instance_fleets returns the cluster's fleets; raises ClusterUnreadableError on a shape it cannot read."""
+        ...
+
+    def resize_fleets(self, cluster_id: str, commands: Sequence[ResizeInstanceFleet]) -> None:
+        """Resize_fleets re-reads each fleet and applies the commands; raises GroupMovedError if one has moved."""
+        ...
+
+    def locate_instance(self, cluster_id: str, ec2_instance_id: str) -> InstanceLocation | None:
+        """Locate_instance says where the EC2 instance runs in this cluster (ListInstances), or None."""
         ...
 
 

@@ -28,17 +28,40 @@ from emr_autoscaler.kernel.config.document import ConfigInvalidError
 from emr_autoscaler.kernel.config.scaling import Mode
 from emr_autoscaler.kernel.config.source import ConfigSource
 from emr_autoscaler.kernel.events import AppDetailType, AppEvent, AppEventDetail, EventPublisher
-from emr_autoscaler.kernel.models import ACTIVE_CLUSTER_STATES, ClusterSnapshot, YarnMetrics
-from emr_autoscaler.scaling.domain.decisions import Outcome, ReasonCode, ResizeInstanceGroup, ResizePlan, ScalingState
-from emr_autoscaler.scaling.domain.guards import hold_cluster_not_found, hold_config_invalid, hold_paused
+from emr_autoscaler.kernel.models import (
+    ACTIVE_CLUSTER_STATES,
+    ClusterSnapshot,
+    InstanceCollection,
+    InstanceLocation,
+    YarnMetrics,
+)
+from emr_autoscaler.scaling.domain.decisions import (
+    Outcome,
+    ReasonCode,
+    ResizeInstanceFleet,
+    ResizeInstanceGroup,
+    ResizePlan,
+    ScalingState,
+)
+from emr_autoscaler.scaling.domain.fleets import plan_fleet_resize
+from emr_autoscaler.scaling.domain.guards import (
+    hold_cluster_not_found,
+    hold_cluster_unreadable,
+    hold_config_invalid,
+    hold_paused,
+)
+from emr_autoscaler.scaling.domain.interruptions import plan_interruption
 from emr_autoscaler.scaling.domain.mode import resolve_mode
 from emr_autoscaler.scaling.domain.notices import scaling_notice_severity
 from emr_autoscaler.scaling.domain.plan import plan_resize
+from emr_autoscaler.scaling.domain.spot_groups import plan_group_resize
 from emr_autoscaler.scaling.ports import (
     BatchMetrics,
     ClusterRegistry,
+    ClusterUnreadableError,
     DecisionSink,
     EmrClusters,
+    EmrFleets,
     EvaluationQueue,
     GroupMovedError,
     StateStore,
@@ -49,6 +72,7 @@ from emr_autoscaler.scaling.triggers import (
     EvaluationBatch,
     EvaluationRequest,
     ScheduledTick,
+    SpotInterruption,
     Trigger,
     evaluation_request,
     parse_evaluation_request,
@@ -115,6 +139,7 @@ class Scaler:
     events: EventPublisher
     log_context: Callable[[str], AbstractContextManager[object]]
     registry: ClusterRegistry | None = None
+    fleets: EmrFleets | None = None
     queue: EvaluationQueue | None = None
     batch_metrics: BatchMetrics | None = None
     api_calls: Callable[[], int] = lambda: 0
@@ -153,7 +178,7 @@ class Scaler:
             # The decision itself stands; a lost notice is logged and counted, never a reason to act again.
             logger.exception("could not publish the scaling notice for %s", plan.cluster_id)
 
-    def evaluate(self, cluster_id: str, now: datetime) -> Evaluation:
+    def evaluate(self, cluster_id: str, now: datetime, interrupted: InstanceLocation | None = None) -> Evaluation:
         """Evaluate reads everything the decision needs and asks the core; it writes and acts never.
 
         Clusters that did not opt in, are not RUNNING/WAITING, or are paused cost one DescribeCluster: the
@@ -187,20 +212,56 @@ class Scaler:
             return evaluation(plan)
         if mode is Mode.PAUSED:
             return evaluation(hold_paused(snapshot, now, mode_source))
-        snapshot = snapshot.model_copy(update={"groups": self.emr.instance_groups(cluster_id)})
+        try:
+            snapshot = self._with_capacity(snapshot)
+        except ClusterUnreadableError as error:
+            state = self.store.load(cluster_id)
+            plan = hold_cluster_unreadable(snapshot, state, now, str(error))
+            return evaluation(
+                plan.model_copy(update={"next_state": state.model_copy(update={"last_reason": plan.reason})}),
+                state=state,
+            )
         metrics = self.metrics.read(snapshot, policy.metrics, now)
         state = self.store.load(cluster_id)
-        plan = plan_resize(snapshot, metrics, policy, state, now)
+        if interrupted is not None and snapshot.collection is InstanceCollection.INSTANCE_FLEET:
+            plan = plan_interruption(snapshot, metrics, policy, state, interrupted, now)
+        elif snapshot.collection is InstanceCollection.INSTANCE_FLEET:
+            plan = plan_fleet_resize(snapshot, metrics, policy, state, now)
+        else:
+            plan = plan_group_resize(snapshot, metrics, policy, state, now)
         plan = plan.model_copy(update={"next_state": plan.next_state.model_copy(update={"last_reason": plan.reason})})
         return evaluation(plan, metrics=metrics, state=state, snapshot=snapshot)
 
-    def reconcile_cluster(self, cluster_id: str) -> DecisionSummary:
-        """Reconcile_cluster evaluates one cluster and applies the decision at most once (see `_reconcile`);
-        every log line meanwhile carries the cluster id."""
-        with self.log_context(cluster_id):
-            return self._reconcile(cluster_id)
+    def _with_capacity(self, snapshot: ClusterSnapshot) -> ClusterSnapshot:
+        """The snapshot with its groups, or its fleets (in units) for an instance-fleet cluster."""
+        if snapshot.collection is InstanceCollection.INSTANCE_FLEET:
+            if self.fleets is None:
+                raise ClusterUnreadableError("it runs instance fleets, and this scaler was built without fleet support")
+            return snapshot.model_copy(update={"fleets": self.fleets.instance_fleets(snapshot.cluster_id)})
+        return snapshot.model_copy(update={"groups": self.emr.instance_groups(snapshot.cluster_id)})
 
-    def _reconcile(self, cluster_id: str) -> DecisionSummary:
+    def reconcile_cluster(self, cluster_id: str, interrupted: InstanceLocation | None = None) -> DecisionSummary:
+        """Reconcile_cluster evaluates one cluster (or, with `interrupted`, the Spot interruption of one of its
+        instances) and applies the decision at most once (see `_reconcile`); every log line meanwhile carries the
+        cluster id."""
+        with self.log_context(cluster_id):
+            return self._reconcile(cluster_id, interrupted)
+
+    def locate_interrupted(self, ec2_instance_id: str) -> InstanceLocation | None:
+        """Locate_interrupted finds the registered (or active) fleet cluster running the EC2 instance: one
+        ListInstances per cluster, as EC2's warning names the instance only."""
+        if self.fleets is None:
+            return None
+        for cluster_id in self.registered_ids():
+            try:
+                found = self.fleets.locate_instance(cluster_id, ec2_instance_id)
+            except ClusterUnreadableError:
+                continue  # an instance-group cluster (ListInstances answers both; a refusal means not this one)
+            if found is not None:
+                return found
+        return None
+
+    def _reconcile(self, cluster_id: str, interrupted: InstanceLocation | None = None) -> DecisionSummary:
         """_Reconcile evaluates one cluster and applies the decision at most once.
 
         In `observe` mode the decision is claimed and recorded as if applied (so cooldowns and notices follow
@@ -208,7 +269,7 @@ class Scaler:
         retries, after undoing its claim, so the trigger is retried or reaches the dead-letter queue.
         """
         started = time.perf_counter()
-        evaluation = self.evaluate(cluster_id, self.clock())
+        evaluation = self.evaluate(cluster_id, self.clock(), interrupted)
         plan, state = evaluation.plan, evaluation.state
         if plan.reason is ReasonCode.HOLD_CLUSTER_NOT_FOUND:
             self._forget(cluster_id)
@@ -246,7 +307,11 @@ class Scaler:
     def _act(self, plan: ResizePlan, prior: ScalingState, started: float) -> DecisionSummary:
         cluster_id = plan.cluster_id
         try:
-            self.emr.resize(cluster_id, plan.commands)
+            fleet_commands = [c for c in plan.commands if isinstance(c, ResizeInstanceFleet)]
+            if fleet_commands and self.fleets is not None:
+                self.fleets.resize_fleets(cluster_id, fleet_commands)
+            else:
+                self.emr.resize(cluster_id, plan.commands)
         except GroupMovedError as error:
             self._release(plan, prior)
             moved = plan.model_copy(
@@ -317,7 +382,7 @@ class Scaler:
         """Reconcile_all evaluates every registered cluster inline (see `registered_ids`)."""
         return self.reconcile_many(self.registered_ids())
 
-    def enqueue(self, cluster_ids: Sequence[str], cause: str, event_id: str) -> int:
+    def enqueue(self, cluster_ids: Sequence[str], cause: str, event_id: str, ec2_instance_id: str | None = None) -> int:
         """Enqueue sends one evaluation request per cluster to the queue and returns how many it sent.
 
         Raises when the queue refused any (the trigger is then retried; deduplication ids make the retry's
@@ -326,7 +391,7 @@ class Scaler:
         if self.queue is None:
             raise RuntimeError("enqueue needs an evaluation queue")
         now = self.clock()
-        self.queue.send([evaluation_request(c, cause, event_id, now) for c in cluster_ids])
+        self.queue.send([evaluation_request(c, cause, event_id, now, ec2_instance_id) for c in cluster_ids])
         return len(cluster_ids)
 
     def evaluate_request(self, request: EvaluationRequest) -> DecisionSummary:
@@ -339,7 +404,11 @@ class Scaler:
                 request.enqueued_at.isoformat(),
                 extra={"cluster_id": request.cluster_id},
             )
-            return self._reconcile(request.cluster_id)
+            interrupted = None
+            if request.ec2_instance_id is not None and self.fleets is not None:
+                # Found once when enqueued; read again, fresh, right before the decision.
+                interrupted = self.fleets.locate_instance(request.cluster_id, request.ec2_instance_id)
+            return self._reconcile(request.cluster_id, interrupted)
 
     def consume(self, batch: EvaluationBatch) -> dict[str, Any]:
         """Consume evaluates a batch of the evaluation queue and reports the failed records (partial batch response).
@@ -410,6 +479,17 @@ def handle_trigger(trigger: Trigger, scaler: Scaler) -> dict[str, Any]:
                 "api_calls": calls,
             }
         decisions = scaler.reconcile_all()
+    elif isinstance(trigger, SpotInterruption):
+        location = scaler.locate_interrupted(trigger.ec2_instance_id)
+        if location is None:
+            reason = f"Spot instance {trigger.ec2_instance_id} runs in no opted-in fleet cluster"
+            logger.info("event ignored: %s", reason)
+            return {"ignored": True, "reason": reason, "decisions": []}
+        if scaler.queue is not None:
+            cause = f"Spot interruption of {trigger.ec2_instance_id}"
+            scaler.enqueue([location.cluster_id], cause, trigger.event_id, location.ec2_instance_id)
+            return {"ignored": False, "event_id": trigger.event_id, "enqueued": 1, "decisions": []}
+        decisions = [scaler.reconcile_cluster(location.cluster_id, location)]
     else:
         logger.info("evaluating %s: %s", trigger.cluster_id, trigger.cause, extra={"cluster_id": trigger.cluster_id})
         if scaler.queue is not None:

@@ -1,11 +1,13 @@
 """Scale triggers: the events that make the scaler evaluate, as a (source, detail-type) table, and the queue's
 message (one evaluation of one cluster).
 
-The every-minute schedule asks for every registered cluster; an alarm of the cluster watch going to ALARM, or an
-instance group changing state, asks for that cluster now (fleet clusters are not scaled yet: their events are
-modelled in eventbridge.py and ignored here). Each ask becomes one `EvaluationRequest` on the SQS FIFO evaluation
-queue, in the cluster's message group, which the same function consumes as an `EvaluationBatch`. Parsing of
-EventBridge events lives in `emr_autoscaler.eventbridge`.
+The every-minute schedule asks for every registered cluster; an alarm of the cluster watch going to ALARM, an
+instance group or fleet changing state, or EMR saying a resize is short of capacity (a fleet's provisioning
+timeout, insufficient EC2 capacity for a group or fleet) asks for that cluster now: the evaluation reads the
+capacity afresh and decides (the Spot fallback included), so an event never carries a decision itself. EC2's Spot
+interruption warning names an instance: the cluster running it is found first. Each ask becomes one
+`EvaluationRequest` on the SQS FIFO evaluation queue, in the cluster's message group, which the same function
+consumes as an `EvaluationBatch`. Parsing of EventBridge events lives in `emr_autoscaler.eventbridge`.
 """
 
 from __future__ import annotations
@@ -23,10 +25,15 @@ from emr_autoscaler.eventbridge import (
     DetailType,
     Envelope,
     Ignored,
+    InstanceFleetProvisioningDetail,
+    InstanceFleetResizeDetail,
+    InstanceFleetStateChangeDetail,
+    InstanceGroupProvisioningDetail,
     InstanceGroupStateChangeDetail,
     Routes,
     ScheduledEventDetail,
     Source,
+    SpotInterruptionWarningDetail,
     is_cluster_id,
     route,
 )
@@ -48,6 +55,14 @@ class ClusterTrigger(BaseModel):
     cause: str
 
 
+class SpotInterruption(BaseModel):
+    """SpotInterruption: EC2 reclaims this Spot instance in two minutes; its cluster is found through ListInstances."""
+
+    model_config = ConfigDict(frozen=True)
+    event_id: str
+    ec2_instance_id: str
+
+
 class EvaluationBatch(BaseModel):
     """EvaluationBatch: the evaluation queue's records, as Lambda's SQS event source mapping delivers them."""
 
@@ -55,7 +70,7 @@ class EvaluationBatch(BaseModel):
     event: dict[str, Any]
 
 
-Trigger = ScheduledTick | ClusterTrigger | EvaluationBatch | Ignored
+Trigger = ScheduledTick | ClusterTrigger | SpotInterruption | EvaluationBatch | Ignored
 
 # The evaluation queue's message: what one evaluation needs to start, nothing it must read fresh.
 MAX_CAUSE_CHARS = 200
@@ -77,6 +92,8 @@ class EvaluationRequest(BaseModel):
     cause: str = Field(max_length=MAX_CAUSE_CHARS)
     event_id: str = Field(min_length=1, max_length=128)
     enqueued_at: AwareDatetime
+    # Set for EC2's Spot interruption warning: the evaluation plans the replacement of this instance.
+    ec2_instance_id: str | None = Field(default=None, max_length=32)
 
     @field_validator("cluster_id")
     @classmethod
@@ -110,10 +127,16 @@ def parse_evaluation_request(body: str) -> EvaluationRequest:
         raise MalformedEvaluationError(f"not an evaluation request: {problems[:300]}") from None
 
 
-def evaluation_request(cluster_id: str, cause: str, event_id: str, now: datetime) -> EvaluationRequest:
+def evaluation_request(
+    cluster_id: str, cause: str, event_id: str, now: datetime, ec2_instance_id: str | None = None
+) -> EvaluationRequest:
     """Evaluation_request builds the message for one cluster (the cause is cut to MAX_CAUSE_CHARS)."""
     return EvaluationRequest(
-        cluster_id=cluster_id, cause=cause[:MAX_CAUSE_CHARS], event_id=event_id[:128], enqueued_at=now
+        cluster_id=cluster_id,
+        cause=cause[:MAX_CAUSE_CHARS],
+        event_id=event_id[:128],
+        enqueued_at=now,
+        ec2_instance_id=ec2_instance_id,
     )
 
 
@@ -154,12 +177,36 @@ def _instance_group(event: Envelope, detail: InstanceGroupStateChangeDetail) -> 
     return ClusterTrigger(event_id=event.id, cluster_id=detail.cluster_id, cause=cause)
 
 
+def _instance_fleet(event: Envelope, detail: InstanceFleetStateChangeDetail) -> Trigger:
+    cause = f"instance fleet state {(detail.state or '?')[:32]}"
+    return ClusterTrigger(event_id=event.id, cluster_id=detail.cluster_id, cause=cause)
+
+
+def _capacity_event(
+    event: Envelope,
+    detail: InstanceFleetResizeDetail | InstanceFleetProvisioningDetail | InstanceGroupProvisioningDetail,
+) -> Trigger:
+    # "Spot Provisioning timeout", "Spot provisioning timeout - continuing resize", "EC2 provisioning - Insufficient
+    # Instance Capacity", ...: whatever the code, the cluster's capacity moved or stalled, so it is read now.
+    cause = f"{event.detail_type[:48]}: {detail.event_code[:64]}"
+    return ClusterTrigger(event_id=event.id, cluster_id=detail.cluster_id, cause=cause)
+
+
+def _spot_interruption(event: Envelope, detail: SpotInterruptionWarningDetail) -> Trigger:
+    return SpotInterruption(event_id=event.id, ec2_instance_id=detail.instance_id)
+
+
 def scaler_routes(alarm_prefix: str) -> Routes[Trigger]:
     """Scaler_routes is the scaler's table; alarms count only when named `<alarm_prefix><cluster id>-...`."""
     return {
         (Source.SCHEDULE, DetailType.SCHEDULED_EVENT): _scheduled,
         (Source.CLOUDWATCH, DetailType.ALARM_STATE_CHANGE): partial(_alarm, alarm_prefix=alarm_prefix),
         (Source.EMR, DetailType.INSTANCE_GROUP_STATE_CHANGE): _instance_group,
+        (Source.EMR, DetailType.INSTANCE_FLEET_STATE_CHANGE): _instance_fleet,
+        (Source.EMR, DetailType.INSTANCE_FLEET_RESIZE): _capacity_event,
+        (Source.EMR, DetailType.INSTANCE_FLEET_PROVISIONING): _capacity_event,
+        (Source.EMR, DetailType.INSTANCE_GROUP_PROVISIONING): _capacity_event,
+        (Source.EC2, DetailType.SPOT_INTERRUPTION_WARNING): _spot_interruption,
     }
 
 

@@ -6,16 +6,24 @@ Only four calls are used: DescribeCluster, ListClusters, ListInstanceGroups, Mod
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from emr_autoscaler.kernel.clusters import ClusterNotFoundError
-from emr_autoscaler.kernel.models import ClusterSnapshot, ClusterState, GroupRole, GroupState, InstanceGroupCapacity
+from emr_autoscaler.kernel.models import (
+    ClusterSnapshot,
+    ClusterState,
+    GroupRole,
+    GroupState,
+    InstanceCollection,
+    InstanceGroupCapacity,
+)
 from emr_autoscaler.scaling.domain.decisions import ResizeInstanceGroup
-from emr_autoscaler.scaling.ports import GroupMovedError
+from emr_autoscaler.scaling.ports import ClusterUnreadableError, GroupMovedError
 
 if TYPE_CHECKING:
     from mypy_boto3_emr import EMRClient
@@ -27,6 +35,23 @@ _NOT_FOUND_CODES = {"InvalidRequestException", "ResourceNotFoundException", "Clu
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+@contextmanager
+def unreadable_when_refused(operation: str) -> Iterator[None]:
+    """Unreadable_when_refused turns EMR's InvalidRequestException on a read into ClusterUnreadableError.
+
+    A fleet cluster answers ListInstanceGroups with "Instance fleet clusters are not supported by this API" (and a
+    group cluster ListInstanceFleets likewise): asking again every minute will not change that, so it is a hold
+    with its own reason, not a failed invocation. Other errors (throttling, outages) still raise, to be retried.
+    """
+    try:
+        yield
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "InvalidRequestException":
+            message = error.response.get("Error", {}).get("Message", "")
+            raise ClusterUnreadableError(f"{operation} refused: {message[:200]}") from error
+        raise
 
 
 def _group_from(raw: Any) -> InstanceGroupCapacity | None:
@@ -43,6 +68,7 @@ def _group_from(raw: Any) -> InstanceGroupCapacity | None:
         state=GroupState(state) if state in GroupState.__members__ else GroupState.ARRESTED,
         requested_count=int(raw.get("RequestedInstanceCount", 0)),
         running_count=int(raw.get("RunningInstanceCount", 0)),
+        market="SPOT" if raw.get("Market") == "SPOT" else "ON_DEMAND",
     )
 
 
@@ -72,16 +98,22 @@ class EmrInstanceGroups:
             read_at=self._clock(),
             log_uri=cluster.get("LogUri") or None,
             step_concurrency_level=max(1, int(cluster.get("StepConcurrencyLevel") or 1)),
+            # INSTANCE_FLEET or INSTANCE_GROUP (DescribeCluster, https://docs.aws.amazon.com/emr/latest/APIReference/
+            # API_Cluster.html); absent in old answers, which predate fleets.
+            collection=InstanceCollection(cluster.get("InstanceCollectionType") or "INSTANCE_GROUP")
+            if cluster.get("InstanceCollectionType") in InstanceCollection.__members__
+            else InstanceCollection.INSTANCE_GROUP,
         )
 
     def instance_groups(self, cluster_id: str) -> tuple[InstanceGroupCapacity, ...]:
         """Instance_groups lists the cluster's instance groups (all pages)."""
         groups: list[InstanceGroupCapacity] = []
-        for page in self._client.get_paginator("list_instance_groups").paginate(ClusterId=cluster_id):
-            for raw in page.get("InstanceGroups", []):
-                group = _group_from(raw)
-                if group is not None:
-                    groups.append(group)
+        with unreadable_when_refused("ListInstanceGroups"):
+            for page in self._client.get_paginator("list_instance_groups").paginate(ClusterId=cluster_id):
+                for raw in page.get("InstanceGroups", []):
+                    group = _group_from(raw)
+                    if group is not None:
+                        groups.append(group)
         return tuple(groups)
 
     def list_active_cluster_ids(self) -> list[str]:

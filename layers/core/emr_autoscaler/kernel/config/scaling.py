@@ -13,6 +13,7 @@ from pydantic import Field, model_validator
 
 from emr_autoscaler.kernel.config.alarms import AlarmThresholds
 from emr_autoscaler.kernel.config.balance import DEFAULT_BALANCE, fill_from_balance
+from emr_autoscaler.kernel.config.fleets import FleetsConfig, keep_role_defaults
 from emr_autoscaler.kernel.config.steps import StepRetryPolicy
 from emr_autoscaler.kernel.models import Frozen, MetricsSource
 
@@ -70,17 +71,8 @@ class GroupsConfig(Frozen):
     @model_validator(mode="before")
     @classmethod
     def _partial_limits_keep_role_defaults(cls, data: Any) -> Any:
-        # Every other section fills what a document leaves out from its defaults; a role's limits must too, so
-        # `core: {scalable: true}` keeps CORE's 2..10 instead of failing with "min_nodes: Field required".
-        if not isinstance(data, dict):
-            return data
-        merged = dict(data)
-        for role in ("task", "core"):
-            given = merged.get(role)
-            default = cls.model_fields[role].default
-            if isinstance(given, dict) and isinstance(default, GroupLimits):
-                merged[role] = {**default.model_dump(), **given}
-        return merged
+        # Every other section fills what a document leaves out from its defaults; a role's limits must too.
+        return keep_role_defaults(cls, data)
 
 
 class MetricsConfig(Frozen):
@@ -171,6 +163,7 @@ class ScalingPolicy(Frozen):
     scale_out: ScaleOutConfig = ScaleOutConfig()
     scale_in: ScaleInConfig = ScaleInConfig()
     groups: GroupsConfig = GroupsConfig()
+    fleets: FleetsConfig = FleetsConfig()
     hdfs: HdfsConfig = HdfsConfig()
     node_capacity: dict[str, NodeCapacity] = Field(default_factory=dict)
     mode: Mode = Mode.ACTIVE

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import Field
+from pydantic import Field, SerializeAsAny, model_validator
 
 from emr_autoscaler.kernel.models import Frozen, GroupRole
 
@@ -22,6 +22,9 @@ class ReasonCode(StrEnum):
     SCALE_IN_LOW_UTILIZATION = "SCALE_IN_LOW_UTILIZATION"
     SCALE_IN_IDLE = "SCALE_IN_IDLE"
     SCALE_TO_LIMITS = "SCALE_TO_LIMITS"
+    SCALE_SPOT_FALLBACK = "SCALE_SPOT_FALLBACK"
+    SCALE_SPOT_GIVE_BACK = "SCALE_SPOT_GIVE_BACK"
+    SCALE_REPLACE_INTERRUPTED = "SCALE_REPLACE_INTERRUPTED"
     HOLD_STEADY = "HOLD_STEADY"
     HOLD_STABILIZING = "HOLD_STABILIZING"
     HOLD_COOLDOWN = "HOLD_COOLDOWN"
@@ -41,6 +44,9 @@ class ReasonCode(StrEnum):
     HOLD_CONFIG_INVALID = "HOLD_CONFIG_INVALID"
     HOLD_NO_SCALABLE_GROUP = "HOLD_NO_SCALABLE_GROUP"
     HOLD_PAUSED = "HOLD_PAUSED"
+    HOLD_SPOT_SHORT = "HOLD_SPOT_SHORT"
+    HOLD_INTERRUPTION_NOT_REPLACED = "HOLD_INTERRUPTION_NOT_REPLACED"
+    HOLD_CLUSTER_UNREADABLE = "HOLD_CLUSTER_UNREADABLE"
     SKIPPED_ALREADY_DECIDED = "SKIPPED_ALREADY_DECIDED"
     SKIPPED_GROUP_MOVED = "SKIPPED_GROUP_MOVED"
 
@@ -77,6 +83,65 @@ class ResizeInstanceGroup(Frozen):
         return Direction.OUT if self.to_count > self.from_count else Direction.IN
 
 
+class ResizeInstanceFleet(ResizeInstanceGroup):
+    """ResizeInstanceFleet is a command: set one fleet's On-Demand and Spot targets (units, not nodes).
+
+    `from_count`/`to_count` are the fleet's total target units (so totals, budgets and metrics read as for groups);
+    `from_on_demand`/`from_spot` are what the decision saw, and the actuator refuses the command if the fleet has
+    moved since. `spot_timeout_minutes` goes to EMR as the resize's SpotResizeSpecification.TimeoutDurationMinutes.
+    """
+
+    from_on_demand: int = Field(ge=0)
+    from_spot: int = Field(ge=0)
+    to_on_demand: int = Field(ge=0)
+    to_spot: int = Field(ge=0)
+    spot_timeout_minutes: int | None = Field(default=None, ge=5, le=10080)
+
+    @model_validator(mode="after")
+    def _markets_add_up(self) -> ResizeInstanceFleet:
+        if self.from_on_demand + self.from_spot != self.from_count or self.to_on_demand + self.to_spot != self.to_count:
+            raise ValueError("On-Demand and Spot targets must add up to the fleet's total")
+        return self
+
+
+class FleetMemory(Frozen):
+    """FleetMemory is what the scaler remembers of one fleet's Spot side between evaluations.
+
+    `spot_short_since`: since when the Spot target has been above provisioned Spot with no Spot unit arriving
+    (`last_provisioned_spot` is what the last evaluation saw: an arrival restarts the clock); `fallback_units`:
+    On-Demand units asked for in place of Spot that did not come (given back once Spot returns); `fallback_at`: when the
+    fallback (or its last retry) was made; `retry_units`: units Spot has been asked for again, on top of the
+    On-Demand ones carrying them (released once Spot has them).
+    """
+
+    fleet_id: str
+    spot_short_since: datetime | None = None
+    fallback_units: int = Field(default=0, ge=0)
+    fallback_at: datetime | None = None
+    retry_units: int = Field(default=0, ge=0)
+    last_provisioned_spot: int | None = Field(default=None, ge=0)
+
+
+class Replacement(Frozen):
+    """Replacement is capacity asked for in advance of a Spot interruption: `units` on `market` of a fleet, for the
+    instance EC2 reclaims after `gone_after`. Once it is gone the target comes back down by as much (`restored`), so
+    EMR does not replenish the fleet a second time."""
+
+    ec2_instance_id: str
+    fleet_id: str
+    market: str
+    units: int = Field(gt=0)
+    gone_after: datetime
+    restored: bool = False
+
+
+class InterruptionCount(Frozen):
+    """InterruptionCount is how many Spot interruptions a cluster saw of one instance type."""
+
+    instance_type: str
+    count: int = Field(ge=0)
+
+
 class GuardCheck(Frozen):
     """GuardCheck records one safety check the planner made, for `explain` and the audit trail."""
 
@@ -109,6 +174,13 @@ class ScalingState(Frozen):
     start_delay_s: float | None = None
     demand_peak_mb: int | None = None
     demand_peak_at: datetime | None = None
+    fleets: tuple[FleetMemory, ...] = ()
+    replacements: tuple[Replacement, ...] = ()
+    interruptions: tuple[InterruptionCount, ...] = ()
+
+    def fleet(self, fleet_id: str) -> FleetMemory:
+        """Fleet returns what is remembered of a fleet (a fresh memory for a fleet never seen)."""
+        return next((f for f in self.fleets if f.fleet_id == fleet_id), FleetMemory(fleet_id=fleet_id))
 
 
 class ResizePlan(Frozen):
@@ -118,7 +190,8 @@ class ResizePlan(Frozen):
     decided_at: datetime
     reason: ReasonCode
     explanation: str
-    commands: tuple[ResizeInstanceGroup, ...] = ()
+    # SerializeAsAny: a fleet command keeps its market fields when the plan is dumped (audit records, events).
+    commands: tuple[SerializeAsAny[ResizeInstanceGroup], ...] = ()
     checks: tuple[GuardCheck, ...] = ()
     next_state: ScalingState
 

@@ -172,3 +172,16 @@ def hold_paused(snapshot: ClusterSnapshot, now: datetime, mode_source: str) -> R
         f"Holding cluster {snapshot.name!r} ({snapshot.cluster_id}): paused by its {mode_source}; "
         "it is neither evaluated nor resized until the mode changes.",
     )
+
+
+def hold_cluster_unreadable(snapshot: ClusterSnapshot, state: ScalingState, now: datetime, why: str) -> ResizePlan:
+    """Hold_cluster_unreadable: EMR answered, but the scaler cannot read the cluster's capacity (e.g. an API its
+    collection type does not support); it holds with a notice once per episode instead of failing every minute."""
+    return ResizePlan(
+        cluster_id=snapshot.cluster_id,
+        decided_at=now,
+        reason=ReasonCode.HOLD_CLUSTER_UNREADABLE,
+        explanation=f"Holding cluster {snapshot.name!r} ({snapshot.cluster_id}): the scaler cannot read its "
+        f"capacity ({why}).",
+        next_state=state,
+    )

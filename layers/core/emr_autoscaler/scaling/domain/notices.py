@@ -14,6 +14,8 @@ TROUBLE_HOLDS = frozenset(
         ReasonCode.HOLD_CONFIG_INVALID,
         ReasonCode.HOLD_NODE_CAPACITY_UNKNOWN,
         ReasonCode.HOLD_AT_MAX,
+        ReasonCode.HOLD_SPOT_SHORT,
+        ReasonCode.HOLD_CLUSTER_UNREADABLE,
     }
 )
 
@@ -28,7 +30,8 @@ def scaling_notice_severity(reason: ReasonCode, outcome: Outcome, previous: Reas
     if outcome is Outcome.FAILED:
         return Severity.CRITICAL
     if outcome in (Outcome.APPLIED, Outcome.OBSERVED):
-        return Severity.INFO
+        # A Spot fallback means capacity was short: worth a warning, not a line in the info channel.
+        return Severity.WARNING if reason is ReasonCode.SCALE_SPOT_FALLBACK else Severity.INFO
     if reason in TROUBLE_HOLDS and reason != previous:
         return Severity.WARNING
     return None

@@ -11,8 +11,17 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
+from pydantic import BaseModel
 
-from emr_autoscaler.scaling.domain.decisions import Outcome, ReasonCode, ResizePlan, ScalingState
+from emr_autoscaler.scaling.domain.decisions import (
+    FleetMemory,
+    InterruptionCount,
+    Outcome,
+    ReasonCode,
+    Replacement,
+    ResizePlan,
+    ScalingState,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -48,6 +57,21 @@ def _reason(value: Any) -> ReasonCode | None:
     text = value.get("S") if isinstance(value, dict) else None
     # A code written by a newer release and unknown here reads as "no previous reason": at worst one extra notice.
     return ReasonCode(text) if isinstance(text, str) and text in ReasonCode.__members__ else None
+
+
+def _models[M: BaseModel](value: Any, model: type[M]) -> tuple[M, ...]:
+    """A JSON list of models stored as a string attribute (the fleets' Spot memory, replacements, interruptions)."""
+    text = value.get("S") if isinstance(value, dict) else None
+    if not isinstance(text, str):
+        return ()
+    try:
+        return tuple(model.model_validate(entry) for entry in json.loads(text))
+    except (ValueError, TypeError):
+        # Written by another release: forgetting it at worst delays one fallback, give-back or replacement.
+        return ()
+
+
+_MODEL_LISTS = ("fleets", "replacements", "interruptions")
 
 
 def _put_time(item: dict[str, Any], key: str, value: datetime | None) -> None:
@@ -87,6 +111,9 @@ class DynamoStateStore:
             start_delay_s=_float(item.get("start_delay_s")),
             demand_peak_mb=_int(item.get("demand_peak_mb")),
             demand_peak_at=_time(item.get("demand_peak_at")),
+            fleets=_models(item.get("fleets"), FleetMemory),
+            replacements=_models(item.get("replacements"), Replacement),
+            interruptions=_models(item.get("interruptions"), InterruptionCount),
         )
 
     def save(self, state: ScalingState, expected_version: int) -> bool:
@@ -110,6 +137,10 @@ class DynamoStateStore:
             item["last_decision_id"] = {"S": state.last_decision_id}
         if state.last_reason is not None:
             item["last_reason"] = {"S": state.last_reason.value}
+        for name in _MODEL_LISTS:
+            entries = getattr(state, name)
+            if entries:
+                item[name] = {"S": json.dumps([e.model_dump(mode="json") for e in entries])}
         try:
             self._client.put_item(
                 TableName=self._table,

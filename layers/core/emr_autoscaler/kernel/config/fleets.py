@@ -1,0 +1,87 @@
+"""FleetsConfig: how the scaler sizes instance-fleet clusters (in units) and what it does when Spot is short.
+
+Units are EMR's: a fleet's targets count each node as its instance type's WeightedCapacity
+(https://docs.aws.amazon.com/emr/latest/ManagementGuide/emr-instance-fleet.html). Step budgets and cooldowns of
+`scale_out` / `scale_in` apply to fleets as they are, counting units where groups count nodes.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field, model_validator
+
+from emr_autoscaler.kernel.models import Frozen
+
+
+def keep_role_defaults(model: type[BaseModel], data: Any, roles: tuple[str, ...] = ("task", "core")) -> Any:
+    """Keep_role_defaults fills what a document leaves out of a role's limits from that role's defaults, so
+    `core: {scalable: true}` keeps CORE's own bounds instead of failing with "Field required"."""
+    if not isinstance(data, dict):
+        return data
+    merged = dict(data)
+    for role in roles:
+        given = merged.get(role)
+        default = model.model_fields[role].default
+        if isinstance(given, dict) and isinstance(default, BaseModel):
+            merged[role] = {**default.model_dump(), **given}
+    return merged
+
+
+class Market(StrEnum):
+    """Market is where a fleet's capacity comes from."""
+
+    SPOT = "spot"
+    ON_DEMAND = "on_demand"
+
+
+class FleetLimits(Frozen):
+    """FleetLimits bounds one fleet role's target capacity in units; the scaler never leaves [min_units, max_units].
+
+    `max_on_demand_units` caps the fleet's On-Demand target (growth and the Spot fallback never go above it);
+    `grow_market` is the market new units are asked of first, `shrink_market` the one units are taken from first
+    (Spot, as EMR Managed Scaling does). On-Demand units the fallback added are always given back first.
+    """
+
+    min_units: int = Field(default=0, ge=0)
+    max_units: int = Field(default=80, ge=0)
+    max_on_demand_units: int = Field(default=20, ge=0)
+    grow_market: Market = Market.SPOT
+    shrink_market: Market = Market.SPOT
+    scalable: bool = True
+
+    @model_validator(mode="after")
+    def _min_not_above_max(self) -> FleetLimits:
+        if self.min_units > self.max_units:
+            raise ValueError(f"min_units ({self.min_units}) is greater than max_units ({self.max_units})")
+        return self
+
+
+class SpotConfig(Frozen):
+    """SpotConfig: when a Spot request counts as short, and when On-Demand units bought for it are given back.
+
+    A fleet whose Spot target has stayed above its provisioned Spot capacity for `shortage_timeout_s` (default
+    15 min) is short: the missing units are asked of On-Demand within `max_on_demand_units`. The same timeout is
+    sent to EMR as the fleet's SpotResizeSpecification.TimeoutDurationMinutes (EMR's minimum is 5 min,
+    https://docs.aws.amazon.com/emr/latest/APIReference/API_SpotResizingSpecification.html), so EMR stops asking
+    when the scaler gives up. `retry_after_s` after a fallback, Spot is asked again for the same units; once it
+    has them, the On-Demand units go.
+    """
+
+    fallback: bool = True
+    shortage_timeout_s: int = Field(default=900, ge=300, le=604800)
+    retry_after_s: int = Field(default=1800, ge=60)
+
+
+class FleetsConfig(Frozen):
+    """FleetsConfig holds the unit limits per fleet role (CORE left alone unless `core.scalable`) and the Spot rules."""
+
+    task: FleetLimits = FleetLimits()
+    core: FleetLimits = FleetLimits(min_units=2, max_units=20, max_on_demand_units=20, scalable=False)
+    spot: SpotConfig = SpotConfig()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _partial_limits_keep_role_defaults(cls, data: Any) -> Any:
+        return keep_role_defaults(cls, data)

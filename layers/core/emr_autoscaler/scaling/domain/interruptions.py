@@ -1,0 +1,114 @@
+"""Interruptions: plan_interruption, what to do when EC2 is about to reclaim a Spot instance of a fleet. Pure.
+
+EC2 warns two minutes before it reclaims a Spot instance
+(https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/spot-instance-termination-notices.html); a new node takes
+minutes to join YARN. So where the cluster still needs the capacity (demand pending, or utilization at or above
+the scale-in threshold) the units the instance counts for are asked for at once: on Spot, or on On-Demand within
+the cap when the fleet's Spot is short. Once the instance is gone the target comes back down by as much
+(fleets.restore_after_interruption), since EMR would otherwise replenish the fleet a second time. Each
+interruption is counted per instance type in the cluster's state; the same warning twice is replaced once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from emr_autoscaler.kernel.config.scaling import ScalingPolicy
+from emr_autoscaler.kernel.models import ClusterSnapshot, InstanceLocation, YarnMetrics
+from emr_autoscaler.scaling.domain.decisions import (
+    InterruptionCount,
+    ReasonCode,
+    Replacement,
+    ResizePlan,
+    ScalingState,
+)
+from emr_autoscaler.scaling.domain.fleets import fleet_command, fleet_limits, unit_view
+from emr_autoscaler.scaling.domain.guards import check_guards
+from emr_autoscaler.scaling.domain.planner import Planner
+
+# EC2's notice comes two minutes before the instance goes.
+WARNING_LEAD = timedelta(minutes=2)
+
+
+def _counted(state: ScalingState, instance_type: str) -> tuple[InterruptionCount, ...]:
+    counts = {c.instance_type: c.count for c in state.interruptions}
+    counts[instance_type] = counts.get(instance_type, 0) + 1
+    return tuple(InterruptionCount(instance_type=t, count=n) for t, n in sorted(counts.items()))
+
+
+def plan_interruption(
+    snapshot: ClusterSnapshot,
+    metrics: YarnMetrics | None,
+    policy: ScalingPolicy,
+    state: ScalingState,
+    location: InstanceLocation,
+    now: datetime,
+) -> ResizePlan:
+    """Plan_interruption decides whether, and on which market, to replace a Spot instance EC2 is about to reclaim.
+
+    Invariants: one warning is replaced at most once; a fleet's target stays within [min_units, max_units] and its
+    On-Demand target within `max_on_demand_units`; nothing is added on missing metrics or for a cluster that does
+    not need the capacity (EMR replenishes the fleet after the loss by itself).
+    """
+    view, unit_policy, _unknown = unit_view(snapshot, policy)
+    p = Planner(view, metrics, unit_policy, state, now)
+    held = check_guards(p)
+    if held is not None:
+        return held
+    instance = f"Spot instance {location.ec2_instance_id} ({location.instance_type or 'type unknown'})"
+    if any(r.ec2_instance_id == location.ec2_instance_id for r in state.replacements):
+        return p.plan(
+            ReasonCode.HOLD_INTERRUPTION_NOT_REPLACED,
+            f"Holding {p.label}: the interruption of {instance} is already being replaced.",
+        )
+    counted = state.model_copy(update={"interruptions": _counted(state, location.instance_type or "unknown")})
+
+    def hold(why: str) -> ResizePlan:
+        return p.plan(
+            ReasonCode.HOLD_INTERRUPTION_NOT_REPLACED,
+            f"Holding {p.label}: EC2 reclaims {instance} in two minutes; not replaced in advance: {why}.",
+            next_state=counted,
+        )
+
+    fleet = next((f for f in snapshot.fleets if f.fleet_id == location.fleet_id), None)
+    limits = fleet_limits(policy, fleet.role) if fleet is not None else None
+    if fleet is None or limits is None or not limits.scalable:
+        return hold("it is not in a fleet the scaler may resize")
+    assert metrics is not None  # check_guards holds on missing metrics
+    threshold = policy.scale_in.utilization_threshold_pct
+    if not metrics.demand_pending and metrics.utilization_pct < threshold:
+        return hold(f"the cluster does not need it now (utilization {metrics.utilization_pct:.0f}% < {threshold:.0f}%)")
+    units = next((t.weighted_capacity for t in fleet.instance_types if t.instance_type == location.instance_type), 1)
+    if fleet.target_units + units > limits.max_units:
+        return hold(f"fleet {fleet.name!r} is at its max_units ({limits.max_units}); EMR replenishes it afterwards")
+    memory = state.fleet(fleet.fleet_id)
+    spot_short = memory.fallback_units > 0 or (
+        memory.spot_short_since is not None
+        and now - memory.spot_short_since >= timedelta(seconds=policy.fleets.spot.shortage_timeout_s)
+    )
+    on_demand_room = fleet.target_on_demand + units <= limits.max_on_demand_units
+    market = "ON_DEMAND" if spot_short and on_demand_room else "SPOT"
+    targets = (
+        (fleet.target_on_demand + units, fleet.target_spot)
+        if market == "ON_DEMAND"
+        else (
+            fleet.target_on_demand,
+            fleet.target_spot + units,
+        )
+    )
+    replacement = Replacement(
+        ec2_instance_id=location.ec2_instance_id,
+        fleet_id=fleet.fleet_id,
+        market=market,
+        units=units,
+        gone_after=now + WARNING_LEAD,
+    )
+    where = "On-Demand, as Spot is short" if market == "ON_DEMAND" else "Spot"
+    return p.plan(
+        ReasonCode.SCALE_REPLACE_INTERRUPTED,
+        f"Replacing on {p.label}: EC2 reclaims {instance} of fleet {fleet.name!r} ({fleet.fleet_id}) in two "
+        f"minutes; its {units} unit(s) are asked of {where} now: On-Demand {fleet.target_on_demand} → {targets[0]}, "
+        f"Spot {fleet.target_spot} → {targets[1]}.",
+        (fleet_command(fleet, *targets, policy),),
+        next_state=counted.model_copy(update={"replacements": (*state.replacements, replacement)}),
+    )

@@ -1,0 +1,234 @@
+"""Spot: the shortage fallback, its retry and its give-back, for a fleet's two markets or a Spot TASK group with an
+On-Demand TASK group beside it. Pure.
+
+A `SpotPair` is one place capacity is asked of Spot with an On-Demand side to fall back on. Spot asked for and not
+provisioned for `fleets.spot.shortage_timeout_s`, with no Spot arriving meanwhile, is short: the missing capacity is
+asked of On-Demand within its cap and Spot stops being asked for it (SCALE_SPOT_FALLBACK); with nothing to add the
+pair holds (HOLD_SPOT_SHORT, one notice per episode). `retry_after_s` later Spot is asked again for that capacity;
+once it has it, the On-Demand capacity goes (SCALE_SPOT_GIVE_BACK). Sizes are units for fleets, nodes for groups.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from emr_autoscaler.kernel.config.scaling import ScalingPolicy
+from emr_autoscaler.scaling.domain.decisions import (
+    FleetMemory,
+    ReasonCode,
+    ResizeInstanceGroup,
+    ResizePlan,
+    ScalingState,
+)
+
+# Holds decided before demand is read (plan_resize's guards): the Spot side is not looked at then.
+EARLY_HOLDS = frozenset(
+    {
+        ReasonCode.HOLD_CLUSTER_NOT_OPTED_IN,
+        ReasonCode.HOLD_CLUSTER_NOT_ACTIVE,
+        ReasonCode.HOLD_NO_SCALABLE_GROUP,
+        ReasonCode.HOLD_GROUP_NOT_SETTLED,
+        ReasonCode.HOLD_METRICS_MISSING,
+        ReasonCode.HOLD_METRICS_STALE,
+        ReasonCode.HOLD_METRICS_CONTRADICTORY,
+    }
+)
+
+
+@dataclass(frozen=True)
+class SpotPair:
+    """SpotPair is a Spot target and the On-Demand target that may carry it, with their limits.
+
+    `key` names the memory (the fleet's id, or the Spot group's); `retry_room` is how much Spot may be asked for on
+    top of its target without leaving the limits; `emr_gave_up` is true when EMR stopped asking Spot by itself (a
+    fleet RUNNING short after its Spot timeout); `commands(on_demand, spot)` sets the two targets.
+    """
+
+    key: str
+    name: str
+    unit: str
+    target_on_demand: int
+    target_spot: int
+    provisioned_spot: int
+    max_on_demand: int
+    retry_room: int
+    emr_gave_up: bool
+    commands: Callable[[int, int], tuple[ResizeInstanceGroup, ...]]
+
+    @property
+    def spot_missing(self) -> int:
+        """Spot_missing is the Spot capacity asked for and not (yet) provisioned."""
+        return max(0, self.target_spot - self.provisioned_spot)
+
+
+def remember_spot(state: ScalingState, pairs: list[SpotPair], now: datetime) -> dict[str, FleetMemory]:
+    """Remember_spot says since when each pair's Spot has been short (None when it has all it asked for).
+
+    The clock runs while Spot is missing and none arrives: a busy fleet whose Spot keeps coming, one request after
+    another, is growing, not short, however long some of it has been in flight.
+    """
+    memories: dict[str, FleetMemory] = {}
+    for pair in pairs:
+        memory = state.fleet(pair.key)
+        arrived = memory.last_provisioned_spot is not None and pair.provisioned_spot > memory.last_provisioned_spot
+        since = None
+        if pair.spot_missing:
+            since = now if arrived or memory.spot_short_since is None else memory.spot_short_since
+        memories[pair.key] = memory.model_copy(
+            update={"spot_short_since": since, "last_provisioned_spot": pair.provisioned_spot if since else None}
+        )
+    return memories
+
+
+@dataclass(frozen=True)
+class _SpotDecision:
+    """What a Spot decision is made from: the group policy's plan, the memories, the policy and now."""
+
+    plan: ResizePlan
+    memories: dict[str, FleetMemory]
+    next_state: ScalingState
+    policy: ScalingPolicy
+    now: datetime
+    label: str
+
+    def act(
+        self, reason: ReasonCode, explanation: str, pair: SpotPair, targets: tuple[int, int], remembered: FleetMemory
+    ) -> ResizePlan:
+        """A plan setting the pair's (On-Demand, Spot) targets and remembering `remembered` of it."""
+        memories = {**self.memories, remembered.fleet_id: remembered}
+        return self.plan.model_copy(
+            update={
+                "reason": reason,
+                "explanation": explanation,
+                "commands": pair.commands(*targets),
+                "next_state": self.next_state.model_copy(update={"fleets": tuple(memories.values())}),
+            }
+        )
+
+
+def plan_spot(
+    plan: ResizePlan,
+    pairs: list[SpotPair],
+    memories: dict[str, FleetMemory],
+    next_state: ScalingState,
+    policy: ScalingPolicy,
+    now: datetime,
+    label: str,
+) -> ResizePlan | None:
+    """Plan_spot is the Spot fallback, its retry or its give-back for the first pair that needs one; else None."""
+    spot = policy.fleets.spot
+    if not spot.fallback:
+        return None
+    decision = _SpotDecision(plan, memories, next_state, policy, now, label)
+    for pair in pairs:
+        memory = memories[pair.key]
+        since = memory.spot_short_since
+        if since is not None and now - since >= timedelta(seconds=spot.shortage_timeout_s):
+            return _fallback(decision, pair, memory)
+        if memory.fallback_units and not pair.spot_missing:
+            given = _give_back(decision, pair, memory)
+            if given is not None:
+                return given
+    return None
+
+
+def _fallback(d: _SpotDecision, pair: SpotPair, memory: FleetMemory) -> ResizePlan:
+    """Ask On-Demand for the Spot capacity that did not come (within the cap); stop asking Spot for it."""
+    assert memory.spot_short_since is not None
+    minutes = (d.now - memory.spot_short_since).total_seconds() / 60
+    missing, unit = pair.spot_missing, pair.unit
+    # Capacity a retry asked of Spot on top of the On-Demand fallback: not coming means keep the On-Demand one;
+    # what did come replaces as much On-Demand (a negative change).
+    change = missing - memory.retry_units
+    room = max(0, pair.max_on_demand - pair.target_on_demand)
+    applied = min(change, room) if change > 0 else change
+    still_asked = change - applied if change > 0 else 0
+    to_on_demand = pair.target_on_demand + applied
+    to_spot = pair.provisioned_spot + still_asked
+    what = f"{pair.name} is {missing} Spot {unit}(s) short for {minutes:.0f} min"
+    unchanged = (to_on_demand, to_spot) == (pair.target_on_demand, pair.target_spot)
+    if unchanged and pair.emr_gave_up:
+        # EMR itself gave up (its Spot timeout passed) and On-Demand is at its cap: withdraw the request nobody works
+        # on, so that the next scale-out asks Spot afresh.
+        did = (
+            f"On-Demand is at its cap ({pair.max_on_demand} {unit}s) and EMR stopped asking Spot, so the request is "
+            "withdrawn for the next scale-out to renew"
+        )
+        return d.act(
+            ReasonCode.SCALE_SPOT_FALLBACK,
+            f"Falling back on {d.label}: {what}; {did}: Spot {pair.target_spot} → {pair.provisioned_spot}.",
+            pair,
+            (to_on_demand, pair.provisioned_spot),
+            memory.model_copy(update={"spot_short_since": None, "retry_units": 0}),
+        )
+    if unchanged:
+        return d.plan.model_copy(
+            update={
+                "reason": ReasonCode.HOLD_SPOT_SHORT,
+                "explanation": f"Holding {d.label}: {what}, and its On-Demand target {pair.target_on_demand} is at "
+                f"the cap ({pair.max_on_demand} {unit}s); EMR is still asking Spot.",
+                "commands": (),
+                "next_state": d.next_state,
+            }
+        )
+    remembered = memory.model_copy(
+        update={
+            "fallback_units": max(0, memory.fallback_units + applied),
+            "fallback_at": d.now,
+            "retry_units": 0,
+            "spot_short_since": d.now if still_asked else None,
+        }
+    )
+    if applied > 0:
+        did = f"asking On-Demand for {applied} {unit}(s) (cap {pair.max_on_demand})"
+    else:
+        did = f"Spot returned {-applied} {unit}(s) of the retry, so as many On-Demand {unit}s go"
+    return d.act(
+        ReasonCode.SCALE_SPOT_FALLBACK,
+        f"Falling back on {d.label}: {what}; {did}: On-Demand {pair.target_on_demand} → {to_on_demand}, "
+        f"Spot {pair.target_spot} → {to_spot}.",
+        pair,
+        (to_on_demand, to_spot),
+        remembered,
+    )
+
+
+def _give_back(d: _SpotDecision, pair: SpotPair, memory: FleetMemory) -> ResizePlan | None:
+    """Spot has all it asks for: release the On-Demand capacity of a retry that came, or retry Spot when it is time."""
+    units, unit = memory.fallback_units, pair.unit
+    if memory.retry_units:
+        released = min(memory.retry_units, pair.target_on_demand)
+        remembered = memory.model_copy(
+            update={"fallback_units": units - released, "retry_units": 0, "fallback_at": d.now}
+        )
+        return d.act(
+            ReasonCode.SCALE_SPOT_GIVE_BACK,
+            f"Giving back On-Demand on {d.label}: Spot is back on {pair.name}, so the {released} On-Demand {unit}(s) "
+            f"bought in its place go: On-Demand {pair.target_on_demand} → {pair.target_on_demand - released}.",
+            pair,
+            (pair.target_on_demand - released, pair.target_spot),
+            remembered,
+        )
+    retry_after = timedelta(seconds=d.policy.fleets.spot.retry_after_s)
+    if memory.fallback_at is not None and d.now < memory.fallback_at + retry_after:
+        return None
+    if pair.retry_room:
+        # Ask Spot again on top of what runs; the On-Demand capacity stays until Spot has delivered.
+        retry = min(units, pair.retry_room)
+        targets, did = (pair.target_on_demand, pair.target_spot + retry), "asking Spot again for"
+        remembered = memory.model_copy(update={"retry_units": retry, "fallback_at": d.now})
+    else:
+        # At the limit there is no room to ask on top: swap, and fall back again if Spot is still short.
+        retry = min(units, pair.target_on_demand)
+        targets, did = (pair.target_on_demand - retry, pair.target_spot + retry), "swapping back"
+        remembered = memory.model_copy(update={"fallback_units": units - retry, "fallback_at": d.now})
+    return d.act(
+        ReasonCode.SCALE_SPOT_GIVE_BACK,
+        f"Retrying Spot on {d.label}: {did} {retry} {unit}(s) of {pair.name} that On-Demand carries since the Spot "
+        f"shortage: On-Demand {pair.target_on_demand} → {targets[0]}, Spot {pair.target_spot} → {targets[1]}.",
+        pair,
+        targets,
+        remembered,
+    )

@@ -1,0 +1,190 @@
+"""The service on fleet clusters: read in units, resized through the fleet port, never a failed invocation."""
+
+from __future__ import annotations
+
+from emr_autoscaler.kernel.events import AppDetailType
+from emr_autoscaler.kernel.models import InstanceGroupCapacity
+from emr_autoscaler.scaling.domain.decisions import ReasonCode, ResizeInstanceFleet
+from emr_autoscaler.scaling.ports import ClusterUnreadableError
+from emr_autoscaler.scaling.service import Outcome, Scaler
+from tests.fakes import (
+    FakeEmr,
+    FakeFleets,
+    FakeMetrics,
+    InMemoryStateStore,
+    RecordingPublisher,
+    RecordingSink,
+    StaticConfig,
+    no_log_context,
+)
+from tests.unit.domain_builders import CLUSTER_ID, NOW, UNIT_MB, fleet_snapshot, metrics, snapshot
+
+BUSY_SPIKE = metrics(allocated_mb=4 * 12288 - 1024, allocated_vcores=12, pending_mb=12 * UNIT_MB)
+
+
+def _scaler(emr: FakeEmr, fleets: FakeFleets | None) -> tuple[Scaler, RecordingPublisher, InMemoryStateStore]:
+    published, store = RecordingPublisher(), InMemoryStateStore()
+    scaler = Scaler(
+        emr=emr,
+        metrics=FakeMetrics(BUSY_SPIKE),  # type: ignore[arg-type]
+        store=store,
+        config=StaticConfig(),
+        sink=RecordingSink(),
+        clock=lambda: NOW,
+        events=published,
+        log_context=no_log_context,
+        fleets=fleets,
+    )
+    return scaler, published, store
+
+
+def test_fleet_cluster_is_scaled_through_modify_instance_fleet() -> None:
+    # GIVEN a fleet cluster with pending demand
+    emr, fleets = FakeEmr(), FakeFleets()
+    cluster = fleet_snapshot()
+    emr.add(cluster)
+    fleets.fleets[CLUSTER_ID] = cluster.fleets
+    scaler, _published, _store = _scaler(emr, fleets)
+    # WHEN it is reconciled
+    summary = scaler.reconcile_cluster(CLUSTER_ID)
+    # THEN one fleet resize is applied in units, and no instance-group call is made
+    assert summary.outcome is Outcome.APPLIED, summary.explanation
+    assert len(fleets.resizes) == 1
+    (command,) = fleets.resizes[0][1]
+    assert isinstance(command, ResizeInstanceFleet)
+    assert command.to_spot > command.from_spot
+    assert not emr.resizes
+    assert f"instance_groups {CLUSTER_ID}" not in emr.calls
+
+
+def test_fleet_cluster_without_fleet_support_holds_with_one_notice() -> None:
+    # GIVEN a fleet cluster and a scaler built without the fleet port
+    emr = FakeEmr()
+    emr.add(fleet_snapshot())
+    scaler, published, store = _scaler(emr, None)
+    # WHEN it is reconciled three times
+    summaries = [scaler.reconcile_cluster(CLUSTER_ID) for _ in range(3)]
+    # THEN each is a hold with its own reason (never an exception), and one warning is published, not three
+    assert {s.reason for s in summaries} == {ReasonCode.HOLD_CLUSTER_UNREADABLE}
+    assert {s.outcome for s in summaries} == {Outcome.HELD}
+    warnings = [e for e in published.events if e.detail_type is AppDetailType.SCALING_DECISION]
+    assert [e.detail.reason_code for e in warnings] == ["HOLD_CLUSTER_UNREADABLE"]
+    assert store.load(CLUSTER_ID).last_reason is ReasonCode.HOLD_CLUSTER_UNREADABLE
+
+
+def test_group_read_refused_by_emr_holds_instead_of_failing() -> None:
+    # GIVEN a cluster whose ListInstanceGroups EMR refuses (a fleet cluster DescribeCluster did not say was one)
+    class RefusingEmr(FakeEmr):
+        def instance_groups(self, cluster_id: str) -> tuple[InstanceGroupCapacity, ...]:
+            raise ClusterUnreadableError("ListInstanceGroups refused: Instance fleet clusters are not supported")
+
+    emr = RefusingEmr()
+    emr.add(snapshot())
+    scaler, _published, _store = _scaler(emr, FakeFleets())
+    # WHEN it is reconciled
+    summary = scaler.reconcile_cluster(CLUSTER_ID)
+    # THEN it holds, saying why
+    assert summary.reason is ReasonCode.HOLD_CLUSTER_UNREADABLE
+    assert "not supported" in summary.explanation
+
+
+def test_explain_shows_fleets_their_spot_memory_and_the_market_split() -> None:
+    # GIVEN a fleet cluster whose Spot has been short past the timeout
+    from datetime import timedelta
+
+    from emr_autoscaler.scaling.domain.decisions import FleetMemory, ScalingState
+    from emr_autoscaler.scaling.explain import explanation_dict, render_text
+    from tests.unit.domain_builders import fleet
+
+    emr, fleets = FakeEmr(), FakeFleets()
+    cluster = fleet_snapshot(fleet(spot=24, provisioned_spot=8))
+    emr.add(cluster)
+    fleets.fleets[CLUSTER_ID] = cluster.fleets
+    scaler, _published, store = _scaler(emr, fleets)
+    short = FleetMemory(fleet_id="if-TASK1", spot_short_since=NOW - timedelta(minutes=20))
+    store.save(ScalingState(cluster_id=CLUSTER_ID, fleets=(short,)), expected_version=0)
+    # WHEN explained
+    evaluation = scaler.evaluate(CLUSTER_ID, NOW)
+    text = render_text(evaluation)
+    # THEN the fleet, what is remembered of its Spot side, and the fallback in both markets are shown
+    assert "fleet      TASK   task-fleet: On-Demand 0/0, Spot 8/24 units" in text
+    assert "spot       if-TASK1: short since" in text
+    assert "On-Demand 0 → 16, Spot 24 → 8 units" in text
+    assert explanation_dict(evaluation)["reason"] == "SCALE_SPOT_FALLBACK"
+
+
+def _reclaiming_fleet() -> tuple[FakeEmr, FakeFleets]:
+    """A fleet cluster (TASK fleet of 8 Spot units) running the Spot instance i-0b662ef9931388ba0 (m5.xlarge)."""
+    from emr_autoscaler.kernel.models import InstanceLocation
+
+    emr, fleets = FakeEmr(), FakeFleets()
+    cluster = fleet_snapshot()
+    emr.add(cluster)
+    fleets.fleets[CLUSTER_ID] = cluster.fleets
+    fleets.instances.append(
+        InstanceLocation(
+            cluster_id=CLUSTER_ID, ec2_instance_id="i-0b662ef9931388ba0", fleet_id="if-TASK1", instance_type="m5.xlarge"
+        )
+    )
+    return emr, fleets
+
+
+def test_spot_interruption_is_located_and_replaced_once() -> None:
+    # GIVEN a busy fleet cluster and EC2's warning for one of its Spot instances, delivered twice
+    from emr_autoscaler.scaling.service import handle_trigger
+    from emr_autoscaler.scaling.triggers import SpotInterruption
+
+    emr, fleets = _reclaiming_fleet()
+    scaler, _published, store = _scaler(emr, fleets)
+    warning = SpotInterruption(event_id="e-1", ec2_instance_id="i-0b662ef9931388ba0")
+    # WHEN the scaler handles it twice
+    first = handle_trigger(warning, scaler)
+    second = handle_trigger(warning, scaler)
+    # THEN the instance's units are asked for once, and the interruption counted once
+    assert first["decisions"][0]["reason"] == "SCALE_REPLACE_INTERRUPTED"
+    assert second["decisions"][0]["reason"] == "HOLD_INTERRUPTION_NOT_REPLACED"
+    assert len(fleets.resizes) == 1
+    assert [(c.instance_type, c.count) for c in store.load(CLUSTER_ID).interruptions] == [("m5.xlarge", 1)]
+
+
+def test_spot_interruption_of_an_unknown_instance_is_ignored() -> None:
+    # GIVEN a warning for an instance no opted-in cluster runs
+    from emr_autoscaler.scaling.service import handle_trigger
+    from emr_autoscaler.scaling.triggers import SpotInterruption
+
+    emr, fleets = FakeEmr(), FakeFleets()
+    emr.add(fleet_snapshot())
+    scaler, _published, _store = _scaler(emr, fleets)
+    # WHEN handled
+    result = handle_trigger(SpotInterruption(event_id="e-2", ec2_instance_id="i-0123456789abcdef0"), scaler)
+    # THEN it is ignored with the reason, after one look per cluster, and nothing is resized
+    assert result["ignored"] is True
+    assert "i-0123456789abcdef0" in result["reason"]
+    assert fleets.located == [CLUSTER_ID]
+    assert not fleets.resizes
+
+
+def test_a_spot_interruption_is_enqueued_with_its_instance_and_replaced_by_the_consumer() -> None:
+    # GIVEN a busy fleet cluster behind the evaluation queue, and EC2's warning for one of its Spot instances
+    from emr_autoscaler.kernel.models import RegisteredCluster
+    from emr_autoscaler.scaling.service import handle_trigger
+    from emr_autoscaler.scaling.triggers import SpotInterruption
+    from tests.unit.test_fanout import InMemoryRegistry, RecordingQueue, _batch
+    from tests.unit.test_service import make_scaler
+
+    emr, fleets = _reclaiming_fleet()
+    scaler, emr, _store, _sink = make_scaler(emr=emr)
+    queue, registry = RecordingQueue(), InMemoryRegistry()
+    registry.entries[CLUSTER_ID] = RegisteredCluster(
+        cluster_id=CLUSTER_ID, name="c", state="RUNNING", registered_at=NOW
+    )
+    scaler.queue, scaler.registry, scaler.fleets = queue, registry, fleets
+    warning = SpotInterruption(event_id="e-9", ec2_instance_id="i-0b662ef9931388ba0")
+    # WHEN the warning arrives (twice) and the queue's batch is consumed
+    handle_trigger(warning, scaler)
+    handle_trigger(warning, scaler)
+    response = handle_trigger(_batch(*((r, r.cluster_id) for r in queue.sent)), scaler)
+    # THEN one request was enqueued, naming the instance, and its evaluation replaced the node's units
+    assert [(r.cluster_id, r.ec2_instance_id) for r in queue.sent] == [(CLUSTER_ID, "i-0b662ef9931388ba0")]
+    assert [d["reason"] for d in response["decisions"]] == ["SCALE_REPLACE_INTERRUPTED"]
+    assert len(fleets.resizes) == 1

@@ -1,0 +1,90 @@
+"""plan_group_resize: the Spot fallback on instance-group clusters, from a Spot TASK group to an On-Demand one."""
+
+from __future__ import annotations
+
+from emr_autoscaler.kernel.models import GroupState
+from emr_autoscaler.scaling.domain.decisions import FleetMemory, ReasonCode
+from emr_autoscaler.scaling.domain.plan import plan_resize
+from emr_autoscaler.scaling.domain.spot_groups import plan_group_resize
+from tests.unit.domain_builders import NOW, ago, core, metrics, policy, snapshot, state, task
+
+
+def _busy(nodes: int) -> object:
+    """Three quarters of `nodes` nodes allocated: no scale-in, no demand pending."""
+    return metrics(nodes=nodes, allocated_mb=nodes * 12288 * 3 // 4, allocated_vcores=nodes * 3)
+
+
+def _cluster(spot_running: int = 2, spot_requested: int = 6, on_demand: int = 1) -> object:
+    return snapshot(
+        core(2),
+        task(on_demand, group_id="ig-OD", name="task-od"),
+        task(spot_running, group_id="ig-SPOT", name="task-spot", requested=spot_requested).model_copy(
+            update={"market": "SPOT", "state": GroupState.RESIZING}
+        ),
+    )
+
+
+def _short(minutes: float, **fields: object) -> object:
+    return state(fleets=(FleetMemory(fleet_id="ig-SPOT", spot_short_since=ago(minutes * 60), **fields),))  # type: ignore[arg-type]
+
+
+def test_a_short_spot_group_falls_back_on_the_on_demand_group() -> None:
+    # GIVEN a Spot TASK group asking 6 nodes with 2 running for 16 minutes, and an On-Demand TASK group of 1
+    plan = plan_group_resize(_cluster(), _busy(5), policy(), _short(16), NOW)  # type: ignore[arg-type]
+    # THEN the 4 missing nodes are asked of the On-Demand group and the Spot group stops asking for them
+    assert plan.reason is ReasonCode.SCALE_SPOT_FALLBACK, plan.explanation
+    assert sorted((c.group_id, c.to_count) for c in plan.commands) == [("ig-OD", 5), ("ig-SPOT", 2)]
+    assert plan.next_state.fleet("ig-SPOT").fallback_units == 4
+    assert "node(s)" in plan.explanation
+
+
+def test_the_on_demand_group_stays_within_its_max_nodes() -> None:
+    # GIVEN TASK groups limited to 4 nodes each, a Spot group asking 4 with none running, On-Demand at 1
+    scaling_policy = policy(groups={"task": {"min_nodes": 0, "max_nodes": 4}})
+    cluster = _cluster(spot_running=0, spot_requested=4, on_demand=1)
+    plan = plan_group_resize(cluster, _busy(3), scaling_policy, _short(16), NOW)  # type: ignore[arg-type]
+    # THEN On-Demand rises to its max (4) only, and Spot stays asked for the node On-Demand cannot carry
+    assert sorted((c.group_id, c.to_count) for c in plan.commands) == [("ig-OD", 4), ("ig-SPOT", 1)]
+
+
+def test_spot_given_back_after_a_retry_delivers() -> None:
+    # GIVEN a fallback of 4 On-Demand nodes 31 minutes ago, Spot settled
+    cluster = snapshot(
+        core(2),
+        task(5, group_id="ig-OD", name="task-od"),
+        task(2, group_id="ig-SPOT", name="task-spot").model_copy(update={"market": "SPOT"}),
+    )
+    memory = state(fleets=(FleetMemory(fleet_id="ig-SPOT", fallback_units=4, fallback_at=ago(1860)),))
+    retry = plan_group_resize(cluster, _busy(9), policy(), memory, NOW)
+    # THEN Spot is asked again on top
+    assert retry.reason is ReasonCode.SCALE_SPOT_GIVE_BACK, retry.explanation
+    assert [(c.group_id, c.to_count) for c in retry.commands] == [("ig-SPOT", 6)]
+    # WHEN Spot has delivered, THEN the On-Demand nodes go, gracefully
+    delivered = snapshot(
+        core(2),
+        task(5, group_id="ig-OD", name="task-od"),
+        task(6, group_id="ig-SPOT", name="task-spot").model_copy(update={"market": "SPOT"}),
+    )
+    give = plan_group_resize(delivered, _busy(13), policy(), retry.next_state, NOW)
+    assert give.reason is ReasonCode.SCALE_SPOT_GIVE_BACK, give.explanation
+    (command,) = give.commands
+    assert (command.group_id, command.to_count) == ("ig-OD", 1)
+    assert command.decommission_timeout_s == policy().scale_in.decommission_timeout_s
+
+
+def test_a_cluster_without_both_kinds_of_task_group_is_plan_resize_alone() -> None:
+    # GIVEN a Spot TASK group short for an hour but no On-Demand TASK group, and a plain On-Demand cluster
+    spot_only = snapshot(
+        core(2),
+        task(2, group_id="ig-SPOT", requested=6).model_copy(update={"market": "SPOT", "state": GroupState.RESIZING}),
+    )
+    for cluster in (spot_only, snapshot()):
+        yarn = _busy(4)
+        # WHEN decided, THEN exactly as plan_resize decides
+        assert plan_group_resize(cluster, yarn, policy(), _short(60), NOW) == plan_resize(  # type: ignore[arg-type]
+            cluster,
+            yarn,
+            policy(),
+            _short(60),
+            NOW,  # type: ignore[arg-type]
+        )
