@@ -55,6 +55,20 @@ def _verdict(ok: bool, figure: str) -> str:
     return f"met ({figure})" if ok else f"MISSED ({figure})"
 
 
+def _why_not(sweep: dict[int, RunResult], baseline: RunResult) -> str:
+    """Why no balance dominates a baseline: the cheapest that waits no longer, and the fastest that costs no more."""
+    parts = []
+    waits_less = [(r.node_hours, b) for b, r in sweep.items() if r.wait_p95_s <= baseline.wait_p95_s]
+    if waits_less:
+        cost, balance = min(waits_less)
+        parts.append(f"balance {balance} waits no longer but costs {cost - baseline.node_hours:+.1f} node-h")
+    costs_less = [(r.wait_p95_s, b) for b, r in sweep.items() if r.node_hours <= baseline.node_hours]
+    if costs_less:
+        wait, balance = min(costs_less)
+        parts.append(f"balance {balance} costs no more but waits {wait - baseline.wait_p95_s:+.1f} s at p95")
+    return "none: " + "; ".join(parts) if parts else "none"
+
+
 def _gap_verdict(gap: float | None, target: float, what: str) -> str:
     if gap is None:
         # No swept point to compare with (cheaper, or waiting less, than every one): neither met nor missed.
@@ -110,7 +124,9 @@ def _workload(label: str, jobs: list[Job], config: ScalingPolicy) -> tuple[str, 
         winners = [b for b, r in sweep.items() if _dominates(r, baseline)]
         print(
             f"  some balance dominates {name}: "
-            + _verdict(bool(winners), f"balance {', '.join(map(str, winners))}" if winners else "none")
+            + _verdict(
+                bool(winners), f"balance {', '.join(map(str, winners))}" if winners else _why_not(sweep, baseline)
+            )
         )
     print(f"({time.perf_counter() - started:.0f} s of wall time)")
     points = [*baselines.values(), *(replace(r, policy=f"balance {b}") for b, r in sweep.items())]
