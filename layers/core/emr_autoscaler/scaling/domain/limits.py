@@ -15,6 +15,7 @@ from emr_autoscaler.scaling.domain.decisions import (
 from emr_autoscaler.scaling.domain.guards import cooldown_hold
 from emr_autoscaler.scaling.domain.planner import Planner
 from emr_autoscaler.scaling.domain.scale_in import hdfs_removable, shrink_command
+from emr_autoscaler.scaling.domain.scale_out import grow_command
 
 
 def plan_to_limits(p: Planner, metrics: YarnMetrics, scalable: list[InstanceGroupCapacity]) -> ResizePlan | None:
@@ -45,15 +46,7 @@ def plan_to_limits(p: Planner, metrics: YarnMetrics, scalable: list[InstanceGrou
             add = min(limits.min_nodes - group.requested_count, p.out_budget(group))
             if add <= 0:
                 continue
-            commands.append(
-                ResizeInstanceGroup(
-                    group_id=group.group_id,
-                    group_name=group.name,
-                    role=group.role,
-                    from_count=group.requested_count,
-                    to_count=group.requested_count + add,
-                )
-            )
+            commands.append(grow_command(group, add))
     else:
         for group, limits, _below in outside:
             remove = min(group.requested_count - limits.max_nodes, p.in_budget(group))

@@ -29,6 +29,17 @@ from emr_autoscaler.scaling.domain.planner import Planner
 _RESIDUE = 0.25
 
 
+def grow_command(group: InstanceGroupCapacity, add: int) -> ResizeInstanceGroup:
+    """Grow_command asks EMR for `add` more nodes in a group, from the count the decision saw."""
+    return ResizeInstanceGroup(
+        group_id=group.group_id,
+        group_name=group.name,
+        role=group.role,
+        from_count=group.requested_count,
+        to_count=group.requested_count + add,
+    )
+
+
 def _running(groups: list[InstanceGroupCapacity], group_id: str) -> int:
     return next((g.running_count for g in groups if g.group_id == group_id), 0)
 
@@ -114,15 +125,7 @@ def plan_scale_out(p: Planner, metrics: YarnMetrics, scalable: list[InstanceGrou
         short = short or add == budget < needed
         if add <= 0:
             continue
-        commands.append(
-            ResizeInstanceGroup(
-                group_id=group.group_id,
-                group_name=group.name,
-                role=group.role,
-                from_count=group.requested_count,
-                to_count=group.requested_count + add,
-            )
-        )
+        commands.append(grow_command(group, add))
         want_mb -= add * capacity.memory_mb
         want_vcores -= add * capacity.vcores
     if not p.check("below_max", bool(commands), "room below max_nodes" if commands else "every group at max_nodes"):
