@@ -31,6 +31,7 @@ HEALTHY = {
     "MemoryAllocatedMB": 40960.0,
     "MemoryAvailableMB": 8192.0,
     "MemoryTotalMB": 49152.0,
+    "MemoryReservedMB": 0.0,
     "HDFSUtilization": 42.5,
 }
 
@@ -139,6 +140,32 @@ def test_cluster_without_hdfs_still_answers(cloudwatch: CloudWatchClient) -> Non
     assert metrics.hdfs_utilization_pct is None
 
 
+def test_reserved_memory_is_read_and_its_absence_is_no_reservation(cloudwatch: CloudWatchClient) -> None:
+    # GIVEN a saturated period: 40 GiB allocated, 8 GiB reserved for a container that does not fit, nothing free
+    now = _now()
+    saturated = {**HEALTHY, "MemoryAvailableMB": 0.0, "MemoryReservedMB": 8192.0}
+    _publish(cloudwatch, now - timedelta(minutes=1), saturated)
+    # AND another cluster whose periods carry no MemoryReservedMB at all
+    _publish(
+        cloudwatch,
+        now - timedelta(minutes=1),
+        {k: v for k, v in HEALTHY.items() if k != "MemoryReservedMB"},
+        cluster_id="j-NORESERVED",
+    )
+
+    # WHEN both are read
+    metrics = CloudWatchMetrics(cloudwatch).read(_snapshot(), CONFIG, now)
+    other = CloudWatchMetrics(cloudwatch).read(_snapshot("j-NORESERVED"), CONFIG, now)
+
+    # THEN the reservation is part of the answer (and counts as used memory)
+    assert metrics is not None
+    assert metrics.reserved_memory_mb == 8192
+    assert metrics.memory_utilization_pct == pytest.approx(100.0)
+    # AND a period without the metric still answers, as no reservation
+    assert other is not None
+    assert other.reserved_memory_mb == 0
+
+
 def test_partial_data_is_none(cloudwatch: CloudWatchClient, caplog: pytest.LogCaptureFixture) -> None:
     # GIVEN EMR published no MemoryAvailableMB in the whole window
     now = _now()
@@ -209,6 +236,7 @@ EXPECTED_QUERIES = [
     ("memory_allocated_mb", "MemoryAllocatedMB", "Average"),
     ("memory_available_mb", "MemoryAvailableMB", "Average"),
     ("memory_total_mb", "MemoryTotalMB", "Average"),
+    ("memory_reserved_mb", "MemoryReservedMB", "Average"),
     ("hdfs_utilization_pct", "HDFSUtilization", "Maximum"),
 ]
 

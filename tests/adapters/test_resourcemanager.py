@@ -22,6 +22,9 @@ NOW = datetime(2025, 3, 14, 12, 0, 0, tzinfo=UTC)
 CONFIG = MetricsConfig(resourcemanager_timeout_s=0.2, estimated_container_memory_mb=3072)
 HADOOP3_BODY = (FIXTURES / "rm_cluster_metrics.json").read_bytes()
 HADOOP2_BODY = (FIXTURES / "rm_cluster_metrics_hadoop2.json").read_bytes()
+# A saturated CapacityScheduler cluster holding a reservation (Hadoop's "Cluster Metrics API": reservedMB,
+# reservedVirtualCores, containersReserved; totalMB = availableMB + allocatedMB + reservedMB).
+RESERVED_BODY = (FIXTURES / "rm_cluster_metrics_reserved.json").read_bytes()
 
 pytestmark = pytest.mark.network
 
@@ -111,6 +114,21 @@ def test_maps_every_documented_field_and_stamps_now(resource_manager: FakeResour
     assert metrics.active_nodes == 4
     assert metrics.hdfs_utilization_pct is None
     assert metrics.pending_estimated is False
+
+
+def test_reservations_are_read_and_add_up_with_the_totals(resource_manager: FakeResourceManager) -> None:
+    # GIVEN a saturated ResourceManager holding 8 GiB and 2 vcores for containers that do not fit yet
+    resource_manager.body = RESERVED_BODY
+
+    # WHEN the metrics are read
+    metrics = ResourceManagerMetrics(port=resource_manager.port).read(_snapshot(), CONFIG, NOW)
+
+    # THEN the reservation is read, the CapacityScheduler's totals add up with it, and it counts as used
+    assert metrics is not None
+    assert (metrics.reserved_memory_mb, metrics.reserved_vcores) == (8192, 2)
+    assert metrics.allocated_memory_mb + metrics.available_memory_mb + metrics.reserved_memory_mb == 49152
+    assert metrics.memory_utilization_pct == pytest.approx(100.0)
+    assert metrics.waiting_memory_mb == 24576
 
 
 def test_asks_the_documented_path_for_json(resource_manager: FakeResourceManager) -> None:

@@ -158,11 +158,13 @@ def metrics(
     hdfs_pct: float | None = None,
     age_s: float = 10,
     source: MetricsSource = MetricsSource.RESOURCE_MANAGER,
+    reserved_mb: int = 0,
 ) -> YarnMetrics:
     """Metrics is a coherent ResourceManager reading for `nodes` m5.xlarge nodes (idle by default).
 
     Counts that are left out follow from the memory figures: one 2 GB container per 2048 MB, an app running
-    while anything is allocated, an app pending while anything is pending.
+    while anything is allocated, an app pending while anything is pending. Reserved memory is neither available nor
+    allocated (the CapacityScheduler's sum, total = available + allocated + reserved).
     """
     total_mb = nodes * NODE_MB if total_mb is None else total_mb
     containers_allocated = allocated_mb // 2048 if containers_allocated is None else containers_allocated
@@ -176,7 +178,7 @@ def metrics(
         containers_allocated=containers_allocated,
         containers_pending=containers_pending,
         allocated_memory_mb=allocated_mb,
-        available_memory_mb=total_mb - allocated_mb if available_mb is None else available_mb,
+        available_memory_mb=total_mb - allocated_mb - reserved_mb if available_mb is None else available_mb,
         total_memory_mb=total_mb,
         pending_memory_mb=pending_mb,
         allocated_vcores=(containers_allocated if allocated_vcores is None else allocated_vcores) if vcores else None,
@@ -186,6 +188,7 @@ def metrics(
         active_nodes=nodes if vcores else None,
         hdfs_utilization_pct=hdfs_pct,
         pending_estimated=False,
+        reserved_memory_mb=reserved_mb,
     )
 
 

@@ -354,6 +354,33 @@ REASON_CASES = [
     pytest.param(
         Case(
             ReasonCode.SCALE_OUT_PENDING_DEMAND,
+            (("ig-TASK1", 4),),
+            yarn=metrics(
+                allocated_mb=4 * NODE_MB - 8192, allocated_vcores=14, reserved_mb=8192, pending_mb=2 * NODE_MB
+            ),
+        ),
+        id="saturated CapacityScheduler cluster with reservations: total = available + allocated + reserved",
+    ),
+    pytest.param(
+        Case(
+            ReasonCode.SCALE_OUT_PENDING_DEMAND,
+            (("ig-TASK1", 3),),
+            yarn=metrics(
+                allocated_mb=4 * NODE_MB - 8192, allocated_vcores=14, reserved_mb=8192, available_mb=8192, pending_mb=0
+            ),
+        ),
+        id="FairScheduler sum (total = available + allocated): a reservation alone is demand that waits",
+    ),
+    pytest.param(
+        Case(
+            ReasonCode.HOLD_METRICS_CONTRADICTORY,
+            yarn=metrics(allocated_mb=4096, reserved_mb=4096, available_mb=10_000),
+        ),
+        id="allocated plus available, with or without reserved, far from total",
+    ),
+    pytest.param(
+        Case(
+            ReasonCode.SCALE_OUT_PENDING_DEMAND,
             (("ig-TASK1", 3),),
             cluster=snapshot(core(2), task(2, state=GroupState.RESIZING)),
             yarn=metrics(pending_mb=4096),

@@ -28,20 +28,29 @@ def cluster_metrics(
     container_memory_mb: int = 2048,
     apps_running: int = 0,
     apps_pending: int = 0,
+    reserved_mb: int = 0,
 ) -> dict[str, Any]:
     """Cluster_metrics renders a `clusterMetrics` body for `nodes` nodes under `demand_memory_mb` of YARN demand.
 
     Demand up to the capacity is allocated; the rest is pending, in containers of `container_memory_mb` with one
-    vcore each.
+    vcore each. `reserved_mb`: while containers wait, the CapacityScheduler reserves up to this much memory on nodes
+    for the ones that do not fit (a container larger than a node's free memory): that memory is neither allocated
+    nor available, and `totalMB = availableMB + allocatedMB + reservedMB` (Hadoop's "Cluster Metrics API",
+    https://hadoop.apache.org/docs/current/hadoop-yarn/hadoop-yarn-site/ResourceManagerRest.html). A reserved
+    container's request stays pending.
     """
     total_mb = nodes * node_memory_mb
     total_vcores = nodes * node_vcores
     wanted_containers = -(-demand_memory_mb // container_memory_mb)
-    allocated_containers = min(wanted_containers, total_mb // container_memory_mb, total_vcores)
+    allocatable_mb = max(0, total_mb - reserved_mb) if wanted_containers * container_memory_mb > total_mb else total_mb
+    allocated_containers = min(wanted_containers, allocatable_mb // container_memory_mb, total_vcores)
     pending_containers = wanted_containers - allocated_containers
     allocated_mb = allocated_containers * container_memory_mb
     pending_mb = pending_containers * container_memory_mb
     allocated_vcores = allocated_containers
+    reserved = min(reserved_mb, total_mb - allocated_mb) if pending_containers else 0
+    reserved_containers = -(-reserved // container_memory_mb)
+    reserved_vcores = min(reserved_containers, total_vcores - allocated_vcores)
     return {
         "clusterMetrics": {
             "appsSubmitted": apps_running + apps_pending,
@@ -50,16 +59,16 @@ def cluster_metrics(
             "appsRunning": apps_running,
             "appsFailed": 0,
             "appsKilled": 0,
-            "reservedMB": 0,
-            "availableMB": total_mb - allocated_mb,
+            "reservedMB": reserved,
+            "availableMB": total_mb - allocated_mb - reserved,
             "allocatedMB": allocated_mb,
             "pendingMB": pending_mb,
-            "reservedVirtualCores": 0,
-            "availableVirtualCores": total_vcores - allocated_vcores,
+            "reservedVirtualCores": reserved_vcores,
+            "availableVirtualCores": total_vcores - allocated_vcores - reserved_vcores,
             "allocatedVirtualCores": allocated_vcores,
             "pendingVirtualCores": pending_containers,
             "containersAllocated": allocated_containers,
-            "containersReserved": 0,
+            "containersReserved": reserved_containers,
             "containersPending": pending_containers,
             "totalMB": total_mb,
             "totalVirtualCores": total_vcores,
@@ -123,13 +132,39 @@ def _not_found(app_id: str) -> dict[str, Any]:
     }
 
 
+def cluster_info(ha_state: str, started_ms: int) -> dict[str, Any]:
+    """Cluster_info renders `/ws/v1/cluster/info` (Hadoop's Cluster Information API: `haState` is INITIALIZING,
+    ACTIVE, STANDBY or STOPPED)."""
+    return {
+        "clusterInfo": {
+            "id": started_ms,
+            "startedOn": started_ms,
+            "state": "STARTED",
+            "haState": ha_state,
+            "rmStateStoreName": "org.apache.hadoop.yarn.server.resourcemanager.recovery.ZKRMStateStore",
+            "resourceManagerVersion": "3.3.6-amzn-5",
+            "hadoopVersion": "3.3.6-amzn-5",
+            "haZooKeeperConnectionState": "CONNECTED",
+        }
+    }
+
+
 class YarnResourceManagerEmulator:
-    """YarnResourceManagerEmulator is a ResourceManager REST endpoint on a free loopback port (context manager)."""
+    """YarnResourceManagerEmulator is a ResourceManager REST endpoint on a free loopback port (context manager).
+
+    High availability, as Hadoop's RMWebAppFilter serves it: a standby (`standby_for` set to the active RM's
+    `http://host:port`) answers `/ws/v1/cluster/info` itself (haState STANDBY) and every other path with HTTP 307,
+    a Location on the active RM and the body "This is standby RM. The redirect url is: …"; a standby that knows no
+    active RM (`standby_for` "") answers 307 without a Location.
+    """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self._body: dict[str, Any] = cluster_metrics(nodes=0, node_memory_mb=1, node_vcores=1, demand_memory_mb=0)
         self._apps: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
+        self.standby_for: str | None = None
+        self.requests: list[str] = []
+        self.extra: dict[str, dict[str, Any]] = {}
         emulator = self
 
         class _Handler(BaseHTTPRequestHandler):
@@ -137,7 +172,16 @@ class YarnResourceManagerEmulator:
                 url = urllib.parse.urlsplit(self.path)
                 path = url.path.rstrip("/")
                 with emulator._lock:
-                    if path == "/ws/v1/cluster/metrics":
+                    emulator.requests.append(path)
+                    standby_for = emulator.standby_for
+                    if path == "/ws/v1/cluster/info":
+                        status, body = 200, cluster_info("STANDBY" if standby_for is not None else "ACTIVE", 0)
+                    elif standby_for is not None:
+                        self._redirect(standby_for)
+                        return
+                    elif path in emulator.extra:
+                        status, body = 200, emulator.extra[path]
+                    elif path == "/ws/v1/cluster/metrics":
                         status, body = 200, emulator._body
                     elif path == "/ws/v1/cluster/apps":
                         status, body = 200, emulator._list(urllib.parse.parse_qs(url.query))
@@ -155,6 +199,16 @@ class YarnResourceManagerEmulator:
                 self.end_headers()
                 self.wfile.write(payload)
 
+            def _redirect(self, active: str) -> None:
+                payload = f"This is standby RM. The redirect url is: {self.path}\n".encode()
+                self.send_response(307)
+                if active:
+                    self.send_header("Location", f"{active}{self.path}")
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
             def log_message(self, format: str, *args: Any) -> None:
                 return
 
@@ -165,6 +219,12 @@ class YarnResourceManagerEmulator:
     def port(self) -> int:
         """Port is the port the emulator listens on."""
         return int(self._server.server_address[1])
+
+    @property
+    def base(self) -> str:
+        """Base is the emulator's `http://host:port`."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
 
     @property
     def url(self) -> str:
@@ -190,6 +250,16 @@ class YarnResourceManagerEmulator:
         """Set_body replaces the JSON served from now on."""
         with self._lock:
             self._body = body
+
+    def set_standby(self, active_base: str | None) -> None:
+        """Set_standby makes this RM a standby redirecting to `active_base` ("" for none known), or active (None)."""
+        with self._lock:
+            self.standby_for = active_base
+
+    def serve(self, path: str, body: dict[str, Any]) -> None:
+        """Serve answers `path` with `body` from now on (node labels, the scheduler)."""
+        with self._lock:
+            self.extra[path] = body
 
     def __enter__(self) -> YarnResourceManagerEmulator:
         self._thread.start()

@@ -107,6 +107,7 @@ def build_scaler(
     from emr_autoscaler.adapters.aws.dynamodb.state import DynamoStateStore
     from emr_autoscaler.adapters.aws.emr import EmrInstanceGroups
     from emr_autoscaler.adapters.aws.emr_fleets import EmrInstanceFleets
+    from emr_autoscaler.adapters.aws.emr_primaries import EmrPrimaryNodes
     from emr_autoscaler.adapters.aws.sqs_evaluation_queue import SqsEvaluationQueue
     from emr_autoscaler.adapters.metrics_chain import MetricsChain
     from emr_autoscaler.adapters.powertools.logging import cluster_log_context
@@ -127,7 +128,9 @@ def build_scaler(
 
     readers: dict[MetricsSource, YarnMetricsReader] = {
         MetricsSource.RESOURCE_MANAGER: ResourceManagerMetrics(
-            port=settings.resourcemanager_port, url_for=resourcemanager_url_for
+            port=settings.resourcemanager_port,
+            url_for=resourcemanager_url_for,
+            primaries=EmrPrimaryNodes(clients("emr")).addresses,
         ),
         MetricsSource.CLOUDWATCH: CloudWatchMetrics(clients("cloudwatch")),
     }

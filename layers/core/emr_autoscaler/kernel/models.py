@@ -205,6 +205,12 @@ class YarnMetrics(Frozen):
 
     Fields a source does not report are None (CloudWatch has no vcore figures and no pending memory; the
     ResourceManager has no HDFS figures). `pending_memory_mb` may be an estimate; `pending_estimated` says so.
+
+    `reserved_memory_mb`/`reserved_vcores` are what the scheduler holds on a node for a container that did not fit
+    there yet (the RM's `reservedMB`/`reservedVirtualCores`, CloudWatch's `MemoryReservedMB`). Reserved memory is
+    neither available nor allocated: under the CapacityScheduler, EMR's default, `totalMB = availableMB + allocatedMB
+    + reservedMB`. The scaler counts it as in use (utilization) and as demand that waits (a reservation is a
+    container that did not fit), never as free room.
     """
 
     source: MetricsSource
@@ -224,6 +230,8 @@ class YarnMetrics(Frozen):
     active_nodes: int | None = None
     hdfs_utilization_pct: float | None = None
     pending_estimated: bool = False
+    reserved_memory_mb: int = 0
+    reserved_vcores: int | None = None
 
     @model_validator(mode="after")
     def _no_negative_counts(self) -> YarnMetrics:
@@ -242,6 +250,8 @@ class YarnMetrics(Frozen):
             "total_vcores",
             "pending_vcores",
             "active_nodes",
+            "reserved_memory_mb",
+            "reserved_vcores",
         ):
             value = getattr(self, name)
             if value is not None and value < 0:
@@ -250,20 +260,37 @@ class YarnMetrics(Frozen):
 
     @property
     def demand_pending(self) -> bool:
-        """Demand_pending is true when YARN is waiting for memory, vcores or containers."""
-        return self.pending_memory_mb > 0 or (self.pending_vcores or 0) > 0 or self.containers_pending > 0
+        """Demand_pending is true when YARN is waiting for memory, vcores or containers (a reservation included)."""
+        return (
+            self.pending_memory_mb > 0
+            or (self.pending_vcores or 0) > 0
+            or self.containers_pending > 0
+            or self.reserved_memory_mb > 0
+        )
+
+    @property
+    def used_memory_mb(self) -> int:
+        """Used_memory_mb is the memory no new container can have: allocated plus reserved (MB)."""
+        return self.allocated_memory_mb + self.reserved_memory_mb
+
+    @property
+    def waiting_memory_mb(self) -> int:
+        """Waiting_memory_mb is the memory YARN is waiting for (MB): the pending requests, or the reservations when
+        they are larger (a reserved container's request stays pending in YARN, so the two are not added)."""
+        return max(self.pending_memory_mb, self.reserved_memory_mb)
 
     @property
     def memory_utilization_pct(self) -> float:
-        """Memory_utilization_pct is allocated over total YARN memory, in percent (0 when total is 0)."""
-        return 100.0 * self.allocated_memory_mb / self.total_memory_mb if self.total_memory_mb else 0.0
+        """Memory_utilization_pct is allocated plus reserved over total YARN memory, in percent (0 when total is 0)."""
+        return 100.0 * self.used_memory_mb / self.total_memory_mb if self.total_memory_mb else 0.0
 
     @property
     def vcore_utilization_pct(self) -> float | None:
-        """Vcore_utilization_pct is allocated over total vcores, in percent, when the source reports vcores."""
+        """Vcore_utilization_pct is allocated plus reserved over total vcores, in percent, when the source reports
+        vcores."""
         if self.allocated_vcores is None or not self.total_vcores:
             return None
-        return 100.0 * self.allocated_vcores / self.total_vcores
+        return 100.0 * (self.allocated_vcores + (self.reserved_vcores or 0)) / self.total_vcores
 
     @property
     def utilization_pct(self) -> float:

@@ -13,6 +13,7 @@ inline, one cluster after the other.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -104,6 +105,8 @@ class DecisionSummary:
     outcome: Outcome
     commands: tuple[ResizeInstanceGroup, ...] = ()
     latency_ms: float = 0.0
+    # Where the decision's YARN metrics came from (resourcemanager, cloudwatch), None when none were read.
+    metrics_source: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """As_dict is the JSON-ready form."""
@@ -114,6 +117,7 @@ class DecisionSummary:
             "outcome": self.outcome.value,
             "commands": [c.model_dump(mode="json") for c in self.commands],
             "latency_ms": round(self.latency_ms, 2),
+            "metrics_source": self.metrics_source,
         }
 
 
@@ -270,6 +274,13 @@ class Scaler:
         """
         started = time.perf_counter()
         evaluation = self.evaluate(cluster_id, self.clock(), interrupted)
+        summary = self._apply(evaluation, started)
+        source = evaluation.metrics.source.value if evaluation.metrics is not None else None
+        return dataclasses.replace(summary, metrics_source=source)
+
+    def _apply(self, evaluation: Evaluation, started: float) -> DecisionSummary:
+        """_Apply claims, records and acts on one evaluation's plan (see `_reconcile`)."""
+        cluster_id = evaluation.plan.cluster_id
         plan, state = evaluation.plan, evaluation.state
         if plan.reason is ReasonCode.HOLD_CLUSTER_NOT_FOUND:
             self._forget(cluster_id)

@@ -50,6 +50,10 @@ _APPS_PENDING = _Query("apps_pending", "AppsPending", "Maximum")
 _MEMORY_ALLOCATED = _Query("memory_allocated_mb", "MemoryAllocatedMB", "Average")
 _MEMORY_AVAILABLE = _Query("memory_available_mb", "MemoryAvailableMB", "Average")
 _MEMORY_TOTAL = _Query("memory_total_mb", "MemoryTotalMB", "Average")
+# "The amount of memory reserved" (EMR's YARN metrics in CloudWatch, "Metrics reported by Amazon EMR in CloudWatch",
+# https://docs.aws.amazon.com/emr/latest/ManagementGuide/UsingEMR_ViewingMetrics.html). Average, like the other memory
+# figures it must add up with (total = available + allocated + reserved under the CapacityScheduler).
+_MEMORY_RESERVED = _Query("memory_reserved_mb", "MemoryReservedMB", "Average")
 _HDFS_UTILIZATION = _Query("hdfs_utilization_pct", "HDFSUtilization", "Maximum")
 
 QUERIES: tuple[_Query, ...] = (
@@ -60,10 +64,14 @@ QUERIES: tuple[_Query, ...] = (
     _MEMORY_ALLOCATED,
     _MEMORY_AVAILABLE,
     _MEMORY_TOTAL,
+    _MEMORY_RESERVED,
     _HDFS_UTILIZATION,
 )
-# Every figure but HDFS must come from the same period; a cluster without HDFS (S3 only) has no HDFSUtilization.
-_REQUIRED = tuple(q for q in QUERIES if q is not _HDFS_UTILIZATION)
+# Every figure but HDFS and reserved memory must come from the same period; a cluster without HDFS (S3 only) has no
+# HDFSUtilization, and a period without MemoryReservedMB is read as no reservation (the coherence check then still
+# accepts the FairScheduler's sum, total = available + allocated).
+_OPTIONAL = (_HDFS_UTILIZATION, _MEMORY_RESERVED)
+_REQUIRED = tuple(q for q in QUERIES if q not in _OPTIONAL)
 
 
 class CloudWatchMetrics:
@@ -123,6 +131,7 @@ class CloudWatchMetrics:
                 pending_memory_mb=containers_pending * config.estimated_container_memory_mb,
                 hdfs_utilization_pct=series.get(_HDFS_UTILIZATION.query_id, {}).get(newest),
                 pending_estimated=True,
+                reserved_memory_mb=round(series.get(_MEMORY_RESERVED.query_id, {}).get(newest, 0.0)),
             )
         except ValidationError as error:
             _warn_unavailable(cluster_id, f"CloudWatch figures at {newest.isoformat()} are invalid ({error})")

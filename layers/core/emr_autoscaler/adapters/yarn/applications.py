@@ -20,7 +20,8 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from emr_autoscaler.adapters.yarn.resourcemanager import DEFAULT_PORT, ResourceManagerUnansweredError, get_json
+from emr_autoscaler.adapters.yarn.resourcemanager import DEFAULT_PORT
+from emr_autoscaler.adapters.yarn.rest import ResourceManagerUnansweredError, get_json
 from emr_autoscaler.kernel.config.steps import MAX_EVIDENCE_CHARS
 from emr_autoscaler.kernel.models import ClusterSnapshot
 from emr_autoscaler.steps.domain.evidence import MAX_APPLICATIONS, Evidence, EvidenceSource, EvidenceState

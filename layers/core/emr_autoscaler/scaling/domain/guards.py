@@ -37,13 +37,24 @@ _FUTURE_TOLERANCE = timedelta(seconds=60)
 
 
 def find_contradiction(metrics: YarnMetrics) -> str | None:
-    """Return why the metrics cannot all be true at once, or None when they are coherent."""
+    """Return why the metrics cannot all be true at once, or None when they are coherent.
+
+    The RM's totals add up one of two ways, by scheduler: under the CapacityScheduler (EMR's default) `totalMB =
+    availableMB + allocatedMB + reservedMB`, under the FairScheduler `totalMB = availableMB + allocatedMB`
+    (Hadoop's ClusterMetricsInfo, behind `/ws/v1/cluster/metrics` in "ResourceManager REST API's",
+    https://hadoop.apache.org/docs/current/hadoop-yarn/hadoop-yarn-site/ResourceManagerRest.html#Cluster_Metrics_API).
+    The scaler does not know the scheduler, so either sum within the tolerance is coherent; without the reserved
+    memory a saturated CapacityScheduler cluster holding reservations would look contradictory exactly when it
+    must grow.
+    """
     if metrics.allocated_memory_mb > metrics.total_memory_mb:
         return f"allocated memory {metrics.allocated_memory_mb} MB exceeds total {metrics.total_memory_mb} MB"
-    gap = abs(metrics.allocated_memory_mb + metrics.available_memory_mb - metrics.total_memory_mb)
+    parts = metrics.allocated_memory_mb + metrics.available_memory_mb
+    gap = min(abs(parts - metrics.total_memory_mb), abs(parts + metrics.reserved_memory_mb - metrics.total_memory_mb))
     if gap > _TOTALS_TOLERANCE * max(metrics.total_memory_mb, 1):
+        reserved = f" (+ reserved {metrics.reserved_memory_mb} MB)" if metrics.reserved_memory_mb else ""
         return (
-            f"allocated {metrics.allocated_memory_mb} MB + available {metrics.available_memory_mb} MB "
+            f"allocated {metrics.allocated_memory_mb} MB + available {metrics.available_memory_mb} MB{reserved} "
             f"does not add up to total {metrics.total_memory_mb} MB"
         )
     if (

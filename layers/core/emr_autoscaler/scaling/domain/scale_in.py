@@ -80,7 +80,7 @@ def _leaving(p: Planner, metrics: YarnMetrics, scalable: list[InstanceGroupCapac
 def _keep_mb(p: Planner, metrics: YarnMetrics) -> float:
     """The memory the remaining nodes must hold at the target utilization: the load now or the recent peak."""
     target = p.policy.scale_in.target_utilization_pct / 100.0
-    return max(metrics.allocated_memory_mb, p.state.demand_peak_mb or 0) / target
+    return max(metrics.used_memory_mb, p.state.demand_peak_mb or 0) / target
 
 
 def _plan_idle(

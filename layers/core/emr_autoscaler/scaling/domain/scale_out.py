@@ -50,7 +50,7 @@ def plan_scale_out(p: Planner, metrics: YarnMetrics, scalable: list[InstanceGrou
     held = cooldown_hold(p, next_state)
     if held is not None:
         return held
-    need_mb = metrics.pending_memory_mb
+    need_mb = metrics.waiting_memory_mb
     need_vcores = metrics.pending_vcores or 0
     if need_mb == 0 and need_vcores == 0:
         # Pending containers without pending resources (CloudWatch reports counts only): size by the count.
@@ -86,6 +86,11 @@ def plan_scale_out(p: Planner, metrics: YarnMetrics, scalable: list[InstanceGrou
         f"{metrics.containers_pending} pending container(s) need {metrics.pending_memory_mb} MB"
         + (f" and {metrics.pending_vcores} vcores" if metrics.pending_vcores else "")
         + (" (estimated)" if metrics.pending_estimated else "")
+        + (
+            f", {metrics.reserved_memory_mb} MB reserved for containers that do not fit yet"
+            if metrics.reserved_memory_mb
+            else ""
+        )
     )
     if not p.check("node_capacity_known", capacity_known, "node capacity from config, YARN or EMR defaults"):
         return p.plan(
