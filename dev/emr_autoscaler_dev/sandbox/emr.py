@@ -30,7 +30,13 @@ from emr_autoscaler_dev.sandbox.local_aws import LocalAws, moto_backends
 from emr_autoscaler_dev.sandbox.provision import create_cluster as _run_job_flow
 from emr_autoscaler_dev.sandbox.provision import create_fleet_cluster as _run_fleet_job_flow
 from emr_autoscaler_dev.sandbox.template import ACCOUNT_ID, REGION
-from emr_autoscaler_dev.sandbox.yarn import YarnResourceManagerEmulator, application, cluster_metrics
+from emr_autoscaler_dev.sandbox.yarn import (
+    CORE_NODE_LABELS,
+    YarnResourceManagerEmulator,
+    application,
+    cluster_metrics,
+    labelled_cluster_metrics,
+)
 
 LOG_BUCKET = f"aws-logs-{ACCOUNT_ID}-{REGION}"
 LOG_URI = f"s3n://{LOG_BUCKET}/elasticmapreduce/"
@@ -61,6 +67,11 @@ class _EmuCluster:
     apps: int = 0
     light: bool = False
     app_sequence: int = 0
+    reserved_mb: int = 0
+    pending_ams: int = 0
+    am_label: str | None = None
+    # Every primary node's ResourceManager (the first on the master DNS name); `yarn` is the active one.
+    primaries: list[YarnResourceManagerEmulator] = field(default_factory=list)
 
 
 @dataclass
@@ -93,6 +104,21 @@ def _stderr_log(app_id: str, started: datetime, text: str) -> str:
         f"{started:%y/%m/%d %H:%M:%S} INFO Client: Application report for {app_id} (state: RUNNING)\n"
         f"{text.rstrip()}\n"
     )
+
+
+def _label_configurations(am_label: str | None) -> list[dict[str, Any]] | None:
+    """EMR's yarn-site classification that pins ApplicationMasters to a node label (None: no labels)."""
+    if am_label is None:
+        return None
+    return [
+        {
+            "Classification": "yarn-site",
+            "Properties": {
+                "yarn.node-labels.enabled": "true",
+                "yarn.node-labels.am.default-node-label-expression": am_label,
+            },
+        }
+    ]
 
 
 def _free_port(host: str) -> int:
@@ -162,22 +188,49 @@ class EmrEmulator:
         instance_type: str = "m5.xlarge",
         tags: dict[str, str] | None = None,
         collection: str = "group",
+        primaries: int = 1,
+        am_label: str | None = None,
     ) -> str:
         """Create_cluster starts an opted-in cluster with a YARN ResourceManager and announces it (RUNNING).
+
+        `primaries=3` gives it three primary nodes, each with a ResourceManager on its own loopback address: the
+        first active, the others standby, redirecting to it (see `fail_over`). `am_label="CORE"` pins
+        ApplicationMasters to CORE nodes, as EMR 5.x does by default (its yarn-site classification says so, and the
+        RM serves the label; see `labelled_cluster_metrics`).
 
         `collection="fleet"` starts an instance-fleet cluster instead: CORE `core` On-Demand nodes, a TASK fleet of
         m5.xlarge (4 units) and m5.2xlarge (8 units) asking `task` nodes' worth of Spot units (see FleetEmulator).
         """
         if collection == "fleet":
+            if primaries != 1 or am_label is not None:
+                raise SandboxError("primaries and am_label are emulated on instance-group clusters only")
             cluster_id = _run_fleet_job_flow(self.emr, name=name, core=core, task=task, tags=tags, log_uri=LOG_URI)
         else:
             cluster_id = _run_job_flow(
-                self.emr, name=name, core=core, task=task, instance_type=instance_type, tags=tags, log_uri=LOG_URI
+                self.emr,
+                name=name,
+                core=core,
+                task=task,
+                instance_type=instance_type,
+                tags=tags,
+                log_uri=LOG_URI,
+                primaries=primaries,
+                configurations=_label_configurations(am_label),
             )
-        address = next(self._addresses)
-        yarn = self._stack.enter_context(YarnResourceManagerEmulator(host=address, port=self.rm_port))
+        rms = [
+            self._stack.enter_context(YarnResourceManagerEmulator(host=next(self._addresses), port=self.rm_port))
+            for _ in range(primaries)
+        ]
+        for standby in rms[1:]:
+            standby.set_standby(rms[0].base)
+        if am_label is not None:
+            for rm in rms:
+                rm.serve("/ws/v1/cluster/get-node-labels", CORE_NODE_LABELS)
         started_ms = int(self.clock.now.timestamp() * 1000)
-        self._clusters[cluster_id] = _EmuCluster(cluster_id, name, address, yarn, started_ms)
+        address = str(rms[0].base.split("//")[1].split(":")[0])
+        self._clusters[cluster_id] = _EmuCluster(
+            cluster_id, name, address, rms[0], started_ms, am_label=am_label, primaries=rms
+        )
         self._refresh_yarn(cluster_id)
         self._announce(cluster_id, name)
         return cluster_id
@@ -246,8 +299,21 @@ class EmrEmulator:
         cluster = self._clusters.get(cluster_id)
         return cluster.address if cluster else None
 
-    def set_yarn(self, cluster_id: str, demand_mb: int, apps: int | None = None) -> None:
-        """Set_yarn sets the YARN demand (memory asked for, allocated as capacity allows, the rest pending)."""
+    def set_yarn(
+        self,
+        cluster_id: str,
+        demand_mb: int,
+        apps: int | None = None,
+        *,
+        reserved_mb: int = 0,
+        pending_ams: int = 0,
+    ) -> None:
+        """Set_yarn sets the YARN demand (memory asked for, allocated as capacity allows, the rest pending).
+
+        `reserved_mb`: memory the scheduler reserves on nodes for waiting containers that do not fit (see
+        `cluster_metrics`); `pending_ams`: new applications whose ApplicationMaster waits for room (on CORE nodes
+        only when the cluster pins AMs to CORE; see `labelled_cluster_metrics`).
+        """
         cluster = self._clusters[cluster_id]
         if cluster.light:
             raise SandboxError(
@@ -255,7 +321,54 @@ class EmrEmulator:
             )
         cluster.demand_mb = demand_mb
         cluster.apps = apps if apps is not None else (1 if demand_mb else 0)
+        cluster.reserved_mb = reserved_mb
+        cluster.pending_ams = pending_ams
         self._refresh_yarn(cluster_id)
+
+    # ------------------------------------------------------------------ primary nodes (high availability)
+    def fail_over(self, cluster_id: str) -> str:
+        """Fail_over makes the next primary node's ResourceManager active and the others standby (redirecting to
+        it), as ZooKeeper's election does when the active RM goes; returns the new active RM's address."""
+        cluster = self._clusters[cluster_id]
+        if len(cluster.primaries) < 2:
+            raise SandboxError(f"{cluster_id} has one primary node: create it with primaries=3")
+        index = (cluster.primaries.index(cluster.yarn) + 1) % len(cluster.primaries)
+        cluster.yarn = cluster.primaries[index]
+        for rm in cluster.primaries:
+            rm.set_standby(None if rm is cluster.yarn else cluster.yarn.base)
+        self.on_line(
+            f"{self.clock.now:%H:%M} EMR      {cluster.name}: the active ResourceManager is {cluster.yarn.base}"
+        )
+        return cluster.yarn.base
+
+    def redirect_standbys(self, cluster_id: str, base: str) -> None:
+        """Redirect_standbys makes the cluster's standby RMs send every call to `base` (`http://host:port`), e.g. an
+        address that is not a primary node: the scaler must refuse to follow."""
+        cluster = self._clusters[cluster_id]
+        for rm in cluster.primaries:
+            if rm is not cluster.yarn:
+                rm.set_standby(base)
+
+    def primary_instances(self, cluster_id: str) -> list[dict[str, Any]] | None:
+        """Primary_instances is ListInstances' answer for the MASTER group of a cluster with several primaries."""
+        cluster = self._clusters.get(cluster_id)
+        if cluster is None or len(cluster.primaries) < 2:
+            return None
+        found = []
+        for n, rm in enumerate(cluster.primaries):
+            address = rm.base.split("//")[1].split(":")[0]
+            found.append(
+                {
+                    "Id": f"ci-PRIMARY{n}{cluster_id[-6:]}",
+                    "Ec2InstanceId": f"i-0primary{n}{cluster_id[-6:].lower()}",
+                    "PrivateIpAddress": address,
+                    "PrivateDnsName": f"ip-{address.replace('.', '-')}.eu-west-1.compute.internal",
+                    "Status": {"State": "RUNNING"},
+                    "Market": "ON_DEMAND",
+                    "InstanceType": "m5.xlarge",
+                }
+            )
+        return found
 
     def nodes(self, cluster_id: str) -> dict[str, tuple[int, int]]:
         """Nodes returns (running, requested) per group role, as EMR reports them."""
@@ -303,15 +416,31 @@ class EmrEmulator:
         ]
         nodes = sum(self.running_count(g) for g in workers)
         capacity = DEFAULT_NODE_CAPACITY.get(workers[0].instance_type) if workers else None
-        cluster.yarn.set_body(
-            cluster_metrics(
-                nodes=nodes,
-                node_memory_mb=capacity.memory_mb if capacity else 12288,
-                node_vcores=capacity.vcores if capacity else 4,
+        node_mb, node_vcores = (capacity.memory_mb, capacity.vcores) if capacity else (12288, 4)
+        if cluster.am_label is not None:
+            core_nodes = sum(self.running_count(g) for g in workers if g.role == "CORE")
+            body = labelled_cluster_metrics(
+                core_nodes=core_nodes,
+                task_nodes=nodes - core_nodes,
+                node_memory_mb=node_mb,
+                node_vcores=node_vcores,
                 demand_memory_mb=cluster.demand_mb,
                 apps_running=cluster.apps,
+                pending_ams=cluster.pending_ams,
+                reserved_mb=cluster.reserved_mb,
             )
-        )
+        else:
+            body = cluster_metrics(
+                nodes=nodes,
+                node_memory_mb=node_mb,
+                node_vcores=node_vcores,
+                demand_memory_mb=cluster.demand_mb,
+                apps_running=cluster.apps,
+                apps_pending=cluster.pending_ams,
+                reserved_mb=cluster.reserved_mb,
+            )
+        for rm in cluster.primaries or [cluster.yarn]:
+            rm.set_body(body)
 
     # ------------------------------------------------------------------ resizes
     def resized(self, group: Any, old: int, new: int) -> None:
@@ -544,6 +673,9 @@ def _patch_moto_emr(emulator: EmrEmulator) -> Callable[[], None]:
 
     def list_instances(self: Any) -> Any:
         cluster_id = self._get_param("ClusterId")
+        primaries = emulator.primary_instances(cluster_id)
+        if primaries is not None and "MASTER" in (self._get_param("InstanceGroupTypes") or []):
+            return PaginatedResult({"Instances": primaries})
         if fleets.knows(cluster_id):
             return PaginatedResult({"Instances": fleets.instances(cluster_id)})
         return saved["list_instances"](self)

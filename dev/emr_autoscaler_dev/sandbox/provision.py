@@ -36,17 +36,22 @@ def create_cluster(
     instance_type: str = "m5.xlarge",
     tags: dict[str, str] | None = None,
     log_uri: str | None = None,
+    primaries: int = 1,
+    configurations: list[dict[str, Any]] | None = None,
 ) -> str:
-    """Create_cluster starts an instance-group cluster (MASTER, CORE, TASK) and returns its id."""
+    """Create_cluster starts an instance-group cluster (MASTER, CORE, TASK) and returns its id; `primaries` is the
+    MASTER group's count (1 or 3), `configurations` EMR's Configurations (e.g. a yarn-site classification)."""
     tags = {"emr-autoscaler:enabled": "true"} if tags is None else tags
-    logging = {"LogUri": log_uri} if log_uri else {}
+    extra: dict[str, Any] = {"LogUri": log_uri} if log_uri else {}
+    if configurations:
+        extra["Configurations"] = configurations
     response = emr.run_job_flow(
         Name=name,
-        **logging,
+        **extra,
         ReleaseLabel="emr-7.5.0",
         Instances={
             "InstanceGroups": [
-                {"Name": "Master", "InstanceRole": "MASTER", "InstanceType": instance_type, "InstanceCount": 1},
+                {"Name": "Master", "InstanceRole": "MASTER", "InstanceType": instance_type, "InstanceCount": primaries},
                 {"Name": "Core", "InstanceRole": "CORE", "InstanceType": instance_type, "InstanceCount": core},
                 {"Name": "Task", "InstanceRole": "TASK", "InstanceType": instance_type, "InstanceCount": task},
             ],

@@ -179,10 +179,26 @@ class Sandbox:
         instance_type: str = "m5.xlarge",
         tags: dict[str, str] | None = None,
         collection: str = "group",
+        primaries: int = 1,
+        am_label: str | None = None,
     ) -> str:
         """Create_cluster starts an opted-in cluster with a YARN ResourceManager and announces it (RUNNING);
-        `collection="fleet"` makes it an instance-fleet cluster (a TASK fleet of two weighted types, on Spot)."""
-        return self.emr_emulator.create_cluster(name, core, task, instance_type, tags, collection)
+        `collection="fleet"` makes it an instance-fleet cluster (a TASK fleet of two weighted types, on Spot).
+        `primaries=3`: three primary nodes, one active ResourceManager and two standbys that redirect to it (see
+        `fail_over`); `am_label="CORE"`: ApplicationMasters pinned to CORE nodes (see `set_yarn(pending_ams=)`)."""
+        return self.emr_emulator.create_cluster(
+            name, core, task, instance_type, tags, collection, primaries=primaries, am_label=am_label
+        )
+
+    # ------------------------------------------------------------------ primary nodes and node labels
+    def fail_over(self, cluster_id: str) -> str:
+        """Fail_over moves the cluster's active ResourceManager to its next primary node (the others redirect to
+        it); returns the new active RM's `http://host:port`."""
+        return self.emr_emulator.fail_over(cluster_id)
+
+    def redirect_standbys(self, cluster_id: str, base: str) -> None:
+        """Redirect_standbys makes the cluster's standby RMs redirect every call to `base` (`http://host:port`)."""
+        self.emr_emulator.redirect_standbys(cluster_id, base)
 
     def starve_spot(self, cluster_id: str, minutes: int) -> None:
         """Starve_spot leaves the fleet cluster's Spot requests unfilled for `minutes`; EMR says so with its
@@ -241,9 +257,13 @@ class Sandbox:
         """Evaluation_polls are the scaler's invocations by its evaluation queue's event source mapping, in order."""
         return list(self.router.mapping("ScalerFunction", "Evaluations").polls)
 
-    def set_yarn(self, cluster_id: str, demand_mb: int, apps: int | None = None) -> None:
-        """Set_yarn sets the YARN demand (memory asked for, allocated as capacity allows, the rest pending)."""
-        self.emr_emulator.set_yarn(cluster_id, demand_mb, apps)
+    def set_yarn(
+        self, cluster_id: str, demand_mb: int, apps: int | None = None, *, reserved_mb: int = 0, pending_ams: int = 0
+    ) -> None:
+        """Set_yarn sets the YARN demand (memory asked for, allocated as capacity allows, the rest pending);
+        `reserved_mb` is memory the RM reserves for containers that do not fit yet, `pending_ams` new applications
+        whose ApplicationMaster waits (on CORE only, for a cluster created with `am_label="CORE"`)."""
+        self.emr_emulator.set_yarn(cluster_id, demand_mb, apps, reserved_mb=reserved_mb, pending_ams=pending_ams)
 
     def nodes(self, cluster_id: str) -> dict[str, tuple[int, int]]:
         """Nodes returns (running, requested) per group role, as EMR reports them."""

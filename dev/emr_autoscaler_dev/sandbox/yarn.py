@@ -270,3 +270,52 @@ class YarnResourceManagerEmulator:
     ) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+def labelled_cluster_metrics(
+    *,
+    core_nodes: int,
+    task_nodes: int,
+    node_memory_mb: int,
+    node_vcores: int,
+    demand_memory_mb: int,
+    apps_running: int,
+    pending_ams: int,
+    am_memory_mb: int = 2048,
+    reserved_mb: int = 0,
+) -> dict[str, Any]:
+    """Labelled_cluster_metrics renders `clusterMetrics` when ApplicationMasters are pinned to the CORE label.
+
+    As EMR sets it up (`yarn.node-labels.am.default-node-label-expression: CORE`, the CORE partition non-exclusive:
+    https://repost.aws/knowledge-center/emr-configure-node-labeling-yarn), an AM only runs on a CORE node, while
+    executors take TASK nodes first and then the CORE partition's idle room. The running apps' AMs hold their CORE
+    room; executors fill TASK, then CORE; the `pending_ams` new applications get what CORE has left, and the others
+    wait (appsPending, their AM containers pending) however much room TASK has.
+    """
+    core_mb, task_mb = core_nodes * node_memory_mb, task_nodes * node_memory_mb
+    running_ams = min(apps_running, core_mb // am_memory_mb)
+    executors_mb = max(0, min(demand_memory_mb, task_mb + core_mb - running_ams * am_memory_mb))
+    core_left_mb = core_mb - running_ams * am_memory_mb - max(0, executors_mb - task_mb)
+    started = min(pending_ams, max(0, core_left_mb) // am_memory_mb)
+    waiting_ams = pending_ams - started
+    body = cluster_metrics(
+        nodes=core_nodes + task_nodes,
+        node_memory_mb=node_memory_mb,
+        node_vcores=node_vcores,
+        demand_memory_mb=demand_memory_mb + (running_ams + started) * am_memory_mb,
+        container_memory_mb=am_memory_mb,
+        apps_running=running_ams + started,
+        apps_pending=waiting_ams,
+        reserved_mb=reserved_mb,
+    )
+    metrics = body["clusterMetrics"]
+    metrics["appsSubmitted"] = running_ams + pending_ams
+    metrics["pendingMB"] += waiting_ams * am_memory_mb
+    metrics["containersPending"] += waiting_ams
+    metrics["pendingVirtualCores"] += waiting_ams
+    return body
+
+
+# The ResourceManager's node labels as `/ws/v1/cluster/get-node-labels` lists them (RMWebServices' NodeLabelsInfo: a
+# `nodeLabelInfo` list of {name, exclusivity}); EMR adds CORE as `CORE(exclusive=false)`.
+CORE_NODE_LABELS: dict[str, Any] = {"nodeLabelInfo": [{"name": "CORE", "exclusivity": False}]}
