@@ -96,3 +96,54 @@ def test_a_redirect_to_an_address_that_is_not_a_primary_is_refused_and_logged(
     assert "Refused a ResourceManager redirect" in caplog.text
     assert "not a primary node of the cluster" in caplog.text
     assert _decisions(sandbox, cluster_id)[-1]["metrics_source"] == "resourcemanager"
+
+
+CORE_SCALABLE = """
+version: 1
+defaults:
+  groups:
+    core: {min_nodes: 2, max_nodes: 10, scalable: true}
+"""
+
+
+def test_pending_application_masters_pinned_to_core_grow_core(sandbox: Sandbox) -> None:
+    # GIVEN a cluster whose yarn-site pins ApplicationMasters to CORE, CORE scalable in its profile, every node busy
+    # with 4 applications' executors, and 3 more applications waiting for room for their AM on a CORE node
+    sandbox.set_config(CORE_SCALABLE)
+    cluster_id = sandbox.create_cluster(core=2, task=2, am_label="CORE")
+    sandbox.set_yarn(cluster_id, demand_mb=4 * NODE_MB, apps=4, pending_ams=3)
+    assert sandbox.yarn_metrics(cluster_id)["appsPending"] == 3
+
+    # WHEN the scaler evaluates it
+    sandbox.advance(1)
+
+    # THEN the AMs' memory (read from the CORE partition) grows CORE, and the executors' grows TASK
+    first = _decisions(sandbox, cluster_id)[0]
+    assert first["reason"] == "SCALE_OUT_PENDING_DEMAND", first
+    assert "partition CORE" in str(first["explanation"])
+    core_running, core_requested = sandbox.nodes(cluster_id)["CORE"]
+    assert (core_running, core_requested) == (2, 3)
+    assert sandbox.nodes(cluster_id)["TASK"][1] > 2
+    # ... and once the CORE node has joined, the waiting AMs start
+    sandbox.advance(7)
+    assert sandbox.nodes(cluster_id)["CORE"] == (3, 3)
+    assert sandbox.yarn_metrics(cluster_id)["appsPending"] == 0
+    assert sandbox.failures == []
+
+
+def test_unreadable_label_configuration_is_ignored_with_one_warning(
+    sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    # GIVEN a cluster whose yarn-site pins AMs to a label EMR puts on no node type
+    sandbox.set_config(CORE_SCALABLE)
+    cluster_id = sandbox.create_cluster(core=2, task=2, am_label="GPU")
+    sandbox.set_yarn(cluster_id, demand_mb=4 * NODE_MB, apps=4, pending_ams=3)
+
+    # WHEN the scaler evaluates it three times
+    with caplog.at_level(logging.WARNING, logger="emr_autoscaler.scaling.service"):
+        sandbox.advance(3)
+
+    # THEN it scales as it did before it knew of labels (TASK first), and says why once
+    assert _decisions(sandbox, cluster_id)[0]["reason"] == "SCALE_OUT_PENDING_DEMAND"
+    assert sandbox.nodes(cluster_id)["CORE"] == (2, 2)
+    assert caplog.text.count("node label configuration cannot be read") == 1

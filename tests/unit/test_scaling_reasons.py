@@ -21,6 +21,7 @@ from emr_autoscaler.kernel.models import (
     InstanceCollection,
     InstanceLocation,
     MetricsSource,
+    NodeLabels,
     YarnMetrics,
 )
 from emr_autoscaler.scaling.domain.decisions import FleetMemory, ReasonCode, ResizePlan, ScalingState
@@ -63,6 +64,15 @@ SERVICE_LAYER_REASONS = frozenset(
     }
 )
 CORE_SCALABLE = {"groups": {"core": {"min_nodes": 2, "max_nodes": 10, "scalable": True}}}
+
+
+def _am_on(label: str | None = "CORE", unreadable: str | None = None) -> ClusterSnapshot:
+    """A cluster (2 CORE, 2 TASK) whose yarn-site pins ApplicationMasters to `label`."""
+    return snapshot().model_copy(update={"node_labels": NodeLabels(am_label=label, unreadable=unreadable)})
+
+
+# Three applications wait for an AM on CORE; /ws/v1/cluster/metrics (default partition) shows nothing pending.
+AMS_WAITING = {"allocated_mb": 4 * NODE_MB - 4096, "allocated_vcores": 12, "apps_pending": 3}
 STABILIZED = {"low_utilization_since": ago(700)}
 
 
@@ -350,6 +360,73 @@ REASON_CASES = [
     pytest.param(
         Case(ReasonCode.HOLD_METRICS_CONTRADICTORY, yarn=metrics(total_mb=0, containers_allocated=2)),
         id="containers allocated on a cluster reporting no memory",
+    ),
+    pytest.param(
+        Case(
+            ReasonCode.SCALE_OUT_PENDING_DEMAND,
+            (("ig-CORE", 3),),
+            cluster=_am_on("CORE"),
+            yarn=metrics(**AMS_WAITING),
+            scaling_policy=policy(**CORE_SCALABLE),
+        ),
+        id="AMs pinned to CORE wait (appsPending x am_memory_mb): CORE grows, not TASK",
+    ),
+    pytest.param(
+        Case(
+            ReasonCode.SCALE_OUT_PENDING_DEMAND,
+            (("ig-TASK1", 4), ("ig-CORE", 3)),
+            cluster=_am_on("CORE"),
+            yarn=metrics(**AMS_WAITING, pending_mb=2 * NODE_MB),
+            scaling_policy=policy(**CORE_SCALABLE),
+        ),
+        id="AMs pinned to CORE and executors wait: AMs grow CORE, executors TASK",
+    ),
+    pytest.param(
+        Case(
+            ReasonCode.SCALE_OUT_PENDING_DEMAND,
+            (("ig-CORE", 4),),
+            cluster=_am_on("CORE"),
+            yarn=metrics(**AMS_WAITING).model_copy(update={"am_pending_memory_mb": NODE_MB + 4096}),
+            scaling_policy=policy(**CORE_SCALABLE),
+        ),
+        id="the CORE partition's own pending memory, when the RM reports it, sizes the AMs' growth",
+    ),
+    pytest.param(
+        Case(
+            ReasonCode.SCALE_OUT_PENDING_DEMAND,
+            (("ig-TASK1", 3),),
+            cluster=_am_on("CORE"),
+            yarn=metrics(**AMS_WAITING, pending_mb=NODE_MB),
+        ),
+        id="AMs pinned to CORE, CORE not scalable: executors still grow TASK, the AMs are said to wait",
+    ),
+    pytest.param(
+        Case(
+            ReasonCode.HOLD_AM_LABEL_NOT_SCALABLE,
+            cluster=_am_on("CORE"),
+            yarn=metrics(**AMS_WAITING),
+        ),
+        id="only AMs pinned to CORE wait and CORE is not scalable: TASK nodes would not start them",
+    ),
+    pytest.param(
+        Case(
+            ReasonCode.SCALE_OUT_PENDING_DEMAND,
+            (("ig-TASK1", 3),),
+            cluster=_am_on(None, unreadable="yarn.node-labels.enabled is 'maybe'"),
+            yarn=metrics(**AMS_WAITING, pending_mb=NODE_MB),
+            scaling_policy=policy(**CORE_SCALABLE),
+        ),
+        id="unreadable label configuration: labels ignored, as before",
+    ),
+    pytest.param(
+        Case(
+            ReasonCode.SCALE_OUT_PENDING_DEMAND,
+            (("ig-TASK1", 3),),
+            cluster=_am_on("CORE"),
+            yarn=metrics(**AMS_WAITING, pending_mb=NODE_MB),
+            scaling_policy=policy(**CORE_SCALABLE, node_labels={"follow": False}),
+        ),
+        id="node_labels.follow off: labels ignored, as before",
     ),
     pytest.param(
         Case(

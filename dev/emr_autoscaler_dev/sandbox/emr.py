@@ -36,6 +36,7 @@ from emr_autoscaler_dev.sandbox.yarn import (
     application,
     cluster_metrics,
     labelled_cluster_metrics,
+    scheduler_partitions,
 )
 
 LOG_BUCKET = f"aws-logs-{ACCOUNT_ID}-{REGION}"
@@ -441,6 +442,17 @@ class EmrEmulator:
             )
         for rm in cluster.primaries or [cluster.yarn]:
             rm.set_body(body)
+            if cluster.am_label is not None:
+                metrics = body["clusterMetrics"]
+                rm.serve(
+                    "/ws/v1/cluster/scheduler",
+                    scheduler_partitions(
+                        label=cluster.am_label,
+                        waiting_ams=metrics["appsPending"],
+                        running_ams=metrics["appsRunning"],
+                        default_pending_mb=metrics["pendingMB"],
+                    ),
+                )
 
     # ------------------------------------------------------------------ resizes
     def resized(self, group: Any, old: int, new: int) -> None:

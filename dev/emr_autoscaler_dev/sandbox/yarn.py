@@ -308,12 +308,68 @@ def labelled_cluster_metrics(
         apps_pending=waiting_ams,
         reserved_mb=reserved_mb,
     )
-    metrics = body["clusterMetrics"]
-    metrics["appsSubmitted"] = running_ams + pending_ams
-    metrics["pendingMB"] += waiting_ams * am_memory_mb
-    metrics["containersPending"] += waiting_ams
-    metrics["pendingVirtualCores"] += waiting_ams
+    # The waiting AMs ask the CORE partition: `/ws/v1/cluster/metrics` reports the default partition only (YARN-11965),
+    # so they show in appsPending and in the scheduler's per-partition usage (see `scheduler_partitions`), not here.
+    body["clusterMetrics"]["appsSubmitted"] = running_ams + pending_ams
     return body
+
+
+def scheduler_partitions(
+    *, label: str, waiting_ams: int, running_ams: int, default_pending_mb: int, am_memory_mb: int = 2048
+) -> dict[str, Any]:
+    """Scheduler_partitions renders `/ws/v1/cluster/scheduler` for a CapacityScheduler with one leaf queue whose
+    resource usage is reported per partition (`resources.resourceUsagesByPartition`, YARN-4162): the default
+    partition's pending executors, and the label's pending and running AMs."""
+
+    def resource(memory_mb: int, vcores: int) -> dict[str, int]:
+        return {"memory": memory_mb, "vCores": vcores}
+
+    zero = resource(0, 0)
+    return {
+        "scheduler": {
+            "schedulerInfo": {
+                "type": "capacityScheduler",
+                "capacity": 100.0,
+                "usedCapacity": 0.0,
+                "maxCapacity": 100.0,
+                "queueName": "root",
+                "queues": {
+                    "queue": [
+                        {
+                            "type": "capacitySchedulerLeafQueueInfo",
+                            "queueName": "default",
+                            "capacity": 100.0,
+                            "maxCapacity": 100.0,
+                            "numPendingApplications": waiting_ams,
+                            "numActiveApplications": running_ams,
+                            "defaultNodeLabelExpression": "",
+                            "nodeLabels": ["*"],
+                            "resources": {
+                                "resourceUsagesByPartition": [
+                                    {
+                                        "partitionName": "",
+                                        "used": zero,
+                                        "reserved": zero,
+                                        "pending": resource(default_pending_mb, default_pending_mb // am_memory_mb),
+                                        "amUsed": zero,
+                                        "amLimit": zero,
+                                    },
+                                    {
+                                        "partitionName": label,
+                                        "used": resource(running_ams * am_memory_mb, running_ams),
+                                        "reserved": zero,
+                                        "pending": resource(waiting_ams * am_memory_mb, waiting_ams),
+                                        "amUsed": resource(running_ams * am_memory_mb, running_ams),
+                                        "amLimit": zero,
+                                    },
+                                ]
+                            },
+                        }
+                    ]
+                },
+            }
+        }
+    }
 
 
 # The ResourceManager's node labels as `/ws/v1/cluster/get-node-labels` lists them (RMWebServices' NodeLabelsInfo: a

@@ -156,6 +156,19 @@ class InstanceLocation(Frozen):
     instance_type: str = ""
 
 
+class NodeLabels(Frozen):
+    """NodeLabels is where the cluster's YARN places ApplicationMasters, as its yarn-site configuration says.
+
+    `am_label` is the node label AMs are pinned to (`yarn.node-labels.am.default-node-label-expression` with
+    `yarn.node-labels.enabled`): CORE (EMR 5.19 and later by default, https://repost.aws/knowledge-center/
+    emr-configure-node-labeling-yarn) or ON_DEMAND (EMR 7.2's AM label awareness). `unreadable` says why the
+    configuration could not be read; the scaler then ignores labels, as it did before it knew of them.
+    """
+
+    am_label: str | None = None
+    unreadable: str | None = None
+
+
 class ClusterSnapshot(Frozen):
     """ClusterSnapshot is a cluster as EMR described it at `read_at`.
 
@@ -176,6 +189,7 @@ class ClusterSnapshot(Frozen):
     step_concurrency_level: int = Field(default=1, ge=1)
     collection: InstanceCollection = InstanceCollection.INSTANCE_GROUP
     fleets: tuple[InstanceFleetCapacity, ...] = ()
+    node_labels: NodeLabels = NodeLabels()
 
     @property
     def opted_in(self) -> bool:
@@ -232,6 +246,9 @@ class YarnMetrics(Frozen):
     pending_estimated: bool = False
     reserved_memory_mb: int = 0
     reserved_vcores: int | None = None
+    # Memory pending in the partition of the label ApplicationMasters are pinned to (the RM's per-partition usage),
+    # None when the source does not say (then pending AMs are counted from appsPending).
+    am_pending_memory_mb: int | None = None
 
     @model_validator(mode="after")
     def _no_negative_counts(self) -> YarnMetrics:
@@ -252,6 +269,7 @@ class YarnMetrics(Frozen):
             "active_nodes",
             "reserved_memory_mb",
             "reserved_vcores",
+            "am_pending_memory_mb",
         ):
             value = getattr(self, name)
             if value is not None and value < 0:

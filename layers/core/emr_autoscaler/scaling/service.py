@@ -28,7 +28,7 @@ from emr_autoscaler.kernel.clusters import ClusterNotFoundError
 from emr_autoscaler.kernel.config.document import ConfigInvalidError
 from emr_autoscaler.kernel.config.scaling import Mode
 from emr_autoscaler.kernel.config.source import ConfigSource
-from emr_autoscaler.kernel.events import AppDetailType, AppEvent, AppEventDetail, EventPublisher
+from emr_autoscaler.kernel.events import AppDetailType, AppEvent, AppEventDetail, AppReason, EventPublisher
 from emr_autoscaler.kernel.models import (
     ACTIVE_CLUSTER_STATES,
     ClusterSnapshot,
@@ -36,6 +36,7 @@ from emr_autoscaler.kernel.models import (
     InstanceLocation,
     YarnMetrics,
 )
+from emr_autoscaler.kernel.notices import Severity
 from emr_autoscaler.scaling.domain.decisions import (
     Outcome,
     ReasonCode,
@@ -150,6 +151,7 @@ class Scaler:
     budget: int = 1
     _stateless_reasons: dict[str, ReasonCode] = field(default_factory=dict, repr=False)
     _sink_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _labels_warned: set[str] = field(default_factory=set, repr=False)
 
     def _finish(
         self, plan: ResizePlan, outcome: Outcome, started: float, previous: ReasonCode | None = None
@@ -181,6 +183,34 @@ class Scaler:
         except Exception:
             # The decision itself stands; a lost notice is logged and counted, never a reason to act again.
             logger.exception("could not publish the scaling notice for %s", plan.cluster_id)
+
+    def _warn_unreadable_labels(self, snapshot: ClusterSnapshot | None) -> None:
+        """A label configuration the scaler cannot read is ignored (scaling as before labels); ops hear of it once per
+        cluster in this container, as a warning notice, not every minute."""
+        if snapshot is None or snapshot.node_labels.unreadable is None or snapshot.cluster_id in self._labels_warned:
+            return
+        self._labels_warned.add(snapshot.cluster_id)
+        message = (
+            f"Cluster {snapshot.name!r} ({snapshot.cluster_id}): its YARN node label configuration cannot be read "
+            f"({snapshot.node_labels.unreadable}); the scaler ignores node labels for it, so pending "
+            "ApplicationMasters pinned to a label may wait on nodes it adds elsewhere."
+        )
+        logger.warning(message, extra={"cluster_id": snapshot.cluster_id})
+        event = AppEvent(
+            detail_type=AppDetailType.SCALING_DECISION,
+            detail=AppEventDetail(
+                reason_code=AppReason.NODE_LABELS_UNREADABLE,
+                explanation=message,
+                severity=Severity.WARNING,
+                cluster_id=snapshot.cluster_id,
+                cluster_name=snapshot.name,
+                action="scaling as if the cluster had no node labels",
+            ),
+        )
+        try:
+            self.events.publish([event])
+        except Exception:
+            logger.exception("could not publish the node-label notice for %s", snapshot.cluster_id)
 
     def evaluate(self, cluster_id: str, now: datetime, interrupted: InstanceLocation | None = None) -> Evaluation:
         """Evaluate reads everything the decision needs and asks the core; it writes and acts never.
@@ -274,6 +304,7 @@ class Scaler:
         """
         started = time.perf_counter()
         evaluation = self.evaluate(cluster_id, self.clock(), interrupted)
+        self._warn_unreadable_labels(evaluation.snapshot)
         summary = self._apply(evaluation, started)
         source = evaluation.metrics.source.value if evaluation.metrics is not None else None
         return dataclasses.replace(summary, metrics_source=source)

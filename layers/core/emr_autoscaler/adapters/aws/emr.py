@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from emr_autoscaler.adapters.aws.emr_labels import node_labels_from
 from emr_autoscaler.kernel.clusters import ClusterNotFoundError
 from emr_autoscaler.kernel.models import (
     ClusterSnapshot,
@@ -103,6 +104,7 @@ class EmrInstanceGroups:
             collection=InstanceCollection(cluster.get("InstanceCollectionType") or "INSTANCE_GROUP")
             if cluster.get("InstanceCollectionType") in InstanceCollection.__members__
             else InstanceCollection.INSTANCE_GROUP,
+            node_labels=node_labels_from(cluster.get("Configurations"), cluster.get("ReleaseLabel")),
         )
 
     def instance_groups(self, cluster_id: str) -> tuple[InstanceGroupCapacity, ...]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -23,6 +24,11 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_PORT = 8088
 METRICS_PATH = "/ws/v1/cluster/metrics"
+# The CapacityScheduler's queues, each leaf with its resource usage per partition (`resources.
+# resourceUsagesByPartition`: partitionName, used, reserved, pending, amUsed, ...; YARN-4162, "Cluster Scheduler
+# API" in Hadoop's "ResourceManager REST API's"). `/ws/v1/cluster/metrics` reports the default partition only
+# (YARN-11965), so what waits in the AMs' label partition is read here.
+SCHEDULER_PATH = "/ws/v1/cluster/scheduler"
 
 
 class _ClusterMetrics(BaseModel):
@@ -110,7 +116,36 @@ class ResourceManagerMetrics:
         except ValidationError as error:
             self._warn_unavailable(snapshot, f"{url} answered with invalid clusterMetrics: {_brief(error)}")
             return None
-        return _to_yarn_metrics(metrics, config, now)
+        yarn = _to_yarn_metrics(metrics, config, now)
+        labels = snapshot.node_labels
+        if labels.am_label is None or labels.unreadable is not None:
+            return yarn
+        return yarn.model_copy(update={"am_pending_memory_mb": self._partition_pending_mb(snapshot, config)})
+
+    def _partition_pending_mb(self, snapshot: ClusterSnapshot, config: MetricsConfig) -> int | None:
+        """Memory pending in the AM label's partition, summed over the scheduler's leaf queues; None (logged) when
+        the RM does not say (another scheduler, an older RM, no answer): pending AMs are then counted from
+        appsPending."""
+        label = snapshot.node_labels.am_label
+        try:
+            if self._url_for is None:
+                document = self._active.get(snapshot, SCHEDULER_PATH, config.resourcemanager_timeout_s)
+            else:
+                url = self._url_for(snapshot)
+                if url is None:
+                    return None
+                document = get_json(url.replace(METRICS_PATH, SCHEDULER_PATH), config.resourcemanager_timeout_s)
+        except ResourceManagerUnansweredError as error:
+            logger.info("no per-partition usage for %s: %s", snapshot.cluster_id, error.reason)
+            return None
+        info = ((document or {}).get("scheduler") or {}).get("schedulerInfo") if isinstance(document, dict) else None
+        if not isinstance(info, dict):
+            logger.info("no per-partition usage for %s: the RM answered without schedulerInfo", snapshot.cluster_id)
+            return None
+        total = _partition_pending(info, label or "")
+        if total is None:
+            logger.info("no per-partition usage for %s: no leaf queue reports partition %s", snapshot.cluster_id, label)
+        return total
 
     @staticmethod
     def _warn_unavailable(snapshot: ClusterSnapshot, reason: str) -> None:
@@ -144,6 +179,23 @@ def _to_yarn_metrics(metrics: _ClusterMetrics, config: MetricsConfig, now: datet
         reserved_memory_mb=metrics.reserved_mb,
         reserved_vcores=metrics.reserved_vcores,
     )
+
+
+def _partition_pending(queue: dict[str, Any], partition: str) -> int | None:
+    """Pending memory (MB) of `partition` summed over the leaf queues under `queue`; None when none reports it."""
+    children = ((queue.get("queues") or {}).get("queue")) or []
+    if isinstance(children, dict):
+        children = [children]
+    if children:
+        parts = [_partition_pending(child, partition) for child in children if isinstance(child, dict)]
+        known = [p for p in parts if p is not None]
+        return sum(known) if known else None
+    usages = ((queue.get("resources") or {}).get("resourceUsagesByPartition")) or []
+    for usage in usages if isinstance(usages, list) else []:
+        if isinstance(usage, dict) and usage.get("partitionName") == partition:
+            memory = (usage.get("pending") or {}).get("memory")
+            return memory if isinstance(memory, int) and memory >= 0 else None
+    return None
 
 
 def _brief(error: ValidationError) -> str:

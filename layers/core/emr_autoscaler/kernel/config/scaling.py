@@ -151,6 +151,19 @@ class HdfsConfig(Frozen):
     replication_factor: int = Field(default=3, gt=0)
 
 
+class NodeLabelsConfig(Frozen):
+    """NodeLabelsConfig: whether the scaler follows the cluster's YARN node labels, and an AM's size.
+
+    With `follow` (the default), where the cluster pins ApplicationMasters to a label (CORE, ON_DEMAND), the memory
+    pending AMs wait for grows the groups that carry the label, and only the rest (executors) grows TASK first.
+    `am_memory_mb` is one waiting AM's memory when the ResourceManager does not report its label's partition (Spark's
+    driver in cluster mode: spark.driver.memory plus its overhead).
+    """
+
+    follow: bool = True
+    am_memory_mb: int = Field(default=2048, gt=0)
+
+
 class ScalingPolicy(Frozen):
     """ScalingPolicy is one profile's complete, validated set of thresholds.
 
@@ -165,6 +178,7 @@ class ScalingPolicy(Frozen):
     groups: GroupsConfig = GroupsConfig()
     fleets: FleetsConfig = FleetsConfig()
     hdfs: HdfsConfig = HdfsConfig()
+    node_labels: NodeLabelsConfig = NodeLabelsConfig()
     node_capacity: dict[str, NodeCapacity] = Field(default_factory=dict)
     mode: Mode = Mode.ACTIVE
     alarms: AlarmThresholds = AlarmThresholds()

@@ -16,6 +16,7 @@ TROUBLE_HOLDS = frozenset(
         ReasonCode.HOLD_AT_MAX,
         ReasonCode.HOLD_SPOT_SHORT,
         ReasonCode.HOLD_CLUSTER_UNREADABLE,
+        ReasonCode.HOLD_AM_LABEL_NOT_SCALABLE,
     }
 )
 

@@ -13,6 +13,7 @@ from emr_autoscaler.kernel.config.scaling import ScalingPolicy
 from emr_autoscaler.kernel.models import ClusterSnapshot, YarnMetrics
 from emr_autoscaler.scaling.domain.decisions import ResizePlan, ScalingState
 from emr_autoscaler.scaling.domain.guards import check_guards
+from emr_autoscaler.scaling.domain.labels import am_placement, labels_detail
 from emr_autoscaler.scaling.domain.learn import learn
 from emr_autoscaler.scaling.domain.limits import plan_to_limits
 from emr_autoscaler.scaling.domain.planner import Planner
@@ -49,9 +50,13 @@ def plan_resize(
         policy.scale_out.start_delay_s,
         policy.scale_in.peak_memory_s,
     )
+    labels = snapshot.node_labels
+    if labels.am_label is not None or labels.unreadable is not None:
+        p.am = am_placement(snapshot, metrics, policy)
+        p.check("node_labels", labels.unreadable is None, labels_detail(snapshot, policy))
     to_limits = plan_to_limits(p, metrics, scalable)
     if to_limits is not None:
         return to_limits
-    if metrics.demand_pending:
+    if metrics.demand_pending or (p.am is not None and p.am.waiting_mb > 0):
         return plan_scale_out(p, metrics, scalable)
     return plan_scale_in(p, metrics, scalable)

@@ -20,6 +20,7 @@ from emr_autoscaler.scaling.domain.decisions import (
     ResizePlan,
     ScalingState,
 )
+from emr_autoscaler.scaling.domain.labels import AmPlacement
 
 
 class Planner:
@@ -39,6 +40,8 @@ class Planner:
         self.state = state
         self.now = now
         self.checks: list[GuardCheck] = []
+        # What pending ApplicationMasters wait for on their node label (None: labels do not apply).
+        self.am: AmPlacement | None = None
 
     def check(self, name: str, passed: bool, detail: str) -> bool:
         self.checks.append(GuardCheck(name=name, passed=passed, detail=detail))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 
+from emr_autoscaler.kernel.config.scaling import NodeCapacity
 from emr_autoscaler.kernel.models import (
     InstanceGroupCapacity,
     YarnMetrics,
@@ -22,6 +23,7 @@ from emr_autoscaler.scaling.domain.decisions import (
     ResizePlan,
 )
 from emr_autoscaler.scaling.domain.guards import cooldown_hold
+from emr_autoscaler.scaling.domain.labels import carries_label
 from emr_autoscaler.scaling.domain.learn import expected_waiting_mb, start_delay_s
 from emr_autoscaler.scaling.domain.planner import Planner
 
@@ -55,6 +57,8 @@ def plan_scale_out(p: Planner, metrics: YarnMetrics, scalable: list[InstanceGrou
     if need_mb == 0 and need_vcores == 0:
         # Pending containers without pending resources (CloudWatch reports counts only): size by the count.
         need_mb = metrics.containers_pending * p.policy.metrics.estimated_container_memory_mb
+    # Pending ApplicationMasters pinned to a node label wait for room on the groups that carry it (see labels.py).
+    am = p.am if p.am is not None and p.am.waiting_mb > 0 else None
     out = p.policy.scale_out
     delay_s = start_delay_s(p.state, out.start_delay_s)
     waiting_mb = expected_waiting_mb(p.state, need_mb, delay_s, out.drain_trust_pct)
@@ -69,6 +73,7 @@ def plan_scale_out(p: Planner, metrics: YarnMetrics, scalable: list[InstanceGrou
         f"drain trust {out.drain_trust_pct:.0f}%)",
     )
     capacities = [(g, c) for g in scalable if (c := p.node_capacity(g, metrics)) is not None]
+    carriers = {g.group_id for g, _ in capacities if am is not None and carries_label(p.snapshot, g, am.label)}
     drained = waiting_mb < need_mb  # the drain estimate discounted something (history, and trust above 0)
     if drained and capacities and waiting_mb < _RESIDUE * min(c.memory_mb for _, c in capacities):
         # What the drain leaves is a sliver of a node: the backlog is expected to clear by itself.
@@ -77,10 +82,17 @@ def plan_scale_out(p: Planner, metrics: YarnMetrics, scalable: list[InstanceGrou
     headroom = 1.0 + out.headroom_pct / 100.0
     want_mb = waiting_mb * headroom
     want_vcores = need_vcores * share * headroom
+    # AMs are not discounted by the drain: they wait on their label until it has room, however fast executors drain.
+    want_am_mb = am.waiting_mb * headroom if am is not None else 0.0
     coming_nodes = sum(g.in_flight for g in scalable)
     capacity_known = bool(capacities)
     for group, capacity in capacities:
-        want_mb -= group.in_flight * capacity.memory_mb
+        coming_mb = float(group.in_flight * capacity.memory_mb)
+        if group.group_id in carriers:
+            for_ams = min(coming_mb, max(want_am_mb, 0.0))
+            want_am_mb -= for_ams
+            coming_mb -= for_ams
+        want_mb -= coming_mb
         want_vcores -= group.in_flight * capacity.vcores
     demand = (
         f"{metrics.containers_pending} pending container(s) need {metrics.pending_memory_mb} MB"
@@ -91,6 +103,7 @@ def plan_scale_out(p: Planner, metrics: YarnMetrics, scalable: list[InstanceGrou
             if metrics.reserved_memory_mb
             else ""
         )
+        + (f"; {am.detail}" if am is not None else "")
     )
     if not p.check("node_capacity_known", capacity_known, "node capacity from config, YARN or EMR defaults"):
         return p.plan(
@@ -102,8 +115,8 @@ def plan_scale_out(p: Planner, metrics: YarnMetrics, scalable: list[InstanceGrou
     expected = (
         f"about {waiting_mb:.0f} MB of it is expected to still wait when a node started now joins (~{delay_s:.0f} s)"
     )
-    if want_mb <= 0 and want_vcores <= 0:
-        if coming_nodes and (waiting_mb > 0 or need_vcores * share > 0):
+    if want_mb <= 0 and want_vcores <= 0 and want_am_mb <= 0:
+        if coming_nodes and (waiting_mb > 0 or need_vcores * share > 0 or am is not None):
             return p.plan(
                 ReasonCode.HOLD_CAPACITY_IN_FLIGHT,
                 f"Holding {p.label}: {demand}; {expected}, and the {coming_nodes} node(s) already starting "
@@ -116,23 +129,36 @@ def plan_scale_out(p: Planner, metrics: YarnMetrics, scalable: list[InstanceGrou
             "so new nodes would arrive after the work is done.",
             next_state=next_state,
         )
-    commands: list[ResizeInstanceGroup] = []
-    short = False
+    growth = _Growth(p)
     for group, capacity in capacities:
-        limits = p.limits(group)
-        if limits is None:
+        if group.group_id not in carriers or want_am_mb <= 0:
             continue
+        want_am_mb -= growth.add(group, capacity, want_am_mb, 0.0) * capacity.memory_mb
+        if want_am_mb < 0:
+            # A label's nodes also run executors (EMR's CORE partition is non-exclusive): what the AMs leave counts.
+            want_mb += want_am_mb
+            want_am_mb = 0.0
+    for group, capacity in capacities:
         if want_mb <= 0 and want_vcores <= 0:
             break
-        needed = max(math.ceil(max(want_mb, 0) / capacity.memory_mb), math.ceil(max(want_vcores, 0) / capacity.vcores))
-        budget = p.out_budget(group)
-        add = min(needed, limits.max_nodes - group.requested_count, budget)
-        short = short or add == budget < needed
-        if add <= 0:
-            continue
-        commands.append(grow_command(group, add))
-        want_mb -= add * capacity.memory_mb
-        want_vcores -= add * capacity.vcores
+        added = growth.add(group, capacity, want_mb, want_vcores)
+        want_mb -= added * capacity.memory_mb
+        want_vcores -= added * capacity.vcores
+    commands = [grow_command(g, growth.added[g.group_id]) for g, _ in capacities if growth.added.get(g.group_id)]
+    stranded = (
+        f"; {want_am_mb:.0f} MB of pending AMs wait for {am.label} nodes, and no scalable group carries that label"
+        if am is not None and want_am_mb > 0 and not carriers
+        else ""
+    )
+    if am is not None and not carriers and not commands:
+        p.check("label_scalable", False, f"no scalable group carries {am.label}")
+        return p.plan(
+            ReasonCode.HOLD_AM_LABEL_NOT_SCALABLE,
+            f"Holding {p.label}: {demand}; those AMs can only start on {am.label} nodes, and no group this profile "
+            f"scales carries {am.label} (for CORE, set groups.core.scalable: true), so adding TASK nodes would not "
+            "start them.",
+            next_state=next_state,
+        )
     if not p.check("below_max", bool(commands), "room below max_nodes" if commands else "every group at max_nodes"):
         return p.plan(
             ReasonCode.HOLD_AT_MAX,
@@ -143,8 +169,8 @@ def plan_scale_out(p: Planner, metrics: YarnMetrics, scalable: list[InstanceGrou
     coming = f"; {coming_nodes} node(s) already starting count as coming" if coming_nodes else ""
     return p.plan(
         ReasonCode.SCALE_OUT_PENDING_DEMAND,
-        f"Scaling out {p.label}: {demand}; {expected}{coming}; {steps}"
-        + (" (step budget reached)" if short else "")
+        f"Scaling out {p.label}: {demand}; {expected}{coming}{stranded}; {steps}"
+        + (" (step budget reached)" if growth.short else "")
         + ".",
         commands=commands,
         next_state=next_state.model_copy(
@@ -156,3 +182,27 @@ def plan_scale_out(p: Planner, metrics: YarnMetrics, scalable: list[InstanceGrou
             }
         ),
     )
+
+
+class _Growth:
+    """_Growth adds nodes group by group within each group's step budget and max_nodes, and remembers how many."""
+
+    def __init__(self, p: Planner) -> None:
+        self._p = p
+        self.added: dict[str, int] = {}
+        self.short = False
+
+    def add(self, group: InstanceGroupCapacity, capacity: NodeCapacity, want_mb: float, want_vcores: float) -> int:
+        """Add grows `group` by the nodes `want_mb`/`want_vcores` need, as far as it may; returns how many."""
+        limits = self._p.limits(group)
+        if limits is None:
+            return 0
+        needed = max(math.ceil(max(want_mb, 0) / capacity.memory_mb), math.ceil(max(want_vcores, 0) / capacity.vcores))
+        before = self.added.get(group.group_id, 0)
+        budget = self._p.out_budget(group) - before
+        add = min(needed, limits.max_nodes - group.requested_count - before, budget)
+        self.short = self.short or add == budget < needed
+        if add <= 0:
+            return 0
+        self.added[group.group_id] = before + add
+        return add
