@@ -19,7 +19,9 @@ The model (defaults in `ClusterSpec`, documented in docs/simulator.md):
   timeout is requested again; its tasks keep running meanwhile (MapReduce's AM recovery keeps finished tasks);
 - AMs may hold at most `max_am_share` of the cluster's memory (the Fair Scheduler's `maxAMShare`, default 0.5;
   the Capacity Scheduler's `maximum-am-resource-percent` plays the same part), but one AM always may run: without
-  the limit, a queue of small jobs fills every node with AMs whose tasks then find no room (a deadlock).
+  the limit, a queue of small jobs fills every node with AMs whose tasks then find no room (a deadlock);
+- with `am_label="CORE"` (EMR 5.19+'s YARN node labels) an AM is placed on CORE nodes only, whatever room TASK
+  nodes have; maps and reduces go anywhere (EMR's CORE partition is non-exclusive).
 """
 
 from __future__ import annotations
@@ -92,6 +94,8 @@ class ClusterSpec:
     spot_short: tuple[tuple[float, float], ...] = ()
     spot_interruptions_per_node_hour: float = 0.0
     spot_price_factor: float = 0.4
+    # "CORE": ApplicationMasters run on CORE nodes only (YARN node labels, as EMR 5.19+ sets them); None: anywhere.
+    am_label: str | None = None
 
     @property
     def capacity(self) -> NodeCapacity:
@@ -349,6 +353,11 @@ class SimCluster:
         if len(group.nodes) < group.requested:
             self._start_node(group, now_s)
 
+    @property
+    def pending_am_mb(self) -> int:
+        """Pending_am_mb is the memory (MB) of the ApplicationMasters waiting to be placed."""
+        return sum(r.count * r.memory_mb for r in self.pending_am)
+
     def cost_usd(self, end_s: float) -> float:
         """Cost_usd is the billed node time up to `end_s` at each node's market price (Spot at its factor)."""
         price, factor = self.spec.price, self.spec.spot_price_factor
@@ -585,7 +594,10 @@ class SimCluster:
             if phase == AM and self.am_mb and self.am_mb + mem > self.spec.max_am_share * self.total_mb:
                 continue
             placed = 0
+            core_only = phase == AM and self.spec.am_label == "CORE"
             for node in nodes:
+                if core_only and node.group.role is not GroupRole.CORE:
+                    continue
                 fit = min(want - placed, node.free_mb // mem, node.free_vcores // vc)
                 if fit <= 0:
                     continue

@@ -26,23 +26,33 @@ def at(seconds: float) -> datetime:
 
 
 def resourcemanager_metrics(cluster: SimCluster, now_s: float) -> YarnMetrics:
-    """Resourcemanager_metrics is what `/ws/v1/cluster/metrics` would answer now (MB, vcores)."""
+    """Resourcemanager_metrics is what `/ws/v1/cluster/metrics` would answer now (MB, vcores).
+
+    With AMs pinned to CORE (`ClusterSpec.am_label`), the waiting AMs ask the CORE partition: they are left out of
+    the pending figures (the default partition's, as the RM reports them) and given as the label partition's pending
+    memory, as the scheduler's per-partition usage reports it.
+    """
+    labelled = cluster.spec.am_label is not None
+    am_mb = cluster.pending_am_mb if labelled else 0
+    am_count = sum(r.count for r in cluster.pending_am) if labelled else 0
+    am_vcores = sum(r.count * r.vcores for r in cluster.pending_am) if labelled else 0
     return YarnMetrics(
         source=MetricsSource.RESOURCE_MANAGER,
         observed_at=at(now_s),
         apps_running=cluster.apps_running,
         apps_pending=cluster.apps_pending,
         containers_allocated=cluster.containers_allocated,
-        containers_pending=cluster.containers_pending,
+        containers_pending=cluster.containers_pending - am_count,
         allocated_memory_mb=cluster.allocated_mb,
         available_memory_mb=cluster.total_mb - cluster.allocated_mb,
         total_memory_mb=cluster.total_mb,
-        pending_memory_mb=cluster.pending_mb,
+        pending_memory_mb=cluster.pending_mb - am_mb,
         allocated_vcores=cluster.allocated_vcores,
         available_vcores=cluster.total_vcores - cluster.allocated_vcores,
         total_vcores=cluster.total_vcores,
-        pending_vcores=cluster.pending_vcores,
+        pending_vcores=max(0, cluster.pending_vcores - am_vcores),
         active_nodes=cluster.active_nodes,
+        am_pending_memory_mb=am_mb if labelled else None,
     )
 
 

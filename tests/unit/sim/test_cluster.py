@@ -215,3 +215,42 @@ def test_growing_a_group_takes_back_its_draining_nodes_first() -> None:
     sim.advance(3610.0)
     assert sim.killed_containers == 0
     assert sim.task.running_count == 3
+
+
+def test_with_ams_pinned_to_core_an_am_waits_for_a_core_node_whatever_room_task_has() -> None:
+    # GIVEN one CORE and one TASK node, AMs pinned to CORE, and the CORE node (the oldest) full of four maps
+    spec = replace(cluster(core=1, task=1).spec, am_label="CORE")
+    sim = SimCluster(spec, random.Random(0), (3072, 1))
+    sim.submit(job(index=0, maps=4, map_s=100.0))
+    sim.allocate(0.0)
+    assert (sim.core.nodes[0].free_mb, sim.task.nodes[0].free_mb) == (0, SMALL_NODE.memory_mb)
+
+    # WHEN a job with an AM arrives while the TASK node is empty
+    sim.submit(_with_am(1, maps=1, am_memory_mb=3072))
+    sim.allocate(1.0)
+
+    # THEN its AM waits for CORE room: the RM reports it in the CORE partition, not in the default one
+    assert sim.pending_am_mb == 3072
+    assert not sim.task.nodes[0].batches
+    metrics = resourcemanager_metrics(sim, 1.0)
+    assert (metrics.am_pending_memory_mb, metrics.apps_pending, metrics.pending_memory_mb) == (3072, 1, 0)
+    # ... and once the first job's maps end, the AM starts on the CORE node
+    sim.advance(100.0)
+    sim.allocate(100.0)
+    assert sim.pending_am_mb == 0
+    assert any(b.phase == cluster_module.AM for b in sim.core.nodes[0].batches)
+
+
+def test_without_a_label_an_am_takes_any_node_with_room() -> None:
+    # GIVEN the same cluster without node labels, its CORE node full
+    sim = cluster(core=1, task=1)
+    sim.submit(job(index=0, maps=4, map_s=100.0))
+    sim.allocate(0.0)
+
+    # WHEN a job with an AM arrives
+    sim.submit(_with_am(1, maps=1, am_memory_mb=3072))
+    sim.allocate(1.0)
+
+    # THEN its AM runs at once, wherever there is room
+    assert sim.pending_am_mb == 0
+    assert resourcemanager_metrics(sim, 1.0).am_pending_memory_mb is None

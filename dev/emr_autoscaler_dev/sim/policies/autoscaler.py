@@ -16,6 +16,7 @@ from emr_autoscaler.kernel.models import (
     InstanceFleetCapacity,
     InstanceGroupCapacity,
     MetricsSource,
+    NodeLabels,
     YarnMetrics,
 )
 from emr_autoscaler.scaling.domain.decisions import ReasonCode, ResizeInstanceFleet, ScalingState
@@ -95,6 +96,7 @@ def snapshot_of(cluster: SimCluster, now_s: float) -> ClusterSnapshot:
         tags={OPT_IN_TAG: "true"},
         groups=(master, *(_capacity(g) for g in cluster.groups)),
         read_at=at(now_s),
+        node_labels=NodeLabels(am_label=cluster.spec.am_label),
     )
 
 
