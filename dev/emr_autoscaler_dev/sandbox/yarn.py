@@ -213,7 +213,9 @@ class YarnResourceManagerEmulator:
                 return
 
         self._server = ThreadingHTTPServer((host, port), _Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="yarn-rm-emulator", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="yarn-rm-emulator", daemon=True
+        )
 
     @property
     def port(self) -> int:
