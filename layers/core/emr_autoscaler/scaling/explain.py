@@ -9,6 +9,11 @@ from emr_autoscaler.scaling.domain.decisions import ResizeInstanceFleet, ResizeI
 from emr_autoscaler.scaling.service import Evaluation
 
 
+def _pins_ams(evaluation: Evaluation) -> bool:
+    """True when the evaluated cluster pins ApplicationMasters to a node label."""
+    return evaluation.snapshot is not None and evaluation.snapshot.node_labels.am_label is not None
+
+
 def explanation_dict(evaluation: Evaluation) -> dict[str, Any]:
     """Explanation_dict is the JSON form of an evaluation (`explain --json`)."""
     plan, snapshot, metrics, state = evaluation.plan, evaluation.snapshot, evaluation.metrics, evaluation.state
@@ -65,6 +70,8 @@ def render_text(evaluation: Evaluation) -> str:
             f"metrics    {metrics.source}, {age_s:.0f} s old: utilization {metrics.utilization_pct:.0f}%, "
             f"pending {metrics.pending_memory_mb} MB / {pending_vcores} vcores / {metrics.containers_pending} "
             f"containers, {metrics.apps_running} app(s) running"
+            + (f", {metrics.reserved_memory_mb} MB reserved" if metrics.reserved_memory_mb else "")
+            + (f", {metrics.apps_pending} app(s) waiting for an AM" if _pins_ams(evaluation) else "")
         )
     else:
         lines.append("metrics    none read")
