@@ -111,6 +111,56 @@ def test_explain_shows_fleets_their_spot_memory_and_the_market_split() -> None:
     assert "spot       if-TASK1: short since" in text
     assert "On-Demand 0 → 16, Spot 24 → 8 units" in text
     assert explanation_dict(evaluation)["reason"] == "SCALE_SPOT_FALLBACK"
+    # AND the episode is told in one line: what was short, for how long, what was done
+    assert (
+        "spot short fleet 'task-fleet' (if-TASK1) was 16 Spot unit(s) short for 20 min; asked On-Demand for 16 "
+        "unit(s) within its cap of 20 (On-Demand 0 → 16, Spot 24 → 8)" in text
+    )
+    episode = explanation_dict(evaluation)["spot_episode"]
+    assert (episode["action"], episode["short"], episode["short_for_s"]) == ("fallback", 16, 1200)
+
+
+def test_a_fallback_notice_is_titled_with_what_was_short_for_how_long_and_what_was_done() -> None:
+    # GIVEN a fleet cluster whose Spot has been short for 20 minutes
+    from datetime import timedelta
+
+    from emr_autoscaler.kernel.notices import NoticeKind
+    from emr_autoscaler.notifications.triggers import parse_notice_event
+    from emr_autoscaler.scaling.domain.decisions import FleetMemory, ScalingState
+    from tests.unit.domain_builders import fleet
+
+    emr, fleets = FakeEmr(), FakeFleets()
+    cluster = fleet_snapshot(fleet(spot=24, provisioned_spot=8))
+    emr.add(cluster)
+    fleets.fleets[CLUSTER_ID] = cluster.fleets
+    scaler, published, store = _scaler(emr, fleets)
+    short = FleetMemory(fleet_id="if-TASK1", spot_short_since=NOW - timedelta(minutes=20))
+    store.save(ScalingState(cluster_id=CLUSTER_ID, fleets=(short,)), expected_version=0)
+    # WHEN it falls back and the notifier reads the decision's event
+    summary = scaler.reconcile_cluster(CLUSTER_ID)
+    (event,) = published.events
+    entry = event.to_entry("bus")
+    notice = parse_notice_event(
+        {
+            "version": "0",
+            "id": "e-1",
+            "source": entry["Source"],
+            "detail-type": entry["DetailType"],
+            "account": "123456789012",
+            "time": NOW.isoformat(),
+            "region": "eu-west-1",
+            "resources": [],
+            "detail": __import__("json").loads(entry["Detail"]),
+        }
+    )
+    # THEN the notice is a Spot fallback (not a hold), a warning, titled with the shortage and what was done
+    assert summary.reason is ReasonCode.SCALE_SPOT_FALLBACK
+    assert getattr(notice, "kind", None) is NoticeKind.SPOT_FALLBACK, notice
+    assert notice.title == (  # type: ignore[union-attr]
+        f"Spot short on EMR cluster {CLUSTER_ID}: fleet 'task-fleet' (if-TASK1) was 16 Spot unit(s) short "
+        "for 20 min; asked On-Demand for 16 unit(s) within its cap of 20 (On-Demand 0 → 16, Spot 24 → 8)"
+    )
+    assert "Autoscaler is holding" not in notice.title  # type: ignore[union-attr]
 
 
 def _reclaiming_fleet() -> tuple[FakeEmr, FakeFleets]:

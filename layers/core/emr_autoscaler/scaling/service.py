@@ -169,7 +169,10 @@ class Scaler:
                 severity=severity,
                 cluster_id=plan.cluster_id,
                 action=f"{outcome.value}: {steps}" if steps else outcome.value,
-                data={"commands": [c.model_dump(mode="json") for c in plan.commands]},
+                data={
+                    "commands": [c.model_dump(mode="json") for c in plan.commands],
+                    **({"spot": plan.spot.model_dump(mode="json")} if plan.spot else {}),
+                },
             ),
         )
         try:

@@ -8,6 +8,7 @@ from enum import StrEnum
 from pydantic import Field, SerializeAsAny, model_validator
 
 from emr_autoscaler.kernel.models import Frozen, GroupRole
+from emr_autoscaler.kernel.notices import SpotEpisode
 
 
 class ReasonCode(StrEnum):
@@ -110,14 +111,16 @@ class FleetMemory(Frozen):
     `spot_short_since`: since when the Spot target has been above provisioned Spot with no Spot unit arriving
     (`last_provisioned_spot` is what the last evaluation saw: an arrival restarts the clock); `fallback_units`:
     On-Demand units asked for in place of Spot that did not come (given back once Spot returns); `fallback_at`: when the
-    fallback (or its last retry) was made; `retry_units`: units Spot has been asked for again, on top of the
-    On-Demand ones carrying them (released once Spot has them).
+    fallback (or its last retry) was made; `fallback_since`: when On-Demand started carrying them (the episode's
+    start, for its notices); `retry_units`: units Spot has been asked for again, on top of the On-Demand ones
+    carrying them (released once Spot has them).
     """
 
     fleet_id: str
     spot_short_since: datetime | None = None
     fallback_units: int = Field(default=0, ge=0)
     fallback_at: datetime | None = None
+    fallback_since: datetime | None = None
     retry_units: int = Field(default=0, ge=0)
     last_provisioned_spot: int | None = Field(default=None, ge=0)
 
@@ -194,6 +197,8 @@ class ResizePlan(Frozen):
     commands: tuple[SerializeAsAny[ResizeInstanceGroup], ...] = ()
     checks: tuple[GuardCheck, ...] = ()
     next_state: ScalingState
+    # Set on a Spot fallback, retry, give-back or short hold: what was short, for how long, what was done.
+    spot: SpotEpisode | None = None
 
     @property
     def acts(self) -> bool:
