@@ -42,14 +42,27 @@ class FleetLimits(Frozen):
     `max_on_demand_units` caps the fleet's On-Demand target (growth and the Spot fallback never go above it);
     `grow_market` is the market new units are asked of first, `shrink_market` the one units are taken from first
     (Spot, as EMR Managed Scaling does). On-Demand units the fallback added are always given back first.
+
+    `on_demand_share_pct` (None by default: the markets above decide alone) is the share of the fleet's target
+    On-Demand should hold: a resize splits its change so that On-Demand moves towards that share of the new total
+    (rounded, never above `max_on_demand_units`), Spot takes the rest; a resize never moves units from one market
+    to the other by itself.
     """
 
     min_units: int = Field(default=0, ge=0)
     max_units: int = Field(default=80, ge=0)
     max_on_demand_units: int = Field(default=20, ge=0)
+    on_demand_share_pct: float | None = Field(default=None, ge=0, le=100)
     grow_market: Market = Market.SPOT
     shrink_market: Market = Market.SPOT
     scalable: bool = True
+
+    def on_demand_goal(self, total_units: int) -> int | None:
+        """On_demand_goal is the On-Demand target `on_demand_share_pct` asks of a fleet of `total_units` (None: no
+        share set), within `max_on_demand_units`."""
+        if self.on_demand_share_pct is None:
+            return None
+        return min(self.max_on_demand_units, round(total_units * self.on_demand_share_pct / 100.0))
 
     @model_validator(mode="after")
     def _min_not_above_max(self) -> FleetLimits:

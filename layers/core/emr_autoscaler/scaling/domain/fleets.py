@@ -5,7 +5,8 @@ provisioned capacity, On-Demand and Spot together), with one unit's YARN capacit
 types and weights, and the fleet's unit limits as the group's limits. What it decides in units is then split
 between the markets: growth goes to the profile's `grow_market` (On-Demand only up to `max_on_demand_units`),
 shrinks take the On-Demand units bought for missing Spot first, then `shrink_market` (Spot first by default, as
-EMR Managed Scaling does).
+EMR Managed Scaling does). With `on_demand_share_pct` set, both move On-Demand towards that share of the new
+total instead (within the cap), Spot taking the rest.
 
 Spot shortage: a fleet whose Spot target stays above its provisioned Spot for `fleets.spot.shortage_timeout_s`
 is short. The missing units are asked of On-Demand within the cap (SCALE_SPOT_FALLBACK), and Spot stops being
@@ -264,11 +265,17 @@ def _split(
     """Split a new total between the markets: (memory, On-Demand target, Spot target)."""
     on_demand, spot = fleet.target_on_demand, fleet.target_spot
     delta = to_units - fleet.target_units
+    goal = limits.on_demand_goal(to_units)
     if delta > 0:
         # Spot units merely in flight are not a shortage; a fallback in force is (Spot did not come last time).
         spot_short = memory.fallback_units > 0
-        on_demand_first = limits.grow_market is Market.ON_DEMAND or spot_short
-        added = min(delta, max(0, limits.max_on_demand_units - on_demand)) if on_demand_first else 0
+        room = max(0, limits.max_on_demand_units - on_demand)
+        if spot_short or (goal is None and limits.grow_market is Market.ON_DEMAND):
+            added = min(delta, room)
+        elif goal is not None:
+            added = min(delta, room, max(0, goal - on_demand))
+        else:
+            added = 0
         if spot_short:
             memory = memory.model_copy(update={"fallback_units": memory.fallback_units + added})
         return memory, on_demand + added, spot + delta - added
@@ -277,6 +284,11 @@ def _split(
     fallback = min(take, memory.fallback_units, on_demand)
     on_demand, take = on_demand - fallback, take - fallback
     memory = memory.model_copy(update={"fallback_units": memory.fallback_units - fallback})
+    if goal is not None:
+        # On-Demand gives up what it holds above its share of the new total; Spot gives the rest while it can.
+        from_on_demand = min(take, max(0, on_demand - goal))
+        from_spot = min(take - from_on_demand, spot)
+        return memory, on_demand - (take - from_spot), spot - from_spot
     if limits.shrink_market is Market.SPOT:
         from_spot = min(take, spot)
         return memory, on_demand - (take - from_spot), spot - from_spot
