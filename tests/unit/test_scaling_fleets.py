@@ -121,6 +121,29 @@ def test_on_demand_share_outside_0_to_100_is_refused(share: float) -> None:
         policy(fleets={"task": {"on_demand_share_pct": share}})
 
 
+def test_step_budget_counts_nodes_on_a_fleet() -> None:
+    # GIVEN a budget of 2 nodes per scale-out (no percentage), a fleet of m5.xlarge (4 units) and m5.2xlarge (8),
+    # and demand for 40 units
+    scaling_policy = policy(scale_out={"max_step_nodes": 2, "max_step_pct": 0})
+    yarn = metrics(pending_mb=40 * UNIT_MB, **BUSY)
+    # WHEN the planner grows the fleet
+    command = _only_command(plan_fleet_resize(fleet_snapshot(), yarn, scaling_policy, state(), NOW))
+    # THEN it adds 2 nodes of the lightest type's units (8), so at most 2 nodes whatever EMR launches
+    assert command.to_count - command.from_count == 8
+    assert "step budget reached" in plan_fleet_resize(fleet_snapshot(), yarn, scaling_policy, state(), NOW).explanation
+
+
+def test_scale_in_budget_counts_nodes_on_a_fleet() -> None:
+    # GIVEN a budget of 1 node per scale-in and a lightly used fleet of 32 Spot units (not idle)
+    scaling_policy = policy(scale_in={"max_step_nodes": 1})
+    cluster = fleet_snapshot(fleet(spot=32))
+    yarn = metrics(nodes=10, allocated_mb=4096, allocated_vcores=1, apps_running=1)
+    plan = plan_fleet_resize(cluster, yarn, scaling_policy, state(low_utilization_since=ago(700)), NOW)
+    # THEN one step removes one node's worth of the lightest type: 4 units
+    assert plan.reason is ReasonCode.SCALE_IN_LOW_UTILIZATION, plan.explanation
+    assert _only_command(plan).from_count - _only_command(plan).to_count == 4
+
+
 def test_fleet_never_grows_beyond_max_units() -> None:
     # GIVEN a TASK fleet limited to 12 units and a large backlog
     yarn = metrics(pending_mb=200 * UNIT_MB, **BUSY)

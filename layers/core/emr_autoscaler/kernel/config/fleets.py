@@ -1,8 +1,10 @@
 """FleetsConfig: how the scaler sizes instance-fleet clusters (in units) and what it does when Spot is short.
 
 Units are EMR's: a fleet's targets count each node as its instance type's WeightedCapacity
-(https://docs.aws.amazon.com/emr/latest/ManagementGuide/emr-instance-fleet.html). Step budgets and cooldowns of
-`scale_out` / `scale_in` apply to fleets as they are, counting units where groups count nodes.
+(https://docs.aws.amazon.com/emr/latest/ManagementGuide/emr-instance-fleet.html). Step budgets of `scale_out` /
+`scale_in` count nodes on fleets too: `max_step_nodes` becomes as many units as that many nodes of the fleet's
+lightest type (so one step never adds or removes more than `max_step_nodes` nodes, whatever types EMR picks);
+`max_step_pct` is a share of the fleet's units. Cooldowns apply as they are.
 """
 
 from __future__ import annotations

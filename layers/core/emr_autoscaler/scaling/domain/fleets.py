@@ -84,6 +84,8 @@ def _unit_group(fleet: InstanceFleetCapacity) -> InstanceGroupCapacity:
         state=fleet.state,
         requested_count=fleet.target_units,
         running_count=fleet.provisioned_units,
+        # Step budgets count nodes: one node is at least the lightest type's weight.
+        units_per_node=min((t.weighted_capacity for t in fleet.instance_types), default=1),
     )
 
 

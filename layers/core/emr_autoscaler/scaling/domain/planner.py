@@ -95,14 +95,21 @@ class Planner:
         return self.policy.capacity_of(group.instance_type)
 
     def out_budget(self, group: InstanceGroupCapacity) -> int:
-        """Out_budget is the most nodes one scale-out adds to a group: the larger of its two step budgets."""
+        """Out_budget is the most one scale-out adds to a group: the larger of its two step budgets.
+
+        In the group's counts: nodes for a group; units for a fleet, where `max_step_nodes` nodes are as many of its
+        lightest type (`units_per_node`), and `max_step_pct` is a share of its units.
+        """
         out = self.policy.scale_out
-        return max(out.max_step_nodes, math.ceil(group.requested_count * out.max_step_pct / 100.0))
+        nodes = out.max_step_nodes * group.units_per_node
+        return max(nodes, math.ceil(group.requested_count * out.max_step_pct / 100.0))
 
     def in_budget(self, group: InstanceGroupCapacity) -> int:
-        """In_budget is the most nodes one scale-in removes from a group: the smaller of its budgets, at least 1."""
+        """In_budget is the most one scale-in removes from a group: the smaller of its budgets, at least 1 (counts as
+        for `out_budget`)."""
         scale_in = self.policy.scale_in
-        return max(1, min(scale_in.max_step_nodes, math.floor(group.requested_count * scale_in.max_step_pct / 100.0)))
+        nodes = scale_in.max_step_nodes * group.units_per_node
+        return max(1, min(nodes, math.floor(group.requested_count * scale_in.max_step_pct / 100.0)))
 
     def cooldown_until(self) -> datetime | None:
         ends = []
