@@ -71,7 +71,8 @@ def test_spot_given_back_after_a_retry_delivers() -> None:
     assert (command.group_id, command.to_count) == ("ig-OD", 1)
     assert command.decommission_timeout_s == policy().scale_in.decommission_timeout_s
     # AND each step is told as its own Spot episode, in nodes
-    assert retry.spot is not None and give.spot is not None
+    assert retry.spot is not None
+    assert give.spot is not None
     assert retry.spot.summary == (
         "Spot group 'task-spot' (ig-SPOT): Spot asked again for 4 node(s) On-Demand carried for 31 min "
         "(On-Demand 5 → 5, Spot 2 → 6)"

@@ -50,7 +50,7 @@ from emr_autoscaler.scaling.domain.guards import (
     hold_config_invalid,
     hold_paused,
 )
-from emr_autoscaler.scaling.domain.interruptions import plan_interruption
+from emr_autoscaler.scaling.domain.interruptions import plan_group_interruption, plan_interruption
 from emr_autoscaler.scaling.domain.mode import resolve_mode
 from emr_autoscaler.scaling.domain.notices import scaling_notice_severity
 from emr_autoscaler.scaling.domain.plan import plan_resize
@@ -230,6 +230,8 @@ class Scaler:
             plan = plan_interruption(snapshot, metrics, policy, state, interrupted, now)
         elif snapshot.collection is InstanceCollection.INSTANCE_FLEET:
             plan = plan_fleet_resize(snapshot, metrics, policy, state, now)
+        elif interrupted is not None:
+            plan = plan_group_interruption(snapshot, metrics, policy, state, interrupted, now)
         else:
             plan = plan_group_resize(snapshot, metrics, policy, state, now)
         plan = plan.model_copy(update={"next_state": plan.next_state.model_copy(update={"last_reason": plan.reason})})

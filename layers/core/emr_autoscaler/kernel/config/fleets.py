@@ -87,6 +87,11 @@ class SpotConfig(Frozen):
     fallback: bool = True
     shortage_timeout_s: int = Field(default=900, ge=300, le=604800)
     retry_after_s: int = Field(default=1800, ge=60)
+    # A fleet one of whose Spot instance types was reclaimed this often within the window grows On-Demand first
+    # (within the cap), and its interrupted nodes are replaced On-Demand: EMR picks a fleet's types itself, so the
+    # market is what the scaler can steer. 0 turns it off.
+    reclaimed_limit: int = Field(default=3, ge=0, le=20)
+    reclaimed_window_s: int = Field(default=3600, gt=0, le=604800)
 
 
 class FleetsConfig(Frozen):

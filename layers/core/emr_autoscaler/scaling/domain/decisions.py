@@ -139,10 +139,19 @@ class Replacement(Frozen):
 
 
 class InterruptionCount(Frozen):
-    """InterruptionCount is how many Spot interruptions a cluster saw of one instance type."""
+    """InterruptionCount is how many Spot interruptions a cluster saw of one instance type, and when the latest
+    (`recent`, oldest first, at most MAX_RECENT_INTERRUPTIONS) were."""
 
     instance_type: str
     count: int = Field(ge=0)
+    recent: tuple[datetime, ...] = ()
+
+    def within(self, since: datetime) -> int:
+        """Within counts the interruptions remembered since `since`."""
+        return sum(1 for at in self.recent if at >= since)
+
+
+MAX_RECENT_INTERRUPTIONS = 20
 
 
 class GuardCheck(Frozen):
@@ -180,6 +189,10 @@ class ScalingState(Frozen):
     fleets: tuple[FleetMemory, ...] = ()
     replacements: tuple[Replacement, ...] = ()
     interruptions: tuple[InterruptionCount, ...] = ()
+
+    def reclaimed(self, instance_type: str) -> int:
+        """Reclaimed is how many Spot interruptions of `instance_type` this cluster has seen (0 when none)."""
+        return next((c.count for c in self.interruptions if c.instance_type == instance_type), 0)
 
     def fleet(self, fleet_id: str) -> FleetMemory:
         """Fleet returns what is remembered of a fleet (a fresh memory for a fleet never seen)."""

@@ -41,7 +41,7 @@ from emr_autoscaler.scaling.domain.decisions import (
 )
 from emr_autoscaler.scaling.domain.plan import plan_resize
 from emr_autoscaler.scaling.domain.planner import Planner
-from emr_autoscaler.scaling.domain.spot import EARLY_HOLDS, SpotPair, plan_spot, remember_spot
+from emr_autoscaler.scaling.domain.spot import EARLY_HOLDS, SpotPair, plan_spot, reclaimed_often, remember_spot
 
 # The group policy sees one "instance type" per fleet: a unit of it. Its capacity is put in the policy's
 # node_capacity under this name, so the policy never guesses a unit's size from per-node metrics.
@@ -155,7 +155,11 @@ def plan_fleet_resize(
     spot = plan_spot(plan, pairs, memories, next_state, policy, now, label)
     if spot is not None and (spot.acts or not plan.acts):
         return spot
-    return _split_plan(plan, fleets, memories, next_state, policy)
+    reclaimed = {
+        f.fleet_id: reclaimed_often(next_state, [t.instance_type for t in f.instance_types], policy, now)
+        for f in fleets
+    }
+    return _split_plan(plan, fleets, memories, next_state, policy, reclaimed)
 
 
 # How long a replacement is remembered after its target came back: a late copy of the warning is still known.
@@ -246,25 +250,40 @@ def _split_plan(
     memories: dict[str, FleetMemory],
     next_state: ScalingState,
     policy: ScalingPolicy,
+    reclaimed: dict[str, list[str]],
 ) -> ResizePlan:
-    """The group policy's decision in units, each fleet's change split between On-Demand and Spot."""
+    """The group policy's decision in units, each fleet's change split between On-Demand and Spot.
+
+    A fleet whose Spot was reclaimed often lately (`reclaimed`, per fleet) grows On-Demand first, within the cap.
+    """
     by_id = {f.fleet_id: f for f in fleets}
     commands: list[ResizeInstanceGroup] = []
+    notes: list[str] = []
     for command in plan.commands:
         fleet = by_id[command.group_id]
         limits = fleet_limits(policy, fleet.role)
         assert limits is not None
-        memory, to_on_demand, to_spot = _split(fleet, limits, memories[fleet.fleet_id], command.to_count)
+        unreliable = reclaimed.get(fleet.fleet_id, [])
+        memory, to_on_demand, to_spot = _split(
+            fleet, limits, memories[fleet.fleet_id], command.to_count, on_demand_first=bool(unreliable)
+        )
         memories = {**memories, memory.fleet_id: memory}
         commands.append(fleet_command(fleet, to_on_demand, to_spot, policy, command.decommission_timeout_s))
+        if unreliable and to_on_demand > fleet.target_on_demand:
+            notes.append(
+                f" Fleet {fleet.name!r} grows On-Demand first (within its cap of {limits.max_on_demand_units}): "
+                f"its Spot was reclaimed often lately ({', '.join(unreliable)})."
+            )
     state = next_state.model_copy(update={"fleets": tuple(memories.values())})
-    return plan.model_copy(update={"commands": tuple(commands), "next_state": state})
+    explanation = plan.explanation + "".join(notes)
+    return plan.model_copy(update={"commands": tuple(commands), "next_state": state, "explanation": explanation})
 
 
 def _split(
-    fleet: InstanceFleetCapacity, limits: FleetLimits, memory: FleetMemory, to_units: int
+    fleet: InstanceFleetCapacity, limits: FleetLimits, memory: FleetMemory, to_units: int, on_demand_first: bool = False
 ) -> tuple[FleetMemory, int, int]:
-    """Split a new total between the markets: (memory, On-Demand target, Spot target)."""
+    """Split a new total between the markets: (memory, On-Demand target, Spot target); `on_demand_first` grows
+    On-Demand first whatever the profile's market or share (Spot reclaimed often)."""
     on_demand, spot = fleet.target_on_demand, fleet.target_spot
     delta = to_units - fleet.target_units
     goal = limits.on_demand_goal(to_units)
@@ -272,7 +291,7 @@ def _split(
         # Spot units merely in flight are not a shortage; a fallback in force is (Spot did not come last time).
         spot_short = memory.fallback_units > 0
         room = max(0, limits.max_on_demand_units - on_demand)
-        if spot_short or (goal is None and limits.grow_market is Market.ON_DEMAND):
+        if spot_short or on_demand_first or (goal is None and limits.grow_market is Market.ON_DEMAND):
             added = min(delta, room)
         elif goal is not None:
             added = min(delta, room, max(0, goal - on_demand))

@@ -73,9 +73,17 @@ class Planner:
         return None
 
     def scalable_groups(self) -> list[InstanceGroupCapacity]:
-        """TASK groups first (cheapest to add and to lose: no HDFS), then CORE where configured."""
+        """TASK groups first (cheapest to add and to lose: no HDFS), then CORE where configured.
+
+        Among them, a Spot group whose instance type this cluster saw reclaimed less comes first, so a scale-out
+        grows it before one whose type keeps being interrupted (On-Demand groups count no interruption).
+        """
         groups = [g for g in self.snapshot.groups if (lim := self.limits(g)) is not None and lim.scalable]
-        return sorted(groups, key=lambda g: (g.role is not GroupRole.TASK, g.name, g.group_id))
+
+        def reclaimed(group: InstanceGroupCapacity) -> int:
+            return self.state.reclaimed(group.instance_type) if group.market == "SPOT" else 0
+
+        return sorted(groups, key=lambda g: (g.role is not GroupRole.TASK, reclaimed(g), g.name, g.group_id))
 
     def node_capacity(self, group: InstanceGroupCapacity, metrics: YarnMetrics) -> NodeCapacity | None:
         """Explicit configuration wins; else what YARN reports per node; else EMR's default for the type."""

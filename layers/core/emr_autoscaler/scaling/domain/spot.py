@@ -24,6 +24,22 @@ from emr_autoscaler.scaling.domain.decisions import (
     ScalingState,
 )
 
+
+def reclaimed_often(state: ScalingState, instance_types: list[str], policy: ScalingPolicy, now: datetime) -> list[str]:
+    """Reclaimed_often names the instance types, of those given, whose Spot interruptions within
+    `fleets.spot.reclaimed_window_s` reached `reclaimed_limit` (each with its count); empty when off or none."""
+    spot = policy.fleets.spot
+    if not spot.reclaimed_limit:
+        return []
+    since = now - timedelta(seconds=spot.reclaimed_window_s)
+    found = []
+    for count in state.interruptions:
+        recent = count.within(since)
+        if count.instance_type in instance_types and recent >= spot.reclaimed_limit:
+            found.append(f"{count.instance_type} {recent} times in {spot.reclaimed_window_s // 60} min")
+    return found
+
+
 # Holds decided before demand is read (plan_resize's guards): the Spot side is not looked at then.
 EARLY_HOLDS = frozenset(
     {
@@ -192,7 +208,9 @@ def _fallback(d: _SpotDecision, pair: SpotPair, memory: FleetMemory) -> ResizePl
             pair,
             (to_on_demand, pair.provisioned_spot),
             memory.model_copy(update={"spot_short_since": None, "retry_units": 0}),
-            d.episode(SpotAction.WITHDRAW, pair, missing, memory.spot_short_since, (to_on_demand, pair.provisioned_spot)),
+            d.episode(
+                SpotAction.WITHDRAW, pair, missing, memory.spot_short_since, (to_on_demand, pair.provisioned_spot)
+            ),
         )
     if unchanged:
         return d.plan.model_copy(
