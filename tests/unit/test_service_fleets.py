@@ -238,3 +238,45 @@ def test_a_spot_interruption_is_enqueued_with_its_instance_and_replaced_by_the_c
     assert [(r.cluster_id, r.ec2_instance_id) for r in queue.sent] == [(CLUSTER_ID, "i-0b662ef9931388ba0")]
     assert [d["reason"] for d in response["decisions"]] == ["SCALE_REPLACE_INTERRUPTED"]
     assert len(fleets.resizes) == 1
+
+
+def test_emr_node_loss_goes_the_way_of_the_warning_counted_once_per_instance() -> None:
+    # GIVEN a busy fleet cluster whose Spot instance EC2 warned of, and which EMR then reports lost (twice)
+    from emr_autoscaler.scaling.service import handle_trigger
+    from emr_autoscaler.scaling.triggers import NodeLoss, SpotInterruption
+
+    emr, fleets = _reclaiming_fleet()
+    fleets.lost.append(fleets.instances[0])
+    scaler, _published, store = _scaler(emr, fleets)
+    handle_trigger(SpotInterruption(event_id="e-1", ec2_instance_id="i-0b662ef9931388ba0"), scaler)
+    loss = NodeLoss(event_id="e-2", cluster_id=CLUSTER_ID, owner_id="if-TASK1", cause="node loss")
+    # WHEN EMR's notification is handled twice
+    reasons = [handle_trigger(loss, scaler)["decisions"][0]["reason"] for _ in range(2)]
+    # THEN the instance was replaced once (by the warning, not again by the loss) and counted once
+    assert "SCALE_REPLACE_INTERRUPTED" not in reasons
+    replacements = store.load(CLUSTER_ID).replacements
+    assert [r.ec2_instance_id for r in replacements] == ["i-0b662ef9931388ba0"]
+    assert [(c.instance_type, c.count) for c in store.load(CLUSTER_ID).interruptions] == [("m5.xlarge", 1)]
+
+
+def test_emr_node_loss_without_a_warning_counts_the_lost_instance() -> None:
+    # GIVEN a fleet cluster that lost an m5.2xlarge Spot instance EC2's warning never announced
+    from emr_autoscaler.kernel.models import InstanceLocation
+    from emr_autoscaler.scaling.service import handle_trigger
+    from emr_autoscaler.scaling.triggers import NodeLoss
+
+    emr, fleets = _reclaiming_fleet()
+    fleets.lost.append(
+        InstanceLocation(
+            cluster_id=CLUSTER_ID,
+            ec2_instance_id="i-0aaaaaaaaaaaaaaaa",
+            fleet_id="if-TASK1",
+            instance_type="m5.2xlarge",
+        )
+    )
+    scaler, _published, store = _scaler(emr, fleets)
+    # WHEN EMR's notification is handled
+    result = handle_trigger(NodeLoss(event_id="e-3", cluster_id=CLUSTER_ID, owner_id="if-TASK1", cause="x"), scaler)
+    # THEN the cluster was evaluated and the loss counted per type
+    assert result["decisions"]
+    assert [(c.instance_type, c.count) for c in store.load(CLUSTER_ID).interruptions] == [("m5.2xlarge", 1)]

@@ -141,18 +141,28 @@ def plan_group_interruption(
     itself; what the scaler adds is the count per instance type, which makes the next scale-out prefer a TASK group
     whose type was reclaimed less (`Planner.scalable_groups`).
     """
-    kept = tuple(r for r in state.replacements if now - r.gone_after <= timedelta(hours=1))
-    seen = any(r.ec2_instance_id == location.ec2_instance_id for r in kept)
-    if not seen:
+    return plan_group_resize(snapshot, metrics, policy, count_losses(state, (location,), now), now)
+
+
+def count_losses(state: ScalingState, lost: tuple[InstanceLocation, ...], now: datetime) -> ScalingState:
+    """Count_losses counts each lost (or about to be lost) Spot instance once per cluster and instance type.
+
+    An instance already known (an EC2 warning planned for it, or an earlier EMR node-loss notification) is not
+    counted again; each new one is remembered an hour (a record already `restored`: nothing is taken off a target
+    for it), the time a late copy of either event can still arrive.
+    """
+    kept = tuple(r for r in state.replacements if not (r.restored and now - r.gone_after > timedelta(hours=1)))
+    for location in lost:
+        if any(r.ec2_instance_id == location.ec2_instance_id for r in kept):
+            continue
         state = counted(state, location.instance_type or "unknown", now)
-        # Remembered an hour so a second copy of the warning is not counted again; nothing is restored for a group.
-        seen_marker = Replacement(
+        seen = Replacement(
             ec2_instance_id=location.ec2_instance_id,
-            fleet_id=location.group_id or "",
+            fleet_id=location.fleet_id or location.group_id or "",
             market=location.market,
             units=1,
             gone_after=now + WARNING_LEAD,
             restored=True,
         )
-        kept = (*kept, seen_marker)
-    return plan_group_resize(snapshot, metrics, policy, state.model_copy(update={"replacements": kept}), now)
+        kept = (*kept, seen)
+    return state.model_copy(update={"replacements": kept})
