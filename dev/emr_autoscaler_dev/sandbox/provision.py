@@ -36,10 +36,25 @@ def create_cluster(
     instance_type: str = "m5.xlarge",
     tags: dict[str, str] | None = None,
     log_uri: str | None = None,
+    spot_task: int | None = None,
 ) -> str:
-    """Create_cluster starts an instance-group cluster (MASTER, CORE, TASK) and returns its id."""
+    """Create_cluster starts an instance-group cluster (MASTER, CORE, TASK) and returns its id; with `spot_task`, a
+    second TASK group, "Spot task", of that many nodes on `Market: SPOT` (the On-Demand TASK group stays)."""
     tags = {"emr-autoscaler:enabled": "true"} if tags is None else tags
     logging = {"LogUri": log_uri} if log_uri else {}
+    spot = (
+        [
+            {
+                "Name": "Spot task",
+                "InstanceRole": "TASK",
+                "InstanceType": instance_type,
+                "InstanceCount": spot_task,
+                "Market": "SPOT",
+            }
+        ]
+        if spot_task is not None
+        else []
+    )
     response = emr.run_job_flow(
         Name=name,
         **logging,
@@ -49,6 +64,7 @@ def create_cluster(
                 {"Name": "Master", "InstanceRole": "MASTER", "InstanceType": instance_type, "InstanceCount": 1},
                 {"Name": "Core", "InstanceRole": "CORE", "InstanceType": instance_type, "InstanceCount": core},
                 {"Name": "Task", "InstanceRole": "TASK", "InstanceType": instance_type, "InstanceCount": task},
+                *spot,
             ],
             "KeepJobFlowAliveWhenNoSteps": True,
         },

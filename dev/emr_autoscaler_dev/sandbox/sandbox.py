@@ -179,14 +179,17 @@ class Sandbox:
         instance_type: str = "m5.xlarge",
         tags: dict[str, str] | None = None,
         collection: str = "group",
+        spot_task: int | None = None,
     ) -> str:
         """Create_cluster starts an opted-in cluster with a YARN ResourceManager and announces it (RUNNING);
-        `collection="fleet"` makes it an instance-fleet cluster (a TASK fleet of two weighted types, on Spot)."""
-        return self.emr_emulator.create_cluster(name, core, task, instance_type, tags, collection)
+        `collection="fleet"` makes it an instance-fleet cluster (a TASK fleet of two weighted types, on Spot);
+        `spot_task` gives an instance-group cluster a Spot TASK group of that many nodes beside its On-Demand one."""
+        return self.emr_emulator.create_cluster(name, core, task, instance_type, tags, collection, spot_task)
 
     def starve_spot(self, cluster_id: str, minutes: int) -> None:
-        """Starve_spot leaves the fleet cluster's Spot requests unfilled for `minutes`; EMR says so with its
-        insufficient-capacity event, and times the request out after its Spot timeout."""
+        """Starve_spot leaves the cluster's Spot requests unfilled for `minutes`: a fleet's Spot target, or a Spot
+        instance group's growth (the group stays RESIZING); EMR says so with its insufficient-capacity event, and a
+        fleet's request times out after its Spot timeout."""
         self.emr_emulator.fleets.starve_spot(cluster_id, minutes)
 
     def interrupt_spot(self, cluster_id: str, count: int) -> list[str]:
