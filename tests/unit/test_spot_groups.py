@@ -77,7 +77,7 @@ def test_spot_given_back_after_a_retry_delivers() -> None:
         "Spot group 'task-spot' (ig-SPOT): Spot asked again for 4 node(s) On-Demand carried for 31 min "
         "(On-Demand 5 → 5, Spot 2 → 6)"
     )
-    assert give.spot.summary.startswith("Spot is back on Spot group 'task-spot' (ig-SPOT): 4 On-Demand node(s) given")
+    assert give.spot.summary.startswith("Spot group 'task-spot' (ig-SPOT): Spot is back, 4 On-Demand node(s) given")
 
 
 def test_a_fallback_is_told_with_what_was_short_and_for_how_long() -> None:

@@ -102,4 +102,4 @@ class SpotEpisode(BaseModel):
             )
         if self.action is SpotAction.RETRY:
             return f"{self.where}: Spot asked again for {n} {unit}(s) On-Demand carried for {span} ({markets})"
-        return f"Spot is back on {self.where}: {n} On-Demand {unit}(s) given back after {span} ({markets})"
+        return f"{self.where}: Spot is back, {n} On-Demand {unit}(s) given back after {span} ({markets})"

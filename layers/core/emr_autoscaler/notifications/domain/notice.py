@@ -93,10 +93,13 @@ class Notice(Frozen):
         """Dedup_reason is what makes two notices of one kind on one cluster "the same" (bounded, key-safe).
 
         Step notices are the same when they concern the same step name (a step failing on every retry folds);
-        the others when their reason code is the same.
+        the others when their reason code is the same (and, for a Spot episode, its action).
         """
         step = self.step_name or self.step_id or "-"
         raw = f"step:{step}" if self.kind in _STEP_KINDS else (self.reason_code or "-")
+        if self.spot is not None:
+            # A Spot retry and the give-back after it share a reason code, but are two things to hear of.
+            raw = f"{raw}:{self.spot.action.value}"
         if _SAFE_KEY.match(raw):
             return raw
         return "h:" + hashlib.sha256(raw.encode()).hexdigest()[:32]
