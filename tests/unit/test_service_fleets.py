@@ -113,7 +113,7 @@ def test_explain_shows_fleets_their_spot_memory_and_the_market_split() -> None:
     assert explanation_dict(evaluation)["reason"] == "SCALE_SPOT_FALLBACK"
     # AND the episode is told in one line: what was short, for how long, what was done
     assert (
-        "spot short fleet 'task-fleet' (if-TASK1) was 16 Spot unit(s) short for 20 min; asked On-Demand for 16 "
+        "spot now   fleet 'task-fleet' (if-TASK1) was 16 Spot unit(s) short for 20 min; asked On-Demand for 16 "
         "unit(s) within its cap of 20 (On-Demand 0 → 16, Spot 24 → 8)" in text
     )
     episode = explanation_dict(evaluation)["spot_episode"]

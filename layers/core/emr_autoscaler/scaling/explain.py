@@ -76,7 +76,7 @@ def render_text(evaluation: Evaluation) -> str:
     lines.append(f"decision   {plan.reason}")
     lines.append(f"           {plan.explanation}")
     if plan.spot is not None:
-        lines.append(f"spot short {plan.spot.summary}")
+        lines.append(f"spot now   {plan.spot.summary}")
     if plan.commands:
         steps = "; ".join(_step(c) for c in plan.commands)
         verb = "would resize" if evaluation.mode.value == "active" else f"would resize, but mode is {evaluation.mode}"

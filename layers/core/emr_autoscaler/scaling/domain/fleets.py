@@ -14,6 +14,9 @@ asked for them, as EMR itself stops after the same timeout
 (https://docs.aws.amazon.com/emr/latest/ManagementGuide/emr-events-response-timeout-events.html). When the cap
 leaves nothing to add the fleet holds (HOLD_SPOT_SHORT, one notice per episode). `retry_after_s` later Spot is
 asked again for those units (within `max_units`); once it has them, the On-Demand units go (SCALE_SPOT_GIVE_BACK).
+
+Interruptions steer the market: EMR picks a fleet's instance types itself, so a fleet one of whose types was
+reclaimed `fleets.spot.reclaimed_limit` times within `reclaimed_window_s` grows On-Demand first (within the cap).
 """
 
 from __future__ import annotations

@@ -6,7 +6,11 @@ minutes to join YARN. So where the cluster still needs the capacity (demand pend
 the scale-in threshold) the units the instance counts for are asked for at once: on Spot, or on On-Demand within
 the cap when the fleet's Spot is short. Once the instance is gone the target comes back down by as much
 (fleets.restore_after_interruption), since EMR would otherwise replenish the fleet a second time. Each
-interruption is counted per instance type in the cluster's state; the same warning twice is replaced once.
+interruption is counted per instance type in the cluster's state; the same warning twice is replaced once. EMR's own
+node-loss notification counts the instances it lost the same way (`count_losses`: one already warned of is not
+counted again), and an instance group's warning is counted, not replaced (`plan_group_interruption`). The counts
+steer the next scale-out: a Spot TASK group whose type was reclaimed less grows first (`Planner.scalable_groups`),
+a fleet whose types were reclaimed often grows, and replaces, On-Demand first (`spot.reclaimed_often`).
 """
 
 from __future__ import annotations
