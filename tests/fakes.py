@@ -73,6 +73,7 @@ class FakeFleets:
     resizes: list[tuple[str, tuple[ResizeInstanceFleet, ...]]] = field(default_factory=list)
     instances: list[InstanceLocation] = field(default_factory=list)
     located: list[str] = field(default_factory=list)
+    lost: list[InstanceLocation] = field(default_factory=list)
 
     def locate_instance(self, cluster_id: str, ec2_instance_id: str) -> InstanceLocation | None:
         self.located.append(cluster_id)
@@ -82,6 +83,9 @@ class FakeFleets:
 
     def instance_fleets(self, cluster_id: str) -> tuple[InstanceFleetCapacity, ...]:
         return self.fleets[cluster_id]
+
+    def lost_instances(self, cluster_id: str, owner_id: str, since: datetime) -> tuple[InstanceLocation, ...]:
+        return tuple(i for i in self.lost if i.cluster_id == cluster_id and owner_id in (i.fleet_id, i.group_id))
 
     def resize_fleets(self, cluster_id: str, commands: Sequence[ResizeInstanceFleet]) -> None:
         by_id = {f.fleet_id: f for f in self.fleets[cluster_id]}

@@ -199,3 +199,39 @@ def test_instance_groups_carry_their_market(client: Any) -> None:
         # WHEN read, THEN each group says its market
         groups = EmrInstanceGroups(client).instance_groups(CLUSTER)
     assert [(g.group_id, g.market) for g in groups] == [("ig-OD", "ON_DEMAND"), ("ig-SPOT", "SPOT")]
+
+
+def test_lost_instances_are_the_recently_ended_spot_ones_of_the_group(client: Any) -> None:
+    # GIVEN ListInstances (TERMINATED) of a group: a Spot instance ended 3 minutes ago, one ended an hour ago, and
+    # an On-Demand one
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime(2026, 11, 26, 9, 45, tzinfo=UTC)
+
+    def ended(ec2_id: str, minutes_ago: int, market: str = "SPOT") -> dict[str, Any]:
+        return {
+            "Id": f"ci-{ec2_id}",
+            "Ec2InstanceId": ec2_id,
+            "Status": {"State": "TERMINATED", "Timeline": {"EndDateTime": now - timedelta(minutes=minutes_ago)}},
+            "InstanceGroupId": "ig-SPOT",
+            "Market": market,
+            "InstanceType": "m5.xlarge",
+        }
+
+    instances = [
+        ended("i-0aaaaaaaaaaaaaaaa", 3),
+        ended("i-0bbbbbbbbbbbbbbbb", 60),
+        ended("i-0cccccccccccccccc", 2, "ON_DEMAND"),
+    ]
+    with Stubber(client) as stub:
+        stub.add_response(
+            "list_instances",
+            {"Instances": instances},
+            {"ClusterId": CLUSTER, "InstanceStates": ["TERMINATED"], "InstanceGroupId": "ig-SPOT"},
+        )
+        # WHEN the group's losses of the last 15 minutes are read
+        lost = EmrInstanceFleets(client).lost_instances(CLUSTER, "ig-SPOT", now - timedelta(minutes=15))
+    # THEN only the recent Spot one is, with its group and type
+    assert [(i.ec2_instance_id, i.group_id, i.instance_type) for i in lost] == [
+        ("i-0aaaaaaaaaaaaaaaa", "ig-SPOT", "m5.xlarge")
+    ]

@@ -379,3 +379,39 @@ def test_spot_interruption_is_replaced_once_then_the_target_comes_back(sandbox: 
     assert task["TargetSpotCapacity"] == before
     assert task["ProvisionedSpotCapacity"] == before
     assert sandbox.failures == []
+
+
+def test_a_starved_spot_group_falls_back_to_the_on_demand_group_and_gets_its_nodes_back(sandbox: Sandbox) -> None:
+    # GIVEN an instance-group cluster with an On-Demand TASK group of 0 nodes and a Spot TASK group of 2, whose Spot
+    # capacity is short for 40 minutes, and demand for more nodes
+    cluster_id = sandbox.create_cluster(task=0, spot_task=2)
+    sandbox.starve_spot(cluster_id, 40)
+    sandbox.set_yarn(cluster_id, demand_mb=70_000, apps=5)
+    groups: list[dict[str, tuple[int, int]]] = []
+
+    def watch(_minute: int) -> None:
+        listed = sandbox.client("emr").list_instance_groups(ClusterId=cluster_id)["InstanceGroups"]
+        groups.append(
+            {
+                g["Market"]: (g["RunningInstanceCount"], g["RequestedInstanceCount"])
+                for g in listed
+                if g["InstanceGroupType"] == "TASK"
+            }
+        )
+
+    # WHEN 100 minutes pass
+    sandbox.advance(100, each_minute=watch)
+    reasons = _reasons(sandbox, cluster_id)
+    # THEN the Spot group grew and stayed RESIZING, unfilled, EMR said so, and the shortage moved its missing nodes
+    # to the On-Demand group (within groups.task.max_nodes); once Spot was back they were given back
+    assert reasons.index("SCALE_OUT_PENDING_DEMAND") < reasons.index("SCALE_SPOT_FALLBACK")
+    assert reasons.index("SCALE_SPOT_FALLBACK") < reasons.index("SCALE_SPOT_GIVE_BACK")
+    assert max(g["ON_DEMAND"][1] for g in groups) > 0
+    assert all(g["ON_DEMAND"][1] <= 20 and g["SPOT"][1] <= 20 for g in groups)
+    assert any(g["SPOT"][1] > g["SPOT"][0] for g in groups[:15])  # the Spot growth stayed unfilled
+    final = groups[-1]
+    assert final["ON_DEMAND"] == (0, 0)
+    assert final["SPOT"][0] == final["SPOT"][1] > 2
+    causes = {i.event.get("detail-type") for i in sandbox.invocations if i.function == "ScalerFunction"}
+    assert "EMR Instance Group Provisioning" in causes
+    assert sandbox.failures == []

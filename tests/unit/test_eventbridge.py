@@ -29,6 +29,7 @@ from emr_autoscaler.notifications.domain.notice import Notice
 from emr_autoscaler.notifications.triggers import NOTICE_ROUTES, parse_notice_event
 from emr_autoscaler.scaling.triggers import (
     ClusterTrigger,
+    NodeLoss,
     ScheduledTick,
     SpotInterruption,
     parse_scaler_trigger,
@@ -74,6 +75,8 @@ CONSUMERS: dict[str, dict[str, type[BaseModel] | str]] = {
     "instance_fleet_resize_spot_timeout.json": {"scaler": ClusterTrigger},
     "instance_group_provisioning_insufficient_capacity.json": {"scaler": ClusterTrigger},
     "managed_scaling_action.json": {"later issues": ManagedScalingActionDetail},
+    "instance_group_status_notification.json": {"scaler": NodeLoss},
+    "instance_fleet_status_notification.json": {"scaler": NodeLoss},
 }
 SQS_SAMPLES = {"step_retry_due.json"}
 
@@ -405,3 +408,36 @@ def test_the_envelope_reads_detail_type_by_its_alias() -> None:
 def test_every_routed_event_has_a_detail_model(routes: Routes[Any]) -> None:
     # GIVEN a job's table, WHEN compared with the detail models, THEN each key it routes has one
     assert set(routes) <= set(DETAIL_MODELS)
+
+
+def test_a_node_loss_notification_names_the_cluster_and_the_group_or_fleet() -> None:
+    # GIVEN EMR's node-loss notifications for a group and a fleet
+    group = parse_scaler_trigger(load_event("instance_group_status_notification.json"), PREFIX)
+    fleet = parse_scaler_trigger(load_event("instance_fleet_status_notification.json"), PREFIX)
+    # THEN each names the cluster and where the nodes were lost, never parsing the message
+    assert isinstance(group, NodeLoss)
+    assert (group.cluster_id, group.owner_id) == (CLUSTER_ID, "ig-3QXXXXXXXXT2B")
+    assert isinstance(fleet, NodeLoss)
+    assert fleet.owner_id == "if-2BXXXXXXXXXA7"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "why"),
+    [
+        ("instanceGroupId", None, "detail.instanceGroupId"),
+        ("instanceGroupId", "ig-bad id", "detail.instanceGroupId"),
+        ("clusterId", "not-a-cluster", "detail.clusterId"),
+    ],
+)
+def test_a_malformed_node_loss_notification_is_ignored_with_its_reason(field: str, value: object, why: str) -> None:
+    # GIVEN a group notification missing its group, or naming a malformed one
+    event = load_event("instance_group_status_notification.json")
+    if value is None:
+        del event["detail"][field]
+    else:
+        event["detail"][field] = value
+    # WHEN routed, THEN it is ignored, the reason naming the field
+    result = parse_scaler_trigger(event, PREFIX)
+    assert isinstance(result, Ignored)
+    assert "malformed EMR Instance Group Status Notification event" in result.reason
+    assert why in result.reason

@@ -39,3 +39,58 @@ def test_trouble_holds_never_act() -> None:
     assert TROUBLE_HOLDS
     assert {reason for reason in TROUBLE_HOLDS if not reason.name.startswith("HOLD_")} == set()
     assert {reason for reason in TROUBLE_HOLDS if reason.acts} == set()
+
+
+def _spot_notice(action: str, kind: str = "spot_give_back") -> object:
+    from datetime import UTC, datetime
+
+    from emr_autoscaler.kernel.notices import NoticeKind, SpotEpisode
+    from emr_autoscaler.notifications.domain.notice import app_notice
+
+    episode = SpotEpisode.model_validate(
+        {
+            "action": action,
+            "where": "fleet 'Task' (if-1)",
+            "unit": "unit",
+            "short": 8,
+            "short_for_s": 2820,
+            "on_demand_from": 8,
+            "on_demand_to": 0 if action == "give_back" else 8,
+            "spot_from": 16 if action == "give_back" else 8,
+            "spot_to": 16,
+            "max_on_demand": 20,
+        }
+    )
+    return app_notice(
+        kind=NoticeKind(kind),
+        severity=Severity.INFO,
+        event_id="e",
+        region="eu-west-1",
+        occurred_at=datetime(2026, 11, 26, tzinfo=UTC),
+        reason_code="SCALE_SPOT_GIVE_BACK",
+        explanation="…",
+        cluster_id="j-ABC",
+        spot=episode,
+    )
+
+
+def test_a_spot_retry_and_its_give_back_are_two_notices_titled_apart() -> None:
+    # GIVEN the retry of a Spot fallback and, minutes later, its give-back (one reason code)
+    retry, give = _spot_notice("retry"), _spot_notice("give_back")
+    # THEN the notifier's dedup keeps them apart, and each title says what happened
+    assert retry.dedup_reason != give.dedup_reason  # type: ignore[attr-defined]
+    assert retry.title.startswith("Retrying Spot on EMR cluster j-ABC: fleet 'Task' (if-1): Spot asked again")  # type: ignore[attr-defined]
+    assert give.title == (  # type: ignore[attr-defined]
+        "Spot back on EMR cluster j-ABC: fleet 'Task' (if-1): Spot is back, 8 On-Demand unit(s) given back after "
+        "47 min (On-Demand 8 → 0, Spot 16 → 16)"
+    )
+
+
+def test_a_fallback_event_is_a_spot_fallback_notice_whatever_its_node_change() -> None:
+    # GIVEN a fallback decision that moved no node in total (On-Demand up by as much as Spot down)
+    from emr_autoscaler.kernel.notices import NoticeKind
+    from emr_autoscaler.notifications.domain.notice import app_notice_kind
+
+    # THEN it is neither a hold nor a scale-in or -out
+    assert app_notice_kind("Scaling Decision", "SCALE_SPOT_FALLBACK", Severity.WARNING, 0) is NoticeKind.SPOT_FALLBACK
+    assert app_notice_kind("Scaling Decision", "SCALE_SPOT_GIVE_BACK", Severity.INFO, -4) is NoticeKind.SPOT_GIVE_BACK

@@ -80,6 +80,70 @@ def test_on_demand_first_growth_stops_at_the_cap_and_the_rest_goes_to_spot() -> 
     assert command.to_spot > 8
 
 
+def test_on_demand_share_splits_growth_towards_the_share_of_the_new_total() -> None:
+    # GIVEN a profile keeping a quarter of the TASK fleet On-Demand, and demand for 24 more units
+    scaling_policy = policy(fleets={"task": {"on_demand_share_pct": 25}}, scale_out={"max_step_nodes": 100})
+    yarn = metrics(pending_mb=24 * UNIT_MB, **BUSY)
+    # WHEN the planner grows the fleet of 8 Spot units
+    command = _only_command(plan_fleet_resize(fleet_snapshot(), yarn, scaling_policy, state(), NOW))
+    # THEN On-Demand gets a quarter of the new total (rounded), Spot the rest
+    assert command.to_count > 8
+    assert command.to_on_demand == round(command.to_count * 0.25)
+    assert command.to_spot == command.to_count - command.to_on_demand
+
+
+def test_on_demand_share_stays_within_the_cap() -> None:
+    # GIVEN a share of 90% but a cap of 5 On-Demand units
+    scaling_policy = policy(fleets={"task": {"on_demand_share_pct": 90, "max_on_demand_units": 5}})
+    yarn = metrics(pending_mb=40 * UNIT_MB, **BUSY)
+    command = _only_command(plan_fleet_resize(fleet_snapshot(), yarn, scaling_policy, state(), NOW))
+    # THEN On-Demand stops at the cap and Spot carries the rest
+    assert command.to_on_demand == 5
+    assert command.to_spot == command.to_count - 5
+
+
+def test_on_demand_share_on_shrink_takes_on_demand_above_its_share_first() -> None:
+    # GIVEN a share of 50% and an idle fleet of 12 On-Demand and 4 Spot units
+    scaling_policy = policy(fleets={"task": {"on_demand_share_pct": 50}})
+    cluster = fleet_snapshot(fleet(on_demand=12, spot=4))
+    plan = plan_fleet_resize(cluster, metrics(nodes=7), scaling_policy, state(low_utilization_since=ago(700)), NOW)
+    # THEN On-Demand comes down to half the new total before Spot loses a unit
+    command = _only_command(plan)
+    goal = round(command.to_count * 0.5)
+    assert command.to_on_demand == max(goal, 12 - (command.from_count - command.to_count))
+    assert command.to_spot == 4 - max(0, (command.from_count - command.to_count) - (12 - goal))
+
+
+@pytest.mark.parametrize("share", [-1, 100.5])
+def test_on_demand_share_outside_0_to_100_is_refused(share: float) -> None:
+    # GIVEN a share outside [0, 100], THEN the profile is refused naming the field
+    with pytest.raises(ValueError, match="on_demand_share_pct"):
+        policy(fleets={"task": {"on_demand_share_pct": share}})
+
+
+def test_step_budget_counts_nodes_on_a_fleet() -> None:
+    # GIVEN a budget of 2 nodes per scale-out (no percentage), a fleet of m5.xlarge (4 units) and m5.2xlarge (8),
+    # and demand for 40 units
+    scaling_policy = policy(scale_out={"max_step_nodes": 2, "max_step_pct": 0})
+    yarn = metrics(pending_mb=40 * UNIT_MB, **BUSY)
+    # WHEN the planner grows the fleet
+    command = _only_command(plan_fleet_resize(fleet_snapshot(), yarn, scaling_policy, state(), NOW))
+    # THEN it adds 2 nodes of the lightest type's units (8), so at most 2 nodes whatever EMR launches
+    assert command.to_count - command.from_count == 8
+    assert "step budget reached" in plan_fleet_resize(fleet_snapshot(), yarn, scaling_policy, state(), NOW).explanation
+
+
+def test_scale_in_budget_counts_nodes_on_a_fleet() -> None:
+    # GIVEN a budget of 1 node per scale-in and a lightly used fleet of 32 Spot units (not idle)
+    scaling_policy = policy(scale_in={"max_step_nodes": 1})
+    cluster = fleet_snapshot(fleet(spot=32))
+    yarn = metrics(nodes=10, allocated_mb=4096, allocated_vcores=1, apps_running=1)
+    plan = plan_fleet_resize(cluster, yarn, scaling_policy, state(low_utilization_since=ago(700)), NOW)
+    # THEN one step removes one node's worth of the lightest type: 4 units
+    assert plan.reason is ReasonCode.SCALE_IN_LOW_UTILIZATION, plan.explanation
+    assert _only_command(plan).from_count - _only_command(plan).to_count == 4
+
+
 def test_fleet_never_grows_beyond_max_units() -> None:
     # GIVEN a TASK fleet limited to 12 units and a large backlog
     yarn = metrics(pending_mb=200 * UNIT_MB, **BUSY)

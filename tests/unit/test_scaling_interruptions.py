@@ -114,3 +114,77 @@ def test_a_restored_replacement_is_forgotten_after_an_hour() -> None:
     plan = plan_fleet_resize(fleet_snapshot(fleet(spot=16)), BUSY, policy(), memory, NOW)
     # THEN it is no longer remembered
     assert plan.next_state.replacements == ()
+
+
+def _reclaimed_times(instance_type: str, minutes_ago: tuple[float, ...]) -> object:
+    from emr_autoscaler.scaling.domain.decisions import InterruptionCount
+
+    return InterruptionCount(
+        instance_type=instance_type,
+        count=len(minutes_ago),
+        recent=tuple(ago(m * 60) for m in sorted(minutes_ago)[::-1]),
+    )
+
+
+def test_a_fleet_whose_spot_is_reclaimed_often_grows_on_demand_first() -> None:
+    # GIVEN a fleet cluster whose m5.xlarge Spot was reclaimed 3 times in the last hour, and demand pending
+    from tests.unit.domain_builders import UNIT_MB
+
+    memory = state(interruptions=(_reclaimed_times("m5.xlarge", (5, 20, 50)),))
+    yarn = metrics(pending_mb=12 * UNIT_MB, allocated_mb=4 * 12288 - 1024, allocated_vcores=12)
+    plan = plan_fleet_resize(fleet_snapshot(), yarn, policy(), memory, NOW)
+    # THEN the growth goes On-Demand (within the cap of 20), saying why
+    (command,) = plan.commands
+    assert isinstance(command, ResizeInstanceFleet)
+    assert command.to_on_demand == min(20, command.to_count - 8)
+    assert "reclaimed often lately (m5.xlarge 3 times in 60 min)" in plan.explanation
+    # AND interruptions older than the window, or fewer than the limit, leave growth on Spot
+    for old in ((5, 20, 70), (5, 20)):
+        calm = plan_fleet_resize(
+            fleet_snapshot(), yarn, policy(), state(interruptions=(_reclaimed_times("m5.xlarge", old),)), NOW
+        )
+        (grown,) = calm.commands
+        assert isinstance(grown, ResizeInstanceFleet)
+        assert grown.to_on_demand == 0
+
+
+def test_the_replacement_goes_on_demand_once_the_type_is_reclaimed_often() -> None:
+    # GIVEN two earlier m5.xlarge interruptions this hour, and a third warning
+    cluster = fleet_snapshot(fleet(spot=16))
+    memory = state(interruptions=(_reclaimed_times("m5.xlarge", (10, 30)),))
+    plan = plan_interruption(cluster, BUSY, policy(), memory, _reclaimed(), NOW)
+    # THEN its units are asked of On-Demand, and the count keeps the time of each
+    (command,) = plan.commands
+    assert isinstance(command, ResizeInstanceFleet)
+    assert (command.to_on_demand, command.to_spot) == (4, 16)
+    assert "as Spot was reclaimed m5.xlarge 3 times in 60 min" in plan.explanation
+    (count,) = plan.next_state.interruptions
+    assert (count.count, count.recent[-1]) == (3, NOW)
+
+
+def test_a_group_cluster_counts_each_interruption_once_and_grows_the_group_reclaimed_less() -> None:
+    # GIVEN two Spot TASK groups, r5.xlarge (task-a) and m5.xlarge (task-b), and an m5.xlarge warning seen twice
+    from emr_autoscaler.scaling.domain.interruptions import plan_group_interruption
+    from tests.unit.domain_builders import core, snapshot, task
+
+    cluster = snapshot(
+        core(2),
+        task(2, group_id="ig-A", name="task-a", instance_type="r5.xlarge").model_copy(update={"market": "SPOT"}),
+        task(2, group_id="ig-B", name="task-b", instance_type="m5.xlarge").model_copy(update={"market": "SPOT"}),
+    )
+    warning = InstanceLocation(
+        cluster_id="j-TESTCLUSTER01", ec2_instance_id="i-0abc1234def567890", group_id="ig-B", instance_type="m5.xlarge"
+    )
+    first = plan_group_interruption(cluster, BUSY, policy(), state(), warning, NOW)
+    again = plan_group_interruption(cluster, BUSY, policy(), first.next_state, warning, NOW)
+    # THEN it is counted once for m5.xlarge
+    assert [(c.instance_type, c.count) for c in again.next_state.interruptions] == [("m5.xlarge", 1)]
+    # WHEN demand comes with task-a's r5.xlarge reclaimed 3 times and task-b's m5.xlarge once
+    from emr_autoscaler.scaling.domain.plan import plan_resize
+
+    reclaimed = state(interruptions=(_reclaimed_times("m5.xlarge", (9,)), _reclaimed_times("r5.xlarge", (1, 2, 3))))
+    demand = metrics(nodes=6, pending_mb=12288, allocated_mb=6 * 12288 - 4096, allocated_vcores=20)
+    plan = plan_resize(cluster, demand, policy(), reclaimed, NOW)
+    # THEN the group whose type was reclaimed less (task-b) grows, though task-a comes first by name
+    assert plan.reason is ReasonCode.SCALE_OUT_PENDING_DEMAND, plan.explanation
+    assert [c.group_id for c in plan.commands] == ["ig-B"]

@@ -111,6 +111,56 @@ def test_explain_shows_fleets_their_spot_memory_and_the_market_split() -> None:
     assert "spot       if-TASK1: short since" in text
     assert "On-Demand 0 → 16, Spot 24 → 8 units" in text
     assert explanation_dict(evaluation)["reason"] == "SCALE_SPOT_FALLBACK"
+    # AND the episode is told in one line: what was short, for how long, what was done
+    assert (
+        "spot now   fleet 'task-fleet' (if-TASK1) was 16 Spot unit(s) short for 20 min; asked On-Demand for 16 "
+        "unit(s) within its cap of 20 (On-Demand 0 → 16, Spot 24 → 8)" in text
+    )
+    episode = explanation_dict(evaluation)["spot_episode"]
+    assert (episode["action"], episode["short"], episode["short_for_s"]) == ("fallback", 16, 1200)
+
+
+def test_a_fallback_notice_is_titled_with_what_was_short_for_how_long_and_what_was_done() -> None:
+    # GIVEN a fleet cluster whose Spot has been short for 20 minutes
+    from datetime import timedelta
+
+    from emr_autoscaler.kernel.notices import NoticeKind
+    from emr_autoscaler.notifications.triggers import parse_notice_event
+    from emr_autoscaler.scaling.domain.decisions import FleetMemory, ScalingState
+    from tests.unit.domain_builders import fleet
+
+    emr, fleets = FakeEmr(), FakeFleets()
+    cluster = fleet_snapshot(fleet(spot=24, provisioned_spot=8))
+    emr.add(cluster)
+    fleets.fleets[CLUSTER_ID] = cluster.fleets
+    scaler, published, store = _scaler(emr, fleets)
+    short = FleetMemory(fleet_id="if-TASK1", spot_short_since=NOW - timedelta(minutes=20))
+    store.save(ScalingState(cluster_id=CLUSTER_ID, fleets=(short,)), expected_version=0)
+    # WHEN it falls back and the notifier reads the decision's event
+    summary = scaler.reconcile_cluster(CLUSTER_ID)
+    (event,) = published.events
+    entry = event.to_entry("bus")
+    notice = parse_notice_event(
+        {
+            "version": "0",
+            "id": "e-1",
+            "source": entry["Source"],
+            "detail-type": entry["DetailType"],
+            "account": "123456789012",
+            "time": NOW.isoformat(),
+            "region": "eu-west-1",
+            "resources": [],
+            "detail": __import__("json").loads(entry["Detail"]),
+        }
+    )
+    # THEN the notice is a Spot fallback (not a hold), a warning, titled with the shortage and what was done
+    assert summary.reason is ReasonCode.SCALE_SPOT_FALLBACK
+    assert getattr(notice, "kind", None) is NoticeKind.SPOT_FALLBACK, notice
+    assert notice.title == (  # type: ignore[union-attr]
+        f"Spot short on EMR cluster {CLUSTER_ID}: fleet 'task-fleet' (if-TASK1) was 16 Spot unit(s) short "
+        "for 20 min; asked On-Demand for 16 unit(s) within its cap of 20 (On-Demand 0 → 16, Spot 24 → 8)"
+    )
+    assert "Autoscaler is holding" not in notice.title  # type: ignore[union-attr]
 
 
 def _reclaiming_fleet() -> tuple[FakeEmr, FakeFleets]:
@@ -188,3 +238,45 @@ def test_a_spot_interruption_is_enqueued_with_its_instance_and_replaced_by_the_c
     assert [(r.cluster_id, r.ec2_instance_id) for r in queue.sent] == [(CLUSTER_ID, "i-0b662ef9931388ba0")]
     assert [d["reason"] for d in response["decisions"]] == ["SCALE_REPLACE_INTERRUPTED"]
     assert len(fleets.resizes) == 1
+
+
+def test_emr_node_loss_goes_the_way_of_the_warning_counted_once_per_instance() -> None:
+    # GIVEN a busy fleet cluster whose Spot instance EC2 warned of, and which EMR then reports lost (twice)
+    from emr_autoscaler.scaling.service import handle_trigger
+    from emr_autoscaler.scaling.triggers import NodeLoss, SpotInterruption
+
+    emr, fleets = _reclaiming_fleet()
+    fleets.lost.append(fleets.instances[0])
+    scaler, _published, store = _scaler(emr, fleets)
+    handle_trigger(SpotInterruption(event_id="e-1", ec2_instance_id="i-0b662ef9931388ba0"), scaler)
+    loss = NodeLoss(event_id="e-2", cluster_id=CLUSTER_ID, owner_id="if-TASK1", cause="node loss")
+    # WHEN EMR's notification is handled twice
+    reasons = [handle_trigger(loss, scaler)["decisions"][0]["reason"] for _ in range(2)]
+    # THEN the instance was replaced once (by the warning, not again by the loss) and counted once
+    assert "SCALE_REPLACE_INTERRUPTED" not in reasons
+    replacements = store.load(CLUSTER_ID).replacements
+    assert [r.ec2_instance_id for r in replacements] == ["i-0b662ef9931388ba0"]
+    assert [(c.instance_type, c.count) for c in store.load(CLUSTER_ID).interruptions] == [("m5.xlarge", 1)]
+
+
+def test_emr_node_loss_without_a_warning_counts_the_lost_instance() -> None:
+    # GIVEN a fleet cluster that lost an m5.2xlarge Spot instance EC2's warning never announced
+    from emr_autoscaler.kernel.models import InstanceLocation
+    from emr_autoscaler.scaling.service import handle_trigger
+    from emr_autoscaler.scaling.triggers import NodeLoss
+
+    emr, fleets = _reclaiming_fleet()
+    fleets.lost.append(
+        InstanceLocation(
+            cluster_id=CLUSTER_ID,
+            ec2_instance_id="i-0aaaaaaaaaaaaaaaa",
+            fleet_id="if-TASK1",
+            instance_type="m5.2xlarge",
+        )
+    )
+    scaler, _published, store = _scaler(emr, fleets)
+    # WHEN EMR's notification is handled
+    result = handle_trigger(NodeLoss(event_id="e-3", cluster_id=CLUSTER_ID, owner_id="if-TASK1", cause="x"), scaler)
+    # THEN the cluster was evaluated and the loss counted per type
+    assert result["decisions"]
+    assert [(c.instance_type, c.count) for c in store.load(CLUSTER_ID).interruptions] == [("m5.2xlarge", 1)]

@@ -70,6 +70,23 @@ def test_spot_given_back_after_a_retry_delivers() -> None:
     (command,) = give.commands
     assert (command.group_id, command.to_count) == ("ig-OD", 1)
     assert command.decommission_timeout_s == policy().scale_in.decommission_timeout_s
+    # AND each step is told as its own Spot episode, in nodes
+    assert retry.spot is not None
+    assert give.spot is not None
+    assert retry.spot.summary == (
+        "Spot group 'task-spot' (ig-SPOT): Spot asked again for 4 node(s) On-Demand carried for 31 min "
+        "(On-Demand 5 → 5, Spot 2 → 6)"
+    )
+    assert give.spot.summary.startswith("Spot group 'task-spot' (ig-SPOT): Spot is back, 4 On-Demand node(s) given")
+
+
+def test_a_fallback_is_told_with_what_was_short_and_for_how_long() -> None:
+    # GIVEN a Spot TASK group 4 nodes short for 16 minutes
+    plan = plan_group_resize(_cluster(), _busy(5), policy(), _short(16), NOW)  # type: ignore[arg-type]
+    # THEN its episode says so, and remembers when On-Demand started carrying them
+    assert plan.spot is not None
+    assert (plan.spot.action, plan.spot.short, plan.spot.short_for_s, plan.spot.unit) == ("fallback", 4, 960, "node")
+    assert plan.next_state.fleet("ig-SPOT").fallback_since == NOW
 
 
 def test_a_cluster_without_both_kinds_of_task_group_is_plan_resize_alone() -> None:

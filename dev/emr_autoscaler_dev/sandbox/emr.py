@@ -55,6 +55,8 @@ class _GroupResize:
     due: datetime
     # Nodes that join (or leave) earlier than `due`: a request made before the current one, still under way.
     partial: list[tuple[datetime, int]] = field(default_factory=list)
+    # A Spot group's growth EC2 cannot fill (Sandbox.starve_spot): EMR said so once.
+    short_reported: bool = False
 
 
 @dataclass
@@ -191,6 +193,7 @@ class EmrEmulator:
         collection: str = "group",
         primaries: int = 1,
         am_label: str | None = None,
+        spot_task: int | None = None,
     ) -> str:
         """Create_cluster starts an opted-in cluster with a YARN ResourceManager and announces it (RUNNING).
 
@@ -201,6 +204,7 @@ class EmrEmulator:
 
         `collection="fleet"` starts an instance-fleet cluster instead: CORE `core` On-Demand nodes, a TASK fleet of
         m5.xlarge (4 units) and m5.2xlarge (8 units) asking `task` nodes' worth of Spot units (see FleetEmulator).
+        `spot_task` adds a Spot TASK group ("Spot task") beside the On-Demand one to an instance-group cluster.
         """
         if collection == "fleet":
             if primaries != 1 or am_label is not None:
@@ -217,6 +221,7 @@ class EmrEmulator:
                 log_uri=LOG_URI,
                 primaries=primaries,
                 configurations=_label_configurations(am_label),
+                spot_task=spot_task,
             )
         rms = [
             self._stack.enter_context(YarnResourceManagerEmulator(host=next(self._addresses), port=self.rm_port))
@@ -476,8 +481,42 @@ class EmrEmulator:
         group.state = "RESIZING"
         self.on_line(f"{now:%H:%M} EMR      {group.name} resizing {old} → {new} (done at {now + delay:%H:%M})")
 
+    def _starved(self, resize: _GroupResize) -> bool:
+        """A Spot group's growth while EC2 has no Spot capacity stays unfilled (the group stays RESIZING); EMR says so
+        once with its insufficient-capacity event, and keeps asking until the count changes
+        (https://docs.aws.amazon.com/emr/latest/ManagementGuide/emr-events-response-insuff-capacity.html)."""
+        group = resize.group
+        growing = resize.target > resize.running
+        if getattr(group, "market", "ON_DEMAND") != "SPOT" or not growing:
+            return False
+        if not self.fleets.starved(group.cluster_id):
+            return False
+        # The nodes come a start delay after capacity returns, not before.
+        resize.due = max(resize.due, self.clock.now + self.start_delay)
+        resize.partial = [(max(due, self.clock.now + self.start_delay), n) for due, n in resize.partial]
+        if not resize.short_reported:
+            resize.short_reported = True
+            self.on_line(f"{self.clock.now:%H:%M} EMR      {group.name}: insufficient Spot capacity")
+            self.emit(
+                "aws.emr",
+                "EMR Instance Group Provisioning",
+                {
+                    "severity": "WARNING",
+                    "eventCode": "EC2 provisioning - Insufficient Instance Capacity",
+                    "instanceGroupId": group.id,
+                    "instanceGroupType": group.role,
+                    "clusterId": group.cluster_id,
+                    "message": f"We are not able to resize your Amazon EMR cluster {group.cluster_id} for instance "
+                    f"group {group.id} because Amazon EC2 has insufficient Spot capacity for instance type "
+                    f"[{group.instance_type}].",
+                },
+            )
+        return True
+
     def _complete_resizes(self) -> None:
         for group_id, resize in list(self._resizes.items()):
+            if self._starved(resize):
+                continue
             arrived = [(due, count) for due, count in resize.partial if due <= self.clock.now]
             if arrived and resize.due > self.clock.now:
                 resize.running += sum(count for _, count in arrived)
@@ -494,7 +533,7 @@ class EmrEmulator:
                 "aws.emr",
                 "EMR Instance Group State Change",
                 {
-                    "market": "ON_DEMAND",
+                    "market": getattr(group, "market", "ON_DEMAND"),
                     "severity": "INFO",
                     "requestedInstanceCount": str(resize.target),
                     "instanceType": group.instance_type,

@@ -180,6 +180,10 @@ class FleetEmulator:
         self._starved_until[cluster_id] = self.clock.now + timedelta(minutes=minutes)
         self.on_line(f"{self.clock.now:%H:%M} EC2      no Spot capacity for {minutes} min")
 
+    def starved(self, cluster_id: str) -> bool:
+        """Starved is true while `starve_spot` keeps the cluster's Spot requests unfilled (fleets and groups)."""
+        return self._starved_until.get(cluster_id, self.clock.now) > self.clock.now
+
     def interrupt_spot(self, cluster_id: str, count: int) -> list[str]:
         """Interrupt_spot warns that `count` Spot nodes of the TASK fleet go in two minutes (EC2's event), then
         they are lost; EMR provisions the fleet back to its target afterwards. Returns the instance ids."""

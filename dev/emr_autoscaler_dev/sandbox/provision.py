@@ -38,13 +38,29 @@ def create_cluster(
     log_uri: str | None = None,
     primaries: int = 1,
     configurations: list[dict[str, Any]] | None = None,
+    spot_task: int | None = None,
 ) -> str:
     """Create_cluster starts an instance-group cluster (MASTER, CORE, TASK) and returns its id; `primaries` is the
-    MASTER group's count (1 or 3), `configurations` EMR's Configurations (e.g. a yarn-site classification)."""
+    MASTER group's count (1 or 3), `configurations` EMR's Configurations (e.g. a yarn-site classification); with
+    `spot_task`, a second TASK group, "Spot task", of that many nodes on `Market: SPOT` (the On-Demand TASK group
+    stays)."""
     tags = {"emr-autoscaler:enabled": "true"} if tags is None else tags
     extra: dict[str, Any] = {"LogUri": log_uri} if log_uri else {}
     if configurations:
         extra["Configurations"] = configurations
+    spot = (
+        [
+            {
+                "Name": "Spot task",
+                "InstanceRole": "TASK",
+                "InstanceType": instance_type,
+                "InstanceCount": spot_task,
+                "Market": "SPOT",
+            }
+        ]
+        if spot_task is not None
+        else []
+    )
     response = emr.run_job_flow(
         Name=name,
         **extra,
@@ -54,6 +70,7 @@ def create_cluster(
                 {"Name": "Master", "InstanceRole": "MASTER", "InstanceType": instance_type, "InstanceCount": primaries},
                 {"Name": "Core", "InstanceRole": "CORE", "InstanceType": instance_type, "InstanceCount": core},
                 {"Name": "Task", "InstanceRole": "TASK", "InstanceType": instance_type, "InstanceCount": task},
+                *spot,
             ],
             "KeepJobFlowAliveWhenNoSteps": True,
         },

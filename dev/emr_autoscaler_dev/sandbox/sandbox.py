@@ -181,13 +181,23 @@ class Sandbox:
         collection: str = "group",
         primaries: int = 1,
         am_label: str | None = None,
+        spot_task: int | None = None,
     ) -> str:
         """Create_cluster starts an opted-in cluster with a YARN ResourceManager and announces it (RUNNING);
         `collection="fleet"` makes it an instance-fleet cluster (a TASK fleet of two weighted types, on Spot).
         `primaries=3`: three primary nodes, one active ResourceManager and two standbys that redirect to it (see
-        `fail_over`); `am_label="CORE"`: ApplicationMasters pinned to CORE nodes (see `set_yarn(pending_ams=)`)."""
+        `fail_over`); `am_label="CORE"`: ApplicationMasters pinned to CORE nodes (see `set_yarn(pending_ams=)`);
+        `spot_task` gives an instance-group cluster a Spot TASK group of that many nodes beside its On-Demand one."""
         return self.emr_emulator.create_cluster(
-            name, core, task, instance_type, tags, collection, primaries=primaries, am_label=am_label
+            name,
+            core,
+            task,
+            instance_type,
+            tags,
+            collection,
+            primaries=primaries,
+            am_label=am_label,
+            spot_task=spot_task,
         )
 
     # ------------------------------------------------------------------ primary nodes and node labels
@@ -201,8 +211,9 @@ class Sandbox:
         self.emr_emulator.redirect_standbys(cluster_id, base)
 
     def starve_spot(self, cluster_id: str, minutes: int) -> None:
-        """Starve_spot leaves the fleet cluster's Spot requests unfilled for `minutes`; EMR says so with its
-        insufficient-capacity event, and times the request out after its Spot timeout."""
+        """Starve_spot leaves the cluster's Spot requests unfilled for `minutes`: a fleet's Spot target, or a Spot
+        instance group's growth (the group stays RESIZING); EMR says so with its insufficient-capacity event, and a
+        fleet's request times out after its Spot timeout."""
         self.emr_emulator.fleets.starve_spot(cluster_id, minutes)
 
     def interrupt_spot(self, cluster_id: str, count: int) -> list[str]:

@@ -90,10 +90,13 @@ class ClusterSpec:
     # (`task`) and an On-Demand one (`task_od`). Spot requests made during a `spot_short` window (start, end in s)
     # fill only after it ends; a running Spot node is reclaimed at `spot_interruptions_per_node_hour` (Poisson),
     # its containers killed, and EMR starts another in its place. Spot costs `spot_price_factor` of On-Demand.
+    # EC2 warns `spot_warning_s` before it reclaims a node (its two-minute notice; 0: no warning): the warned nodes
+    # wait in `SimCluster.warnings` for a policy that reacts to them (`SimPolicy.on_warning`).
     spot_task: bool = False
     spot_short: tuple[tuple[float, float], ...] = ()
     spot_interruptions_per_node_hour: float = 0.0
     spot_price_factor: float = 0.4
+    spot_warning_s: float = 120.0
     # "CORE": ApplicationMasters run on CORE nodes only (YARN node labels, as EMR 5.19+ sets them); None: anywhere.
     am_label: str | None = None
 
@@ -236,6 +239,7 @@ _COMPLETE = 0
 _READY = 1
 _DEADLINE = 2
 _INTERRUPT = 3
+_WARNING = 4
 
 
 class SimCluster:
@@ -259,6 +263,8 @@ class SimCluster:
             self.task_od = SimGroup("ig-task-od", "Task On-Demand", GroupRole.TASK, spec.instance_type)
             self.groups = (self.core, self.task, self.task_od)
         self.interrupted_nodes = 0
+        # Nodes EC2 warned of (two minutes before it reclaims them) and no policy has read yet, with the time.
+        self.warnings: list[tuple[Node, float]] = []
         self.nodes: list[Node] = []
         self.accepting: list[Node] = []
         self.events: list[tuple[float, int, int, object]] = []
@@ -357,6 +363,11 @@ class SimCluster:
     def pending_am_mb(self) -> int:
         """Pending_am_mb is the memory (MB) of the ApplicationMasters waiting to be placed."""
         return sum(r.count * r.memory_mb for r in self.pending_am)
+
+    def take_warnings(self) -> list[tuple[Node, float]]:
+        """Take_warnings hands over the nodes EC2 warned of since the last call (and forgets them)."""
+        warned, self.warnings = self.warnings, []
+        return warned
 
     def cost_usd(self, end_s: float) -> float:
         """Cost_usd is the billed node time up to `end_s` at each node's market price (Spot at its factor)."""
@@ -760,10 +771,17 @@ class SimCluster:
                     self._node_ready(payload)
                     rate = self.spec.spot_interruptions_per_node_hour
                     if payload.group.market == SPOT and rate > 0:
-                        self._push(at_s + self.rng.expovariate(rate / 3600.0), _INTERRUPT, payload)
+                        reclaimed_s = at_s + self.rng.expovariate(rate / 3600.0)
+                        self._push(reclaimed_s, _INTERRUPT, payload)
+                        if self.spec.spot_warning_s > 0:
+                            self._push(max(at_s, reclaimed_s - self.spec.spot_warning_s), _WARNING, payload)
             elif kind == _INTERRUPT:
                 assert isinstance(payload, Node)
                 self._interrupt(payload, at_s)
+            elif kind == _WARNING:
+                assert isinstance(payload, Node)
+                if payload.state is NodeState.RUNNING or payload.state is NodeState.DRAINING:
+                    self.warnings.append((payload, at_s))
             else:
                 assert isinstance(payload, Node)
                 self._deadline(payload, at_s)

@@ -200,6 +200,14 @@ def simulate(
         now_s = t
         if next_event <= t:
             cluster.advance(t)
+            if cluster.warnings:
+                # EC2's warning reaches the policy at once (its own event), not at the next evaluation.
+                on_warning = getattr(policy, "on_warning", None)
+                for node, _warned_s in cluster.take_warnings():
+                    # One warned node at a time: each decision reads the targets the previous one set.
+                    for resize in on_warning(cluster, feed, t, node) if on_warning is not None else []:
+                        cluster.resize(resize.group, resize.to_count, resize.decommission_timeout_s, t)
+                        actions += 1
         while next_job < total_jobs and jobs[next_job].submit_s <= t:
             cluster.submit(jobs[next_job])
             next_job += 1

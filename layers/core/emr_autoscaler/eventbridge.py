@@ -20,6 +20,9 @@ Where AWS documents these events:
 - the fleet state change fields (EventBridge's schema registry, as CDK publishes it):
   https://docs.aws.amazon.com/cdk/api/v2/python/aws_cdk.mixins_preview.aws_emr.events/EMRInstanceFleetStateChange.html
 - alarm state changes: https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-and-eventbridge.html
+- the node-loss notifications (`EMR Instance Group Status Notification`, `EMR Instance Fleet Status Notification`,
+  listed in the EventBridge reference above): what is read of them is the cluster and the group or fleet; their
+  `message` is for people, so the lost instances are looked up with ListInstances (TERMINATED)
 - EC2's Spot interruption warning (`instance-id`, `instance-action`):
   https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/spot-instance-termination-notices.html
 """
@@ -85,6 +88,8 @@ class DetailType(StrEnum):
     INSTANCE_FLEET_RESIZE = "EMR Instance Fleet Resize"
     INSTANCE_GROUP_PROVISIONING = "EMR Instance Group Provisioning"
     INSTANCE_FLEET_PROVISIONING = "EMR Instance Fleet Provisioning"
+    INSTANCE_GROUP_STATUS_NOTIFICATION = "EMR Instance Group Status Notification"
+    INSTANCE_FLEET_STATUS_NOTIFICATION = "EMR Instance Fleet Status Notification"
     MANAGED_SCALING_ACTION = "EMR Managed Scaling Action"
     ALARM_STATE_CHANGE = "CloudWatch Alarm State Change"
     SCHEDULED_EVENT = "Scheduled Event"
@@ -217,6 +222,23 @@ class InstanceFleetProvisioningDetail(_FleetDetail):
     event_code: str = Field(alias="eventCode")
 
 
+class InstanceGroupStatusNotificationDetail(EmrDetail):
+    """InstanceGroupStatusNotificationDetail is `EMR Instance Group Status Notification`: EMR telling of a group's
+    nodes (lost, replaced, unhealthy). It must name the group: the scaler looks for the group's lost instances."""
+
+    instance_group_id: str = Field(alias="instanceGroupId", pattern=r"^ig-[A-Z0-9]{1,64}$")
+    instance_group_type: str | None = Field(default=None, alias="instanceGroupType")
+    event_code: str | None = Field(default=None, alias="eventCode")
+
+
+class InstanceFleetStatusNotificationDetail(EmrDetail):
+    """InstanceFleetStatusNotificationDetail is `EMR Instance Fleet Status Notification`, the same for a fleet."""
+
+    instance_fleet_id: str = Field(alias="instanceFleetId", pattern=r"^if-[A-Z0-9]{1,64}$")
+    instance_fleet_type: str | None = Field(default=None, alias="instanceFleetType")
+    event_code: str | None = Field(default=None, alias="eventCode")
+
+
 class ManagedScalingActionDetail(EmrDetail):
     """ManagedScalingActionDetail is `EMR Managed Scaling Action`: EMR Managed Scaling resized the cluster.
 
@@ -269,6 +291,8 @@ DETAIL_MODELS: Mapping[tuple[str, str], type[BaseModel]] = {
     (Source.EMR, DetailType.INSTANCE_GROUP_PROVISIONING): InstanceGroupProvisioningDetail,
     (Source.EMR, DetailType.INSTANCE_FLEET_PROVISIONING): InstanceFleetProvisioningDetail,
     (Source.EMR, DetailType.MANAGED_SCALING_ACTION): ManagedScalingActionDetail,
+    (Source.EMR, DetailType.INSTANCE_GROUP_STATUS_NOTIFICATION): InstanceGroupStatusNotificationDetail,
+    (Source.EMR, DetailType.INSTANCE_FLEET_STATUS_NOTIFICATION): InstanceFleetStatusNotificationDetail,
     (Source.CLOUDWATCH, DetailType.ALARM_STATE_CHANGE): AlarmStateChangeDetail,
     (Source.SCHEDULE, DetailType.SCHEDULED_EVENT): ScheduledEventDetail,
     (Source.EC2, DetailType.SPOT_INTERRUPTION_WARNING): SpotInterruptionWarningDetail,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 from emr_autoscaler.kernel.config.scaling import ScalingPolicy
 from emr_autoscaler.scaling.domain.decisions import ReasonCode
@@ -86,3 +87,51 @@ def test_the_core_fleet_path_falls_back_when_spot_is_short_and_holding_waits() -
     assert with_fallback.reasons[ReasonCode.SCALE_SPOT_FALLBACK] >= 1
     assert holding.reasons[ReasonCode.SCALE_SPOT_FALLBACK] == 0
     assert wait_fallback < wait_hold
+
+
+def test_ec2_warns_two_minutes_before_a_spot_node_is_reclaimed() -> None:
+    # GIVEN a running Spot node reclaimed often, EC2 warning 120 s ahead
+    cluster = _spot_cluster(spot_interruptions_per_node_hour=2.0)
+    cluster.resize(cluster.task, 1, 3600.0, 0.0)
+    cluster.advance(300.0)
+    (node,) = cluster.task.nodes
+    # WHEN time passes until the warning
+    while not cluster.warnings:
+        assert cluster.next_event_s is not None
+        cluster.advance(cluster.next_event_s)
+    (warned, warned_s) = cluster.take_warnings()[0]
+    # THEN the warned node still runs, and is reclaimed 120 s later (not before)
+    assert warned is node
+    assert node.state is NodeState.RUNNING
+    cluster.advance(warned_s + 119.0)
+    assert cluster.interrupted_nodes == 0
+    cluster.advance(warned_s + 120.0)
+    assert cluster.interrupted_nodes == 1
+    assert cluster.take_warnings() == []
+
+
+def test_the_core_replaces_a_warned_node_in_advance_and_without_warning_it_cannot() -> None:
+    # GIVEN a busy Spot fleet whose nodes are reclaimed at 0.5 per node-hour
+    jobs = [job(index=i, submit_s=300.0 * i, maps=24, map_s=1800.0) for i in range(12)]
+    spec = ClusterSpec(
+        instance_type="m5.xlarge",
+        start_delay_s=300.0,
+        start_jitter_s=0.0,
+        node_capacity=SMALL_NODE,
+        spot_task=True,
+        spot_interruptions_per_node_hour=0.5,
+    )
+    config = ScalingPolicy.model_validate({"fleets": {"task": {"max_units": 40, "max_on_demand_units": 6}}})
+
+    def run(warning_s: float) -> AutoscalerPolicy:
+        scaler = AutoscalerPolicy(config)
+        simulate(jobs, scaler, replace(spec, spot_warning_s=warning_s), Bounds.of(config), seed=0)
+        return scaler
+
+    # WHEN the jobs run with EC2's two-minute warning and without any
+    warned, unwarned = run(120.0), run(0.0)
+    # THEN with the warning the core replaced reclaimed nodes in advance (and took the targets back after), and
+    # without it it never could
+    assert warned.reasons[ReasonCode.SCALE_REPLACE_INTERRUPTED] >= 2
+    assert warned.state.interruptions
+    assert unwarned.reasons[ReasonCode.SCALE_REPLACE_INTERRUPTED] == 0

@@ -15,14 +15,16 @@ from emr_autoscaler.kernel.models import (
     InstanceCollection,
     InstanceFleetCapacity,
     InstanceGroupCapacity,
+    InstanceLocation,
     MetricsSource,
     NodeLabels,
     YarnMetrics,
 )
-from emr_autoscaler.scaling.domain.decisions import ReasonCode, ResizeInstanceFleet, ScalingState
+from emr_autoscaler.scaling.domain.decisions import ReasonCode, ResizeInstanceFleet, ResizePlan, ScalingState
 from emr_autoscaler.scaling.domain.fleets import plan_fleet_resize
+from emr_autoscaler.scaling.domain.interruptions import plan_interruption
 from emr_autoscaler.scaling.domain.plan import plan_resize
-from emr_autoscaler_dev.sim.cluster import SimCluster, SimGroup
+from emr_autoscaler_dev.sim.cluster import Node, SimCluster, SimGroup
 from emr_autoscaler_dev.sim.metrics import CloudWatchFeed, at, resourcemanager_metrics
 from emr_autoscaler_dev.sim.policies.base import DEFAULT_DECOMMISSION_TIMEOUT_S, Bounds, GroupResize
 
@@ -114,6 +116,8 @@ class AutoscalerPolicy:
         self.policy = policy
         self.state = ScalingState(cluster_id=CLUSTER_ID)
         self.reasons: Counter[ReasonCode] = Counter()
+        # Spot nodes whose units were asked for on EC2's warning, before they were lost.
+        self.replaced_in_advance = 0
 
     def initial_counts(self, bounds: Bounds) -> tuple[int, int]:
         """Initial_counts starts at the configured minimum."""
@@ -149,12 +153,34 @@ class AutoscalerPolicy:
             resizes.append(GroupResize(group, command.to_count, float(timeout)))
         return resizes
 
+    def on_warning(self, cluster: SimCluster, feed: CloudWatchFeed, now_s: float, node: Node) -> list[GroupResize]:
+        """On_warning is EC2's two-minute warning for `node` reaching the scaler: `plan_interruption` on the fleet
+        path (an instance-group cluster is left to EMR's replenishment, as the scaler leaves it)."""
+        if cluster.task_od is None:
+            return []
+        location = InstanceLocation(
+            cluster_id=CLUSTER_ID,
+            ec2_instance_id=f"i-{node.node_id:017x}",
+            fleet_id="if-task",
+            market="SPOT",
+            instance_type=cluster.spec.instance_type,
+        )
+        snapshot, metrics = fleet_snapshot_of(cluster, now_s), self._metrics(cluster, feed, now_s)
+        plan = plan_interruption(snapshot, metrics, self.policy, self.state, location, at(now_s))
+        self.replaced_in_advance += plan.reason is ReasonCode.SCALE_REPLACE_INTERRUPTED
+        return self._apply(plan, cluster)
+
     def _decide_fleets(self, cluster: SimCluster, feed: CloudWatchFeed, now_s: float) -> list[GroupResize]:
         """The fleet path: `plan_fleet_resize` on the fleet view, each market's target a resize of its group."""
         assert cluster.task_od is not None
         plan = plan_fleet_resize(
             fleet_snapshot_of(cluster, now_s), self._metrics(cluster, feed, now_s), self.policy, self.state, at(now_s)
         )
+        return self._apply(plan, cluster)
+
+    def _apply(self, plan: ResizePlan, cluster: SimCluster) -> list[GroupResize]:
+        """A fleet plan recorded (its reason counted, its state carried) and its commands as group resizes."""
+        assert cluster.task_od is not None
         self.reasons[plan.reason] += 1
         self.state = plan.next_state.model_copy(update={"version": self.state.version + 1})
         resizes: list[GroupResize] = []

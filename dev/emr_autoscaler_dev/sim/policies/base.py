@@ -56,7 +56,11 @@ class Bounds:
 
 
 class SimPolicy(Protocol):
-    """SimPolicy is one scaling policy under simulation: evaluated every `interval_s` (s)."""
+    """SimPolicy is one scaling policy under simulation: evaluated every `interval_s` (s).
+
+    A policy may also have `on_warning(cluster, feed, now_s, node) -> list[GroupResize]`, called the moment EC2
+    warns that a Spot node goes in `ClusterSpec.spot_warning_s` (the engine looks it up; most policies have none).
+    """
 
     name: str
     interval_s: float

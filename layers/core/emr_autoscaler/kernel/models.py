@@ -75,6 +75,9 @@ class InstanceGroupCapacity(Frozen):
     running_count: int = Field(ge=0)
     # ListInstanceGroups' Market: ON_DEMAND or SPOT.
     market: str = "ON_DEMAND"
+    # How many of the counts above one node is: 1 for a group; for a fleet seen as a group of units, its lightest
+    # type's WeightedCapacity (so a budget of N nodes is N of those, at most N nodes whatever EMR launches).
+    units_per_node: int = Field(default=1, gt=0)
 
     @property
     def settled(self) -> bool:

@@ -23,6 +23,7 @@ from emr_autoscaler.eventbridge import (
     route,
 )
 from emr_autoscaler.kernel.events import AppDetailType, AppEventDetail
+from emr_autoscaler.kernel.notices import SpotEpisode
 from emr_autoscaler.notifications.domain.notice import (
     Notice,
     app_notice,
@@ -112,6 +113,17 @@ def _nodes_delta(data: dict[str, Any]) -> int:
     return delta
 
 
+def _spot_episode(data: dict[str, Any]) -> SpotEpisode | None:
+    """The Spot episode a scaling decision carries (None when absent or malformed: the notice keeps a plain title)."""
+    raw = data.get("spot")
+    if not isinstance(raw, dict):
+        return None
+    try:
+        return SpotEpisode.model_validate(raw)
+    except ValueError:
+        return None
+
+
 @_in_a_region
 def _app_event(event: Envelope, detail: AppEventDetail) -> NoticeOrIgnored:
     kind = app_notice_kind(event.detail_type, detail.reason_code, detail.severity, _nodes_delta(detail.data))
@@ -136,6 +148,7 @@ def _app_event(event: Envelope, detail: AppEventDetail) -> NoticeOrIgnored:
         action=detail.action,
         attempt=detail.attempt,
         max_attempts=detail.max_attempts,
+        spot=_spot_episode(detail.data),
     )
 
 

@@ -32,6 +32,7 @@ def explanation_dict(evaluation: Evaluation) -> dict[str, Any]:
         "checks": [c.model_dump(mode="json") for c in plan.checks],
         "reason": plan.reason.value,
         "explanation": plan.explanation,
+        "spot_episode": plan.spot.model_dump(mode="json") | {"summary": plan.spot.summary} if plan.spot else None,
         "would_act": bool(plan.commands) and evaluation.mode.value == "active",
         "commands": [c.model_dump(mode="json") for c in plan.commands],
     }
@@ -81,6 +82,8 @@ def render_text(evaluation: Evaluation) -> str:
         lines.extend(f"  {'ok  ' if c.passed else 'FAIL'} {c.name:<{width}}  {c.detail}" for c in plan.checks)
     lines.append(f"decision   {plan.reason}")
     lines.append(f"           {plan.explanation}")
+    if plan.spot is not None:
+        lines.append(f"spot now   {plan.spot.summary}")
     if plan.commands:
         steps = "; ".join(_step(c) for c in plan.commands)
         verb = "would resize" if evaluation.mode.value == "active" else f"would resize, but mode is {evaluation.mode}"

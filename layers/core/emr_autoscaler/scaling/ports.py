@@ -68,6 +68,11 @@ class EmrFleets(Protocol):
         """Locate_instance says where the EC2 instance runs in this cluster (ListInstances), or None."""
         ...
 
+    def lost_instances(self, cluster_id: str, owner_id: str, since: datetime) -> tuple[InstanceLocation, ...]:
+        """Lost_instances are the Spot instances of the group or fleet `owner_id` that ended since `since`
+        (ListInstances, TERMINATED)."""
+        ...
+
 
 class YarnMetricsReader(Protocol):
     """YarnMetricsReader reads one source of YARN metrics for a cluster; None when it cannot answer."""

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from emr_autoscaler.eventbridge import Ignored
@@ -52,7 +52,7 @@ from emr_autoscaler.scaling.domain.guards import (
     hold_config_invalid,
     hold_paused,
 )
-from emr_autoscaler.scaling.domain.interruptions import plan_interruption
+from emr_autoscaler.scaling.domain.interruptions import count_losses, plan_group_interruption, plan_interruption
 from emr_autoscaler.scaling.domain.mode import resolve_mode
 from emr_autoscaler.scaling.domain.notices import scaling_notice_severity
 from emr_autoscaler.scaling.domain.plan import plan_resize
@@ -73,6 +73,7 @@ from emr_autoscaler.scaling.triggers import (
     TICK_CAUSE,
     EvaluationBatch,
     EvaluationRequest,
+    NodeLoss,
     ScheduledTick,
     SpotInterruption,
     Trigger,
@@ -81,6 +82,9 @@ from emr_autoscaler.scaling.triggers import (
 )
 
 logger = logging.getLogger(__name__)
+
+# How far back EMR's node-loss notification looks for the instances it lost (it comes minutes after the loss).
+LOSS_LOOKBACK = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -175,7 +179,10 @@ class Scaler:
                 severity=severity,
                 cluster_id=plan.cluster_id,
                 action=f"{outcome.value}: {steps}" if steps else outcome.value,
-                data={"commands": [c.model_dump(mode="json") for c in plan.commands]},
+                data={
+                    "commands": [c.model_dump(mode="json") for c in plan.commands],
+                    **({"spot": plan.spot.model_dump(mode="json")} if plan.spot else {}),
+                },
             ),
         )
         try:
@@ -212,7 +219,13 @@ class Scaler:
         except Exception:
             logger.exception("could not publish the node-label notice for %s", snapshot.cluster_id)
 
-    def evaluate(self, cluster_id: str, now: datetime, interrupted: InstanceLocation | None = None) -> Evaluation:
+    def evaluate(
+        self,
+        cluster_id: str,
+        now: datetime,
+        interrupted: InstanceLocation | None = None,
+        lost_from: str | None = None,
+    ) -> Evaluation:
         """Evaluate reads everything the decision needs and asks the core; it writes and acts never.
 
         Clusters that did not opt in, are not RUNNING/WAITING, or are paused cost one DescribeCluster: the
@@ -257,14 +270,29 @@ class Scaler:
             )
         metrics = self.metrics.read(snapshot, policy.metrics, now)
         state = self.store.load(cluster_id)
+        # EMR said nodes of a group or fleet were lost: their Spot instances are counted (once each) before deciding.
+        seen = count_losses(state, self._lost(cluster_id, lost_from, now), now) if lost_from else state
         if interrupted is not None and snapshot.collection is InstanceCollection.INSTANCE_FLEET:
-            plan = plan_interruption(snapshot, metrics, policy, state, interrupted, now)
+            plan = plan_interruption(snapshot, metrics, policy, seen, interrupted, now)
         elif snapshot.collection is InstanceCollection.INSTANCE_FLEET:
-            plan = plan_fleet_resize(snapshot, metrics, policy, state, now)
+            plan = plan_fleet_resize(snapshot, metrics, policy, seen, now)
+        elif interrupted is not None:
+            plan = plan_group_interruption(snapshot, metrics, policy, seen, interrupted, now)
         else:
-            plan = plan_group_resize(snapshot, metrics, policy, state, now)
+            plan = plan_group_resize(snapshot, metrics, policy, seen, now)
         plan = plan.model_copy(update={"next_state": plan.next_state.model_copy(update={"last_reason": plan.reason})})
         return evaluation(plan, metrics=metrics, state=state, snapshot=snapshot)
+
+    def _lost(self, cluster_id: str, owner_id: str, now: datetime) -> tuple[InstanceLocation, ...]:
+        """The Spot instances of a group or fleet that ended within LOSS_LOOKBACK (none when they cannot be read:
+        the evaluation goes on, only the count is missed)."""
+        if self.fleets is None:
+            return ()
+        try:
+            return self.fleets.lost_instances(cluster_id, owner_id, now - LOSS_LOOKBACK)
+        except ClusterUnreadableError as error:
+            logger.warning("lost instances of %s unreadable: %s", owner_id, error, extra={"cluster_id": cluster_id})
+            return ()
 
     def _with_capacity(self, snapshot: ClusterSnapshot) -> ClusterSnapshot:
         """The snapshot with its groups, or its fleets (in units) for an instance-fleet cluster."""
@@ -274,12 +302,14 @@ class Scaler:
             return snapshot.model_copy(update={"fleets": self.fleets.instance_fleets(snapshot.cluster_id)})
         return snapshot.model_copy(update={"groups": self.emr.instance_groups(snapshot.cluster_id)})
 
-    def reconcile_cluster(self, cluster_id: str, interrupted: InstanceLocation | None = None) -> DecisionSummary:
+    def reconcile_cluster(
+        self, cluster_id: str, interrupted: InstanceLocation | None = None, lost_from: str | None = None
+    ) -> DecisionSummary:
         """Reconcile_cluster evaluates one cluster (or, with `interrupted`, the Spot interruption of one of its
-        instances) and applies the decision at most once (see `_reconcile`); every log line meanwhile carries the
-        cluster id."""
+        instances; with `lost_from`, EMR's node loss in one of its groups or fleets) and applies the decision at
+        most once (see `_reconcile`); every log line meanwhile carries the cluster id."""
         with self.log_context(cluster_id):
-            return self._reconcile(cluster_id, interrupted)
+            return self._reconcile(cluster_id, interrupted, lost_from)
 
     def locate_interrupted(self, ec2_instance_id: str) -> InstanceLocation | None:
         """Locate_interrupted finds the registered (or active) fleet cluster running the EC2 instance: one
@@ -295,7 +325,9 @@ class Scaler:
                 return found
         return None
 
-    def _reconcile(self, cluster_id: str, interrupted: InstanceLocation | None = None) -> DecisionSummary:
+    def _reconcile(
+        self, cluster_id: str, interrupted: InstanceLocation | None = None, lost_from: str | None = None
+    ) -> DecisionSummary:
         """_Reconcile evaluates one cluster and applies the decision at most once.
 
         In `observe` mode the decision is claimed and recorded as if applied (so cooldowns and notices follow
@@ -303,7 +335,7 @@ class Scaler:
         retries, after undoing its claim, so the trigger is retried or reaches the dead-letter queue.
         """
         started = time.perf_counter()
-        evaluation = self.evaluate(cluster_id, self.clock(), interrupted)
+        evaluation = self.evaluate(cluster_id, self.clock(), interrupted, lost_from)
         self._warn_unreadable_labels(evaluation.snapshot)
         summary = self._apply(evaluation, started)
         source = evaluation.metrics.source.value if evaluation.metrics is not None else None
@@ -424,7 +456,14 @@ class Scaler:
         """Reconcile_all evaluates every registered cluster inline (see `registered_ids`)."""
         return self.reconcile_many(self.registered_ids())
 
-    def enqueue(self, cluster_ids: Sequence[str], cause: str, event_id: str, ec2_instance_id: str | None = None) -> int:
+    def enqueue(
+        self,
+        cluster_ids: Sequence[str],
+        cause: str,
+        event_id: str,
+        ec2_instance_id: str | None = None,
+        lost_from: str | None = None,
+    ) -> int:
         """Enqueue sends one evaluation request per cluster to the queue and returns how many it sent.
 
         Raises when the queue refused any (the trigger is then retried; deduplication ids make the retry's
@@ -433,7 +472,7 @@ class Scaler:
         if self.queue is None:
             raise RuntimeError("enqueue needs an evaluation queue")
         now = self.clock()
-        self.queue.send([evaluation_request(c, cause, event_id, now, ec2_instance_id) for c in cluster_ids])
+        self.queue.send([evaluation_request(c, cause, event_id, now, ec2_instance_id, lost_from) for c in cluster_ids])
         return len(cluster_ids)
 
     def evaluate_request(self, request: EvaluationRequest) -> DecisionSummary:
@@ -450,7 +489,7 @@ class Scaler:
             if request.ec2_instance_id is not None and self.fleets is not None:
                 # Found once when enqueued; read again, fresh, right before the decision.
                 interrupted = self.fleets.locate_instance(request.cluster_id, request.ec2_instance_id)
-            return self._reconcile(request.cluster_id, interrupted)
+            return self._reconcile(request.cluster_id, interrupted, request.lost_from)
 
     def consume(self, batch: EvaluationBatch) -> dict[str, Any]:
         """Consume evaluates a batch of the evaluation queue and reports the failed records (partial batch response).
@@ -532,6 +571,12 @@ def handle_trigger(trigger: Trigger, scaler: Scaler) -> dict[str, Any]:
             scaler.enqueue([location.cluster_id], cause, trigger.event_id, location.ec2_instance_id)
             return {"ignored": False, "event_id": trigger.event_id, "enqueued": 1, "decisions": []}
         decisions = [scaler.reconcile_cluster(location.cluster_id, location)]
+    elif isinstance(trigger, NodeLoss):
+        logger.info("evaluating %s: %s", trigger.cluster_id, trigger.cause, extra={"cluster_id": trigger.cluster_id})
+        if scaler.queue is not None:
+            scaler.enqueue([trigger.cluster_id], trigger.cause, trigger.event_id, lost_from=trigger.owner_id)
+            return {"ignored": False, "event_id": trigger.event_id, "enqueued": 1, "decisions": []}
+        decisions = [scaler.reconcile_cluster(trigger.cluster_id, lost_from=trigger.owner_id)]
     else:
         logger.info("evaluating %s: %s", trigger.cluster_id, trigger.cause, extra={"cluster_id": trigger.cluster_id})
         if scaler.queue is not None:

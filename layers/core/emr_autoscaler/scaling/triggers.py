@@ -28,8 +28,10 @@ from emr_autoscaler.eventbridge import (
     InstanceFleetProvisioningDetail,
     InstanceFleetResizeDetail,
     InstanceFleetStateChangeDetail,
+    InstanceFleetStatusNotificationDetail,
     InstanceGroupProvisioningDetail,
     InstanceGroupStateChangeDetail,
+    InstanceGroupStatusNotificationDetail,
     Routes,
     ScheduledEventDetail,
     Source,
@@ -63,6 +65,17 @@ class SpotInterruption(BaseModel):
     ec2_instance_id: str
 
 
+class NodeLoss(BaseModel):
+    """NodeLoss: EMR says nodes of this group or fleet were lost (a Spot instance reclaimed, a node replaced); the
+    instances it lost are looked up with ListInstances and go the way of EC2's warning (counted once per instance)."""
+
+    model_config = ConfigDict(frozen=True)
+    event_id: str
+    cluster_id: str
+    owner_id: str
+    cause: str
+
+
 class EvaluationBatch(BaseModel):
     """EvaluationBatch: the evaluation queue's records, as Lambda's SQS event source mapping delivers them."""
 
@@ -70,7 +83,7 @@ class EvaluationBatch(BaseModel):
     event: dict[str, Any]
 
 
-Trigger = ScheduledTick | ClusterTrigger | SpotInterruption | EvaluationBatch | Ignored
+Trigger = ScheduledTick | ClusterTrigger | SpotInterruption | NodeLoss | EvaluationBatch | Ignored
 
 # The evaluation queue's message: what one evaluation needs to start, nothing it must read fresh.
 MAX_CAUSE_CHARS = 200
@@ -94,6 +107,8 @@ class EvaluationRequest(BaseModel):
     enqueued_at: AwareDatetime
     # Set for EC2's Spot interruption warning: the evaluation plans the replacement of this instance.
     ec2_instance_id: str | None = Field(default=None, max_length=32)
+    # Set for EMR's node-loss notification: the group or fleet whose lost instances the evaluation counts.
+    lost_from: str | None = Field(default=None, max_length=68)
 
     @field_validator("cluster_id")
     @classmethod
@@ -128,7 +143,12 @@ def parse_evaluation_request(body: str) -> EvaluationRequest:
 
 
 def evaluation_request(
-    cluster_id: str, cause: str, event_id: str, now: datetime, ec2_instance_id: str | None = None
+    cluster_id: str,
+    cause: str,
+    event_id: str,
+    now: datetime,
+    ec2_instance_id: str | None = None,
+    lost_from: str | None = None,
 ) -> EvaluationRequest:
     """Evaluation_request builds the message for one cluster (the cause is cut to MAX_CAUSE_CHARS)."""
     return EvaluationRequest(
@@ -137,6 +157,7 @@ def evaluation_request(
         event_id=event_id[:128],
         enqueued_at=now,
         ec2_instance_id=ec2_instance_id,
+        lost_from=lost_from,
     )
 
 
@@ -192,6 +213,18 @@ def _capacity_event(
     return ClusterTrigger(event_id=event.id, cluster_id=detail.cluster_id, cause=cause)
 
 
+def _node_loss(
+    event: Envelope, detail: InstanceGroupStatusNotificationDetail | InstanceFleetStatusNotificationDetail
+) -> Trigger:
+    owner = (
+        detail.instance_group_id
+        if isinstance(detail, InstanceGroupStatusNotificationDetail)
+        else detail.instance_fleet_id
+    )
+    cause = f"{event.detail_type[:48]} for {owner}" + (f": {detail.event_code[:64]}" if detail.event_code else "")
+    return NodeLoss(event_id=event.id, cluster_id=detail.cluster_id, owner_id=owner, cause=cause)
+
+
 def _spot_interruption(event: Envelope, detail: SpotInterruptionWarningDetail) -> Trigger:
     return SpotInterruption(event_id=event.id, ec2_instance_id=detail.instance_id)
 
@@ -206,6 +239,8 @@ def scaler_routes(alarm_prefix: str) -> Routes[Trigger]:
         (Source.EMR, DetailType.INSTANCE_FLEET_RESIZE): _capacity_event,
         (Source.EMR, DetailType.INSTANCE_FLEET_PROVISIONING): _capacity_event,
         (Source.EMR, DetailType.INSTANCE_GROUP_PROVISIONING): _capacity_event,
+        (Source.EMR, DetailType.INSTANCE_GROUP_STATUS_NOTIFICATION): _node_loss,
+        (Source.EMR, DetailType.INSTANCE_FLEET_STATUS_NOTIFICATION): _node_loss,
         (Source.EC2, DetailType.SPOT_INTERRUPTION_WARNING): _spot_interruption,
     }
 

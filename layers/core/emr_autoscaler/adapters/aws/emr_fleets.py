@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
@@ -99,6 +100,38 @@ class EmrInstanceFleets:
                             instance_type=raw.get("InstanceType") or "",
                         )
         return None
+
+    def lost_instances(self, cluster_id: str, owner_id: str, since: datetime) -> tuple[InstanceLocation, ...]:
+        """Lost_instances lists the group's or fleet's TERMINATED Spot instances that ended since `since`
+        (ListInstances filters by InstanceGroupId or InstanceFleetId; the answer's `Status.Timeline.EndDateTime`)."""
+        lost: list[InstanceLocation] = []
+        with unreadable_when_refused("ListInstances"):
+            paginator = self._client.get_paginator("list_instances")
+            if owner_id.startswith("if-"):
+                pages = paginator.paginate(
+                    ClusterId=cluster_id, InstanceStates=["TERMINATED"], InstanceFleetId=owner_id
+                )
+            else:
+                pages = paginator.paginate(
+                    ClusterId=cluster_id, InstanceStates=["TERMINATED"], InstanceGroupId=owner_id
+                )
+            for page in pages:
+                for raw in page.get("Instances", []):
+                    ended = ((raw.get("Status") or {}).get("Timeline") or {}).get("EndDateTime")
+                    ec2_id = raw.get("Ec2InstanceId")
+                    if raw.get("Market") != "SPOT" or not isinstance(ended, datetime) or ended < since or not ec2_id:
+                        continue
+                    lost.append(
+                        InstanceLocation(
+                            cluster_id=cluster_id,
+                            ec2_instance_id=ec2_id,
+                            fleet_id=raw.get("InstanceFleetId") or None,
+                            group_id=raw.get("InstanceGroupId") or None,
+                            market="SPOT",
+                            instance_type=raw.get("InstanceType") or "",
+                        )
+                    )
+        return tuple(lost)
 
     def resize_fleets(self, cluster_id: str, commands: Sequence[ResizeInstanceFleet]) -> None:
         """Resize_fleets re-reads the fleets, then calls ModifyInstanceFleet once per command.

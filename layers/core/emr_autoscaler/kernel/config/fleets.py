@@ -1,8 +1,10 @@
 """FleetsConfig: how the scaler sizes instance-fleet clusters (in units) and what it does when Spot is short.
 
 Units are EMR's: a fleet's targets count each node as its instance type's WeightedCapacity
-(https://docs.aws.amazon.com/emr/latest/ManagementGuide/emr-instance-fleet.html). Step budgets and cooldowns of
-`scale_out` / `scale_in` apply to fleets as they are, counting units where groups count nodes.
+(https://docs.aws.amazon.com/emr/latest/ManagementGuide/emr-instance-fleet.html). Step budgets of `scale_out` /
+`scale_in` count nodes on fleets too: `max_step_nodes` becomes as many units as that many nodes of the fleet's
+lightest type (so one step never adds or removes more than `max_step_nodes` nodes, whatever types EMR picks);
+`max_step_pct` is a share of the fleet's units. Cooldowns apply as they are.
 """
 
 from __future__ import annotations
@@ -42,14 +44,27 @@ class FleetLimits(Frozen):
     `max_on_demand_units` caps the fleet's On-Demand target (growth and the Spot fallback never go above it);
     `grow_market` is the market new units are asked of first, `shrink_market` the one units are taken from first
     (Spot, as EMR Managed Scaling does). On-Demand units the fallback added are always given back first.
+
+    `on_demand_share_pct` (None by default: the markets above decide alone) is the share of the fleet's target
+    On-Demand should hold: a resize splits its change so that On-Demand moves towards that share of the new total
+    (rounded, never above `max_on_demand_units`), Spot takes the rest; a resize never moves units from one market
+    to the other by itself.
     """
 
     min_units: int = Field(default=0, ge=0)
     max_units: int = Field(default=80, ge=0)
     max_on_demand_units: int = Field(default=20, ge=0)
+    on_demand_share_pct: float | None = Field(default=None, ge=0, le=100)
     grow_market: Market = Market.SPOT
     shrink_market: Market = Market.SPOT
     scalable: bool = True
+
+    def on_demand_goal(self, total_units: int) -> int | None:
+        """On_demand_goal is the On-Demand target `on_demand_share_pct` asks of a fleet of `total_units` (None: no
+        share set), within `max_on_demand_units`."""
+        if self.on_demand_share_pct is None:
+            return None
+        return min(self.max_on_demand_units, round(total_units * self.on_demand_share_pct / 100.0))
 
     @model_validator(mode="after")
     def _min_not_above_max(self) -> FleetLimits:
@@ -72,6 +87,11 @@ class SpotConfig(Frozen):
     fallback: bool = True
     shortage_timeout_s: int = Field(default=900, ge=300, le=604800)
     retry_after_s: int = Field(default=1800, ge=60)
+    # A fleet one of whose Spot instance types was reclaimed this often within the window grows On-Demand first
+    # (within the cap), and its interrupted nodes are replaced On-Demand: EMR picks a fleet's types itself, so the
+    # market is what the scaler can steer. 0 turns it off.
+    reclaimed_limit: int = Field(default=3, ge=0, le=20)
+    reclaimed_window_s: int = Field(default=3600, gt=0, le=604800)
 
 
 class FleetsConfig(Frozen):

@@ -15,7 +15,7 @@ from urllib.parse import quote
 from pydantic import Field
 
 from emr_autoscaler.kernel.models import Frozen
-from emr_autoscaler.kernel.notices import NoticeKind, Severity
+from emr_autoscaler.kernel.notices import NoticeKind, Severity, SpotAction, SpotEpisode
 
 # EMR's cluster state change reason codes that mean nothing went wrong: a TERMINATED cluster with one of them
 # ended as asked, and is no notice.
@@ -66,6 +66,8 @@ class Notice(Frozen):
     action: str | None = None
     folded_count: int = Field(default=0, ge=0)
     folded_window_s: int = Field(default=0, ge=0)
+    # A Spot fallback's, retry's or give-back's account: what was short, for how long, what was done.
+    spot: SpotEpisode | None = None
 
     @property
     def console_url(self) -> str | None:
@@ -91,10 +93,13 @@ class Notice(Frozen):
         """Dedup_reason is what makes two notices of one kind on one cluster "the same" (bounded, key-safe).
 
         Step notices are the same when they concern the same step name (a step failing on every retry folds);
-        the others when their reason code is the same.
+        the others when their reason code is the same (and, for a Spot episode, its action).
         """
         step = self.step_name or self.step_id or "-"
         raw = f"step:{step}" if self.kind in _STEP_KINDS else (self.reason_code or "-")
+        if self.spot is not None:
+            # A Spot retry and the give-back after it share a reason code, but are two things to hear of.
+            raw = f"{raw}:{self.spot.action.value}"
         if _SAFE_KEY.match(raw):
             return raw
         return "h:" + hashlib.sha256(raw.encode()).hexdigest()[:32]
@@ -249,6 +254,11 @@ def app_notice_kind(detail_type: str, reason_code: str, severity: Severity, node
     if detail_type == SCALING_DECISION:
         if severity is Severity.CRITICAL:
             return NoticeKind.SCALING_FAILED
+        # A fallback moves capacity between markets (often no node more or less): it is no scale-out nor a hold.
+        if reason_code == "SCALE_SPOT_FALLBACK":
+            return NoticeKind.SPOT_FALLBACK
+        if reason_code == "SCALE_SPOT_GIVE_BACK":
+            return NoticeKind.SPOT_GIVE_BACK
         if reason_code.startswith("SCALE_OUT"):
             return NoticeKind.SCALED_OUT
         if reason_code.startswith("SCALE_IN"):
@@ -277,6 +287,7 @@ def app_notice(
     action: str | None = None,
     attempt: int | None = None,
     max_attempts: int | None = None,
+    spot: SpotEpisode | None = None,
 ) -> Notice:
     """App_notice builds the notice of one of the application's own events (source `emr-autoscaler`)."""
     return _titled(
@@ -296,6 +307,7 @@ def app_notice(
             reason_message=explanation,
             log_location=log_location,
             action=_attempts(action, attempt, max_attempts),
+            spot=spot,
         )
     )
 
@@ -313,8 +325,30 @@ def _step_label(notice: Notice) -> str:
     return f"'{notice.step_name}'" if notice.step_name else (notice.step_id or "?")
 
 
+def _spot_title(notice: Notice) -> str | None:
+    """A Spot episode's title: what was short, for how long, what the scaler did; None for other notices."""
+    spot, cluster = notice.spot, notice.cluster_label
+    if spot is None:
+        if notice.kind is NoticeKind.SPOT_FALLBACK:
+            return f"Spot short on EMR cluster {cluster}: fell back to On-Demand"
+        if notice.kind is NoticeKind.SPOT_GIVE_BACK:
+            return f"Spot back on EMR cluster {cluster}: giving back On-Demand"
+        return None
+    lead = {
+        SpotAction.FALLBACK: "Spot short",
+        SpotAction.WITHDRAW: "Spot short",
+        SpotAction.HOLD: "Spot short",
+        SpotAction.RETRY: "Retrying Spot",
+        SpotAction.GIVE_BACK: "Spot back",
+    }[spot.action]
+    return f"{lead} on EMR cluster {cluster}: {spot.summary}"
+
+
 def _titled(notice: Notice) -> Notice:
     """Title every kind in one sentence a tired person reads at a glance (cluster and step by name)."""
+    spot_title = _spot_title(notice)
+    if spot_title is not None:
+        return notice.model_copy(update={"title": spot_title})
     cluster, step = notice.cluster_label, _step_label(notice)
     titles = {
         NoticeKind.CLUSTER_TERMINATED_WITH_ERRORS: f"EMR cluster {cluster} terminated with errors",

@@ -8,6 +8,7 @@ from enum import StrEnum
 from pydantic import Field, SerializeAsAny, model_validator
 
 from emr_autoscaler.kernel.models import Frozen, GroupRole
+from emr_autoscaler.kernel.notices import SpotEpisode
 
 
 class ReasonCode(StrEnum):
@@ -111,14 +112,16 @@ class FleetMemory(Frozen):
     `spot_short_since`: since when the Spot target has been above provisioned Spot with no Spot unit arriving
     (`last_provisioned_spot` is what the last evaluation saw: an arrival restarts the clock); `fallback_units`:
     On-Demand units asked for in place of Spot that did not come (given back once Spot returns); `fallback_at`: when the
-    fallback (or its last retry) was made; `retry_units`: units Spot has been asked for again, on top of the
-    On-Demand ones carrying them (released once Spot has them).
+    fallback (or its last retry) was made; `fallback_since`: when On-Demand started carrying them (the episode's
+    start, for its notices); `retry_units`: units Spot has been asked for again, on top of the On-Demand ones
+    carrying them (released once Spot has them).
     """
 
     fleet_id: str
     spot_short_since: datetime | None = None
     fallback_units: int = Field(default=0, ge=0)
     fallback_at: datetime | None = None
+    fallback_since: datetime | None = None
     retry_units: int = Field(default=0, ge=0)
     last_provisioned_spot: int | None = Field(default=None, ge=0)
 
@@ -137,10 +140,19 @@ class Replacement(Frozen):
 
 
 class InterruptionCount(Frozen):
-    """InterruptionCount is how many Spot interruptions a cluster saw of one instance type."""
+    """InterruptionCount is how many Spot interruptions a cluster saw of one instance type, and when the latest
+    (`recent`, oldest first, at most MAX_RECENT_INTERRUPTIONS) were."""
 
     instance_type: str
     count: int = Field(ge=0)
+    recent: tuple[datetime, ...] = ()
+
+    def within(self, since: datetime) -> int:
+        """Within counts the interruptions remembered since `since`."""
+        return sum(1 for at in self.recent if at >= since)
+
+
+MAX_RECENT_INTERRUPTIONS = 20
 
 
 class GuardCheck(Frozen):
@@ -179,6 +191,10 @@ class ScalingState(Frozen):
     replacements: tuple[Replacement, ...] = ()
     interruptions: tuple[InterruptionCount, ...] = ()
 
+    def reclaimed(self, instance_type: str) -> int:
+        """Reclaimed is how many Spot interruptions of `instance_type` this cluster has seen (0 when none)."""
+        return next((c.count for c in self.interruptions if c.instance_type == instance_type), 0)
+
     def fleet(self, fleet_id: str) -> FleetMemory:
         """Fleet returns what is remembered of a fleet (a fresh memory for a fleet never seen)."""
         return next((f for f in self.fleets if f.fleet_id == fleet_id), FleetMemory(fleet_id=fleet_id))
@@ -195,6 +211,8 @@ class ResizePlan(Frozen):
     commands: tuple[SerializeAsAny[ResizeInstanceGroup], ...] = ()
     checks: tuple[GuardCheck, ...] = ()
     next_state: ScalingState
+    # Set on a Spot fallback, retry, give-back or short hold: what was short, for how long, what was done.
+    spot: SpotEpisode | None = None
 
     @property
     def acts(self) -> bool:

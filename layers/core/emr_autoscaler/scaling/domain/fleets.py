@@ -5,7 +5,8 @@ provisioned capacity, On-Demand and Spot together), with one unit's YARN capacit
 types and weights, and the fleet's unit limits as the group's limits. What it decides in units is then split
 between the markets: growth goes to the profile's `grow_market` (On-Demand only up to `max_on_demand_units`),
 shrinks take the On-Demand units bought for missing Spot first, then `shrink_market` (Spot first by default, as
-EMR Managed Scaling does).
+EMR Managed Scaling does). With `on_demand_share_pct` set, both move On-Demand towards that share of the new
+total instead (within the cap), Spot taking the rest.
 
 Spot shortage: a fleet whose Spot target stays above its provisioned Spot for `fleets.spot.shortage_timeout_s`
 is short. The missing units are asked of On-Demand within the cap (SCALE_SPOT_FALLBACK), and Spot stops being
@@ -13,6 +14,9 @@ asked for them, as EMR itself stops after the same timeout
 (https://docs.aws.amazon.com/emr/latest/ManagementGuide/emr-events-response-timeout-events.html). When the cap
 leaves nothing to add the fleet holds (HOLD_SPOT_SHORT, one notice per episode). `retry_after_s` later Spot is
 asked again for those units (within `max_units`); once it has them, the On-Demand units go (SCALE_SPOT_GIVE_BACK).
+
+Interruptions steer the market: EMR picks a fleet's instance types itself, so a fleet one of whose types was
+reclaimed `fleets.spot.reclaimed_limit` times within `reclaimed_window_s` grows On-Demand first (within the cap).
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ from emr_autoscaler.scaling.domain.decisions import (
 )
 from emr_autoscaler.scaling.domain.plan import plan_resize
 from emr_autoscaler.scaling.domain.planner import Planner
-from emr_autoscaler.scaling.domain.spot import EARLY_HOLDS, SpotPair, plan_spot, remember_spot
+from emr_autoscaler.scaling.domain.spot import EARLY_HOLDS, SpotPair, plan_spot, reclaimed_often, remember_spot
 
 # The group policy sees one "instance type" per fleet: a unit of it. Its capacity is put in the policy's
 # node_capacity under this name, so the policy never guesses a unit's size from per-node metrics.
@@ -83,6 +87,8 @@ def _unit_group(fleet: InstanceFleetCapacity) -> InstanceGroupCapacity:
         state=fleet.state,
         requested_count=fleet.target_units,
         running_count=fleet.provisioned_units,
+        # Step budgets count nodes: one node is at least the lightest type's weight.
+        units_per_node=min((t.weighted_capacity for t in fleet.instance_types), default=1),
     )
 
 
@@ -152,7 +158,11 @@ def plan_fleet_resize(
     spot = plan_spot(plan, pairs, memories, next_state, policy, now, label)
     if spot is not None and (spot.acts or not plan.acts):
         return spot
-    return _split_plan(plan, fleets, memories, next_state, policy)
+    reclaimed = {
+        f.fleet_id: reclaimed_often(next_state, [t.instance_type for t in f.instance_types], policy, now)
+        for f in fleets
+    }
+    return _split_plan(plan, fleets, memories, next_state, policy, reclaimed)
 
 
 # How long a replacement is remembered after its target came back: a late copy of the warning is still known.
@@ -243,32 +253,53 @@ def _split_plan(
     memories: dict[str, FleetMemory],
     next_state: ScalingState,
     policy: ScalingPolicy,
+    reclaimed: dict[str, list[str]],
 ) -> ResizePlan:
-    """The group policy's decision in units, each fleet's change split between On-Demand and Spot."""
+    """The group policy's decision in units, each fleet's change split between On-Demand and Spot.
+
+    A fleet whose Spot was reclaimed often lately (`reclaimed`, per fleet) grows On-Demand first, within the cap.
+    """
     by_id = {f.fleet_id: f for f in fleets}
     commands: list[ResizeInstanceGroup] = []
+    notes: list[str] = []
     for command in plan.commands:
         fleet = by_id[command.group_id]
         limits = fleet_limits(policy, fleet.role)
         assert limits is not None
-        memory, to_on_demand, to_spot = _split(fleet, limits, memories[fleet.fleet_id], command.to_count)
+        unreliable = reclaimed.get(fleet.fleet_id, [])
+        memory, to_on_demand, to_spot = _split(
+            fleet, limits, memories[fleet.fleet_id], command.to_count, on_demand_first=bool(unreliable)
+        )
         memories = {**memories, memory.fleet_id: memory}
         commands.append(fleet_command(fleet, to_on_demand, to_spot, policy, command.decommission_timeout_s))
+        if unreliable and to_on_demand > fleet.target_on_demand:
+            notes.append(
+                f" Fleet {fleet.name!r} grows On-Demand first (within its cap of {limits.max_on_demand_units}): "
+                f"its Spot was reclaimed often lately ({', '.join(unreliable)})."
+            )
     state = next_state.model_copy(update={"fleets": tuple(memories.values())})
-    return plan.model_copy(update={"commands": tuple(commands), "next_state": state})
+    explanation = plan.explanation + "".join(notes)
+    return plan.model_copy(update={"commands": tuple(commands), "next_state": state, "explanation": explanation})
 
 
 def _split(
-    fleet: InstanceFleetCapacity, limits: FleetLimits, memory: FleetMemory, to_units: int
+    fleet: InstanceFleetCapacity, limits: FleetLimits, memory: FleetMemory, to_units: int, on_demand_first: bool = False
 ) -> tuple[FleetMemory, int, int]:
-    """Split a new total between the markets: (memory, On-Demand target, Spot target)."""
+    """Split a new total between the markets: (memory, On-Demand target, Spot target); `on_demand_first` grows
+    On-Demand first whatever the profile's market or share (Spot reclaimed often)."""
     on_demand, spot = fleet.target_on_demand, fleet.target_spot
     delta = to_units - fleet.target_units
+    goal = limits.on_demand_goal(to_units)
     if delta > 0:
         # Spot units merely in flight are not a shortage; a fallback in force is (Spot did not come last time).
         spot_short = memory.fallback_units > 0
-        on_demand_first = limits.grow_market is Market.ON_DEMAND or spot_short
-        added = min(delta, max(0, limits.max_on_demand_units - on_demand)) if on_demand_first else 0
+        room = max(0, limits.max_on_demand_units - on_demand)
+        if spot_short or on_demand_first or (goal is None and limits.grow_market is Market.ON_DEMAND):
+            added = min(delta, room)
+        elif goal is not None:
+            added = min(delta, room, max(0, goal - on_demand))
+        else:
+            added = 0
         if spot_short:
             memory = memory.model_copy(update={"fallback_units": memory.fallback_units + added})
         return memory, on_demand + added, spot + delta - added
@@ -277,6 +308,11 @@ def _split(
     fallback = min(take, memory.fallback_units, on_demand)
     on_demand, take = on_demand - fallback, take - fallback
     memory = memory.model_copy(update={"fallback_units": memory.fallback_units - fallback})
+    if goal is not None:
+        # On-Demand gives up what it holds above its share of the new total; Spot gives the rest while it can.
+        from_on_demand = min(take, max(0, on_demand - goal))
+        from_spot = min(take - from_on_demand, spot)
+        return memory, on_demand - (take - from_spot), spot - from_spot
     if limits.shrink_market is Market.SPOT:
         from_spot = min(take, spot)
         return memory, on_demand - (take - from_spot), spot - from_spot

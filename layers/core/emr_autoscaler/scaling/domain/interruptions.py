@@ -6,7 +6,11 @@ minutes to join YARN. So where the cluster still needs the capacity (demand pend
 the scale-in threshold) the units the instance counts for are asked for at once: on Spot, or on On-Demand within
 the cap when the fleet's Spot is short. Once the instance is gone the target comes back down by as much
 (fleets.restore_after_interruption), since EMR would otherwise replenish the fleet a second time. Each
-interruption is counted per instance type in the cluster's state; the same warning twice is replaced once.
+interruption is counted per instance type in the cluster's state; the same warning twice is replaced once. EMR's own
+node-loss notification counts the instances it lost the same way (`count_losses`: one already warned of is not
+counted again), and an instance group's warning is counted, not replaced (`plan_group_interruption`). The counts
+steer the next scale-out: a Spot TASK group whose type was reclaimed less grows first (`Planner.scalable_groups`),
+a fleet whose types were reclaimed often grows, and replaces, On-Demand first (`spot.reclaimed_often`).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from datetime import datetime, timedelta
 from emr_autoscaler.kernel.config.scaling import ScalingPolicy
 from emr_autoscaler.kernel.models import ClusterSnapshot, InstanceLocation, YarnMetrics
 from emr_autoscaler.scaling.domain.decisions import (
+    MAX_RECENT_INTERRUPTIONS,
     InterruptionCount,
     ReasonCode,
     Replacement,
@@ -25,15 +30,21 @@ from emr_autoscaler.scaling.domain.decisions import (
 from emr_autoscaler.scaling.domain.fleets import fleet_command, fleet_limits, unit_view
 from emr_autoscaler.scaling.domain.guards import check_guards
 from emr_autoscaler.scaling.domain.planner import Planner
+from emr_autoscaler.scaling.domain.spot import reclaimed_often
+from emr_autoscaler.scaling.domain.spot_groups import plan_group_resize
 
 # EC2's notice comes two minutes before the instance goes.
 WARNING_LEAD = timedelta(minutes=2)
 
 
-def _counted(state: ScalingState, instance_type: str) -> tuple[InterruptionCount, ...]:
-    counts = {c.instance_type: c.count for c in state.interruptions}
-    counts[instance_type] = counts.get(instance_type, 0) + 1
-    return tuple(InterruptionCount(instance_type=t, count=n) for t, n in sorted(counts.items()))
+def counted(state: ScalingState, instance_type: str, now: datetime) -> ScalingState:
+    """Counted is the state with one more Spot interruption of `instance_type` at `now` (per cluster and type)."""
+    counts = {c.instance_type: c for c in state.interruptions}
+    seen = counts.get(instance_type, InterruptionCount(instance_type=instance_type, count=0))
+    counts[instance_type] = seen.model_copy(
+        update={"count": seen.count + 1, "recent": (*seen.recent, now)[-MAX_RECENT_INTERRUPTIONS:]}
+    )
+    return state.model_copy(update={"interruptions": tuple(counts[t] for t in sorted(counts))})
 
 
 def plan_interruption(
@@ -61,13 +72,13 @@ def plan_interruption(
             ReasonCode.HOLD_INTERRUPTION_NOT_REPLACED,
             f"Holding {p.label}: the interruption of {instance} is already being replaced.",
         )
-    counted = state.model_copy(update={"interruptions": _counted(state, location.instance_type or "unknown")})
+    counted_state = counted(state, location.instance_type or "unknown", now)
 
     def hold(why: str) -> ResizePlan:
         return p.plan(
             ReasonCode.HOLD_INTERRUPTION_NOT_REPLACED,
             f"Holding {p.label}: EC2 reclaims {instance} in two minutes; not replaced in advance: {why}.",
-            next_state=counted,
+            next_state=counted_state,
         )
 
     fleet = next((f for f in snapshot.fleets if f.fleet_id == location.fleet_id), None)
@@ -86,8 +97,10 @@ def plan_interruption(
         memory.spot_short_since is not None
         and now - memory.spot_short_since >= timedelta(seconds=policy.fleets.spot.shortage_timeout_s)
     )
+    # Counting this one: a type reclaimed this often is not asked of Spot again now.
+    reclaimed = reclaimed_often(counted_state, [t.instance_type for t in fleet.instance_types], policy, now)
     on_demand_room = fleet.target_on_demand + units <= limits.max_on_demand_units
-    market = "ON_DEMAND" if spot_short and on_demand_room else "SPOT"
+    market = "ON_DEMAND" if (spot_short or reclaimed) and on_demand_room else "SPOT"
     targets = (
         (fleet.target_on_demand + units, fleet.target_spot)
         if market == "ON_DEMAND"
@@ -103,12 +116,57 @@ def plan_interruption(
         units=units,
         gone_after=now + WARNING_LEAD,
     )
-    where = "On-Demand, as Spot is short" if market == "ON_DEMAND" else "Spot"
+    if market == "ON_DEMAND":
+        where = "On-Demand, as Spot is short" if spot_short else f"On-Demand, as Spot was reclaimed {reclaimed[0]}"
+    else:
+        where = "Spot"
     return p.plan(
         ReasonCode.SCALE_REPLACE_INTERRUPTED,
         f"Replacing on {p.label}: EC2 reclaims {instance} of fleet {fleet.name!r} ({fleet.fleet_id}) in two "
         f"minutes; its {units} unit(s) are asked of {where} now: On-Demand {fleet.target_on_demand} → {targets[0]}, "
         f"Spot {fleet.target_spot} → {targets[1]}.",
         (fleet_command(fleet, *targets, policy),),
-        next_state=counted.model_copy(update={"replacements": (*state.replacements, replacement)}),
+        next_state=counted_state.model_copy(update={"replacements": (*state.replacements, replacement)}),
     )
+
+
+def plan_group_interruption(
+    snapshot: ClusterSnapshot,
+    metrics: YarnMetrics | None,
+    policy: ScalingPolicy,
+    state: ScalingState,
+    location: InstanceLocation,
+    now: datetime,
+) -> ResizePlan:
+    """Plan_group_interruption counts the interruption of a Spot instance of an instance-group cluster (once per
+    instance) and decides as every evaluation does.
+
+    An instance group keeps asking for its requested count, so EMR provisions a node in place of the lost one by
+    itself; what the scaler adds is the count per instance type, which makes the next scale-out prefer a TASK group
+    whose type was reclaimed less (`Planner.scalable_groups`).
+    """
+    return plan_group_resize(snapshot, metrics, policy, count_losses(state, (location,), now), now)
+
+
+def count_losses(state: ScalingState, lost: tuple[InstanceLocation, ...], now: datetime) -> ScalingState:
+    """Count_losses counts each lost (or about to be lost) Spot instance once per cluster and instance type.
+
+    An instance already known (an EC2 warning planned for it, or an earlier EMR node-loss notification) is not
+    counted again; each new one is remembered an hour (a record already `restored`: nothing is taken off a target
+    for it), the time a late copy of either event can still arrive.
+    """
+    kept = tuple(r for r in state.replacements if not (r.restored and now - r.gone_after > timedelta(hours=1)))
+    for location in lost:
+        if any(r.ec2_instance_id == location.ec2_instance_id for r in kept):
+            continue
+        state = counted(state, location.instance_type or "unknown", now)
+        seen = Replacement(
+            ec2_instance_id=location.ec2_instance_id,
+            fleet_id=location.fleet_id or location.group_id or "",
+            market=location.market,
+            units=1,
+            gone_after=now + WARNING_LEAD,
+            restored=True,
+        )
+        kept = (*kept, seen)
+    return state.model_copy(update={"replacements": kept})

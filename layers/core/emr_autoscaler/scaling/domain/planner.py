@@ -76,9 +76,17 @@ class Planner:
         return None
 
     def scalable_groups(self) -> list[InstanceGroupCapacity]:
-        """TASK groups first (cheapest to add and to lose: no HDFS), then CORE where configured."""
+        """TASK groups first (cheapest to add and to lose: no HDFS), then CORE where configured.
+
+        Among them, a Spot group whose instance type this cluster saw reclaimed less comes first, so a scale-out
+        grows it before one whose type keeps being interrupted (On-Demand groups count no interruption).
+        """
         groups = [g for g in self.snapshot.groups if (lim := self.limits(g)) is not None and lim.scalable]
-        return sorted(groups, key=lambda g: (g.role is not GroupRole.TASK, g.name, g.group_id))
+
+        def reclaimed(group: InstanceGroupCapacity) -> int:
+            return self.state.reclaimed(group.instance_type) if group.market == "SPOT" else 0
+
+        return sorted(groups, key=lambda g: (g.role is not GroupRole.TASK, reclaimed(g), g.name, g.group_id))
 
     def node_capacity(self, group: InstanceGroupCapacity, metrics: YarnMetrics) -> NodeCapacity | None:
         """Explicit configuration wins; else what YARN reports per node; else EMR's default for the type."""
@@ -98,14 +106,21 @@ class Planner:
         return self.policy.capacity_of(group.instance_type)
 
     def out_budget(self, group: InstanceGroupCapacity) -> int:
-        """Out_budget is the most nodes one scale-out adds to a group: the larger of its two step budgets."""
+        """Out_budget is the most one scale-out adds to a group: the larger of its two step budgets.
+
+        In the group's counts: nodes for a group; units for a fleet, where `max_step_nodes` nodes are as many of its
+        lightest type (`units_per_node`), and `max_step_pct` is a share of its units.
+        """
         out = self.policy.scale_out
-        return max(out.max_step_nodes, math.ceil(group.requested_count * out.max_step_pct / 100.0))
+        nodes = out.max_step_nodes * group.units_per_node
+        return max(nodes, math.ceil(group.requested_count * out.max_step_pct / 100.0))
 
     def in_budget(self, group: InstanceGroupCapacity) -> int:
-        """In_budget is the most nodes one scale-in removes from a group: the smaller of its budgets, at least 1."""
+        """In_budget is the most one scale-in removes from a group: the smaller of its budgets, at least 1 (counts as
+        for `out_budget`)."""
         scale_in = self.policy.scale_in
-        return max(1, min(scale_in.max_step_nodes, math.floor(group.requested_count * scale_in.max_step_pct / 100.0)))
+        nodes = scale_in.max_step_nodes * group.units_per_node
+        return max(1, min(nodes, math.floor(group.requested_count * scale_in.max_step_pct / 100.0)))
 
     def cooldown_until(self) -> datetime | None:
         ends = []

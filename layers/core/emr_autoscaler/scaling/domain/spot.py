@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from emr_autoscaler.kernel.config.scaling import ScalingPolicy
+from emr_autoscaler.kernel.notices import SpotAction, SpotEpisode
 from emr_autoscaler.scaling.domain.decisions import (
     FleetMemory,
     ReasonCode,
@@ -22,6 +23,22 @@ from emr_autoscaler.scaling.domain.decisions import (
     ResizePlan,
     ScalingState,
 )
+
+
+def reclaimed_often(state: ScalingState, instance_types: list[str], policy: ScalingPolicy, now: datetime) -> list[str]:
+    """Reclaimed_often names the instance types, of those given, whose Spot interruptions within
+    `fleets.spot.reclaimed_window_s` reached `reclaimed_limit` (each with its count); empty when off or none."""
+    spot = policy.fleets.spot
+    if not spot.reclaimed_limit:
+        return []
+    since = now - timedelta(seconds=spot.reclaimed_window_s)
+    found = []
+    for count in state.interruptions:
+        recent = count.within(since)
+        if count.instance_type in instance_types and recent >= spot.reclaimed_limit:
+            found.append(f"{count.instance_type} {recent} times in {spot.reclaimed_window_s // 60} min")
+    return found
+
 
 # Holds decided before demand is read (plan_resize's guards): the Spot side is not looked at then.
 EARLY_HOLDS = frozenset(
@@ -77,7 +94,12 @@ def remember_spot(state: ScalingState, pairs: list[SpotPair], now: datetime) -> 
         if pair.spot_missing:
             since = now if arrived or memory.spot_short_since is None else memory.spot_short_since
         memories[pair.key] = memory.model_copy(
-            update={"spot_short_since": since, "last_provisioned_spot": pair.provisioned_spot if since else None}
+            update={
+                "spot_short_since": since,
+                "last_provisioned_spot": pair.provisioned_spot if since else None,
+                # The episode's start is kept while On-Demand carries anything for it.
+                "fallback_since": memory.fallback_since if memory.fallback_units else None,
+            }
         )
     return memories
 
@@ -94,7 +116,13 @@ class _SpotDecision:
     label: str
 
     def act(
-        self, reason: ReasonCode, explanation: str, pair: SpotPair, targets: tuple[int, int], remembered: FleetMemory
+        self,
+        reason: ReasonCode,
+        explanation: str,
+        pair: SpotPair,
+        targets: tuple[int, int],
+        remembered: FleetMemory,
+        episode: SpotEpisode,
     ) -> ResizePlan:
         """A plan setting the pair's (On-Demand, Spot) targets and remembering `remembered` of it."""
         memories = {**self.memories, remembered.fleet_id: remembered}
@@ -104,7 +132,25 @@ class _SpotDecision:
                 "explanation": explanation,
                 "commands": pair.commands(*targets),
                 "next_state": self.next_state.model_copy(update={"fleets": tuple(memories.values())}),
+                "spot": episode,
             }
+        )
+
+    def episode(
+        self, action: SpotAction, pair: SpotPair, short: int, since: datetime | None, targets: tuple[int, int]
+    ) -> SpotEpisode:
+        """The notice's account of this step: `short` capacity of `pair`, since `since`, now set to `targets`."""
+        return SpotEpisode(
+            action=action,
+            where=pair.name,
+            unit=pair.unit,
+            short=short,
+            short_for_s=max(0, int((self.now - since).total_seconds())) if since else 0,
+            on_demand_from=pair.target_on_demand,
+            on_demand_to=targets[0],
+            spot_from=pair.target_spot,
+            spot_to=targets[1],
+            max_on_demand=pair.max_on_demand,
         )
 
 
@@ -162,6 +208,9 @@ def _fallback(d: _SpotDecision, pair: SpotPair, memory: FleetMemory) -> ResizePl
             pair,
             (to_on_demand, pair.provisioned_spot),
             memory.model_copy(update={"spot_short_since": None, "retry_units": 0}),
+            d.episode(
+                SpotAction.WITHDRAW, pair, missing, memory.spot_short_since, (to_on_demand, pair.provisioned_spot)
+            ),
         )
     if unchanged:
         return d.plan.model_copy(
@@ -171,12 +220,14 @@ def _fallback(d: _SpotDecision, pair: SpotPair, memory: FleetMemory) -> ResizePl
                 f"the cap ({pair.max_on_demand} {unit}s); EMR is still asking Spot.",
                 "commands": (),
                 "next_state": d.next_state,
+                "spot": d.episode(SpotAction.HOLD, pair, missing, memory.spot_short_since, (to_on_demand, to_spot)),
             }
         )
     remembered = memory.model_copy(
         update={
             "fallback_units": max(0, memory.fallback_units + applied),
             "fallback_at": d.now,
+            "fallback_since": memory.fallback_since or d.now,
             "retry_units": 0,
             "spot_short_since": d.now if still_asked else None,
         }
@@ -192,6 +243,7 @@ def _fallback(d: _SpotDecision, pair: SpotPair, memory: FleetMemory) -> ResizePl
         pair,
         (to_on_demand, to_spot),
         remembered,
+        d.episode(SpotAction.FALLBACK, pair, missing, memory.spot_short_since, (to_on_demand, to_spot)),
     )
 
 
@@ -203,13 +255,15 @@ def _give_back(d: _SpotDecision, pair: SpotPair, memory: FleetMemory) -> ResizeP
         remembered = memory.model_copy(
             update={"fallback_units": units - released, "retry_units": 0, "fallback_at": d.now}
         )
+        targets = (pair.target_on_demand - released, pair.target_spot)
         return d.act(
             ReasonCode.SCALE_SPOT_GIVE_BACK,
             f"Giving back On-Demand on {d.label}: Spot is back on {pair.name}, so the {released} On-Demand {unit}(s) "
             f"bought in its place go: On-Demand {pair.target_on_demand} → {pair.target_on_demand - released}.",
             pair,
-            (pair.target_on_demand - released, pair.target_spot),
+            targets,
             remembered,
+            d.episode(SpotAction.GIVE_BACK, pair, released, memory.fallback_since or memory.fallback_at, targets),
         )
     retry_after = timedelta(seconds=d.policy.fleets.spot.retry_after_s)
     if memory.fallback_at is not None and d.now < memory.fallback_at + retry_after:
@@ -231,4 +285,5 @@ def _give_back(d: _SpotDecision, pair: SpotPair, memory: FleetMemory) -> ResizeP
         pair,
         targets,
         remembered,
+        d.episode(SpotAction.RETRY, pair, retry, memory.fallback_since or memory.fallback_at, targets),
     )
