@@ -16,6 +16,8 @@ TROUBLE_HOLDS = frozenset(
         ReasonCode.HOLD_AT_MAX,
         ReasonCode.HOLD_SPOT_SHORT,
         ReasonCode.HOLD_CLUSTER_UNREADABLE,
+        ReasonCode.HOLD_OTHER_SCALER,
+        ReasonCode.HOLD_OTHER_SCALER_UNREADABLE,
     }
 )
 
