@@ -272,17 +272,50 @@ def test_limits_that_already_say_so_hold_without_a_cooldown() -> None:
 
 
 def test_a_decision_that_does_not_act_leaves_the_limits() -> None:
-    # GIVEN a steady cluster under tuned managed scaling
-    steady = metrics(allocated_mb=3 * NODE_MB, allocated_vcores=6)
+    # GIVEN a cluster whose utilization just fell low (stabilizing) under tuned managed scaling
+    low = metrics(allocated_mb=NODE_MB, allocated_vcores=2)
     scaling = policy(**TUNE)
-    decided = plan_resize(snapshot(), steady, scaling, state(), NOW)
+    decided = plan_resize(snapshot(), low, scaling, state(), NOW)
     # WHEN tuned
     plan = plan_tune(decided, snapshot(), managed(), scaling, state(), NOW)
     # THEN the decision stands, saying managed scaling is tuned
-    assert plan.reason is decided.reason is ReasonCode.HOLD_STEADY
+    assert plan.reason is decided.reason
+    assert decided.reason is ReasonCode.HOLD_STABILIZING
     assert plan.managed_scaling is None
     detail = next(c.detail for c in plan.checks if c.name == "other_scalers")
     assert "tuned by this scaler" in detail
+
+
+def test_a_steady_settled_cluster_pins_the_maximum_to_its_size() -> None:
+    # GIVEN a steady cluster (no demand pending) of CORE 2 + TASK 2, managed scaling allowed up to 20
+    steady = metrics(allocated_mb=3 * NODE_MB, allocated_vcores=6)
+    scaling = policy(**TUNE)
+    decided = plan_resize(snapshot(), steady, scaling, state(), NOW)
+    assert decided.reason is ReasonCode.HOLD_STEADY
+    # WHEN tuned
+    plan = plan_tune(decided, snapshot(), managed(), scaling, state(), NOW)
+    # THEN the maximum is pinned to its 4 instances (as the dampener resets its maximum), no cooldown starts
+    assert plan.reason is ReasonCode.SCALE_MANAGED_SCALING_LIMITS
+    assert plan.managed_scaling is not None
+    assert plan.managed_scaling.to_limits.maximum_units == 4
+    assert "no demand is pending" in plan.explanation
+    assert plan.next_state.last_scale_in_at is None
+    assert plan.next_state.last_scale_out_at is None
+    # BUT a cluster with nodes still starting is left alone
+    moving = snapshot(core(2), task(2, requested=3))
+    unsettled = plan_tune(plan_resize(moving, steady, scaling, state(), NOW), moving, managed(), scaling, state(), NOW)
+    assert unsettled.managed_scaling is None
+
+
+def test_a_scale_out_never_takes_back_a_maximum_this_scaler_allowed() -> None:
+    # GIVEN the scaler allowed 13 instances a while ago, and managed scaling has not used them all yet
+    allowed = managed(maximum=13)
+    remembered = state(managed_scaling=ManagedScalingMemory(written=allowed, team=managed()))
+    # WHEN a scale-out now wants 9
+    plan = _tuned(allowed, memory=remembered)
+    # THEN the maximum stays at 13: nothing is written
+    assert plan.reason is ReasonCode.HOLD_MANAGED_SCALING_TUNED
+    assert "already allow it" in plan.explanation
 
 
 def test_tune_on_a_fleet_cluster_counts_fleet_units() -> None:

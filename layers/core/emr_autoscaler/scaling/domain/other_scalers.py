@@ -34,6 +34,7 @@ from emr_autoscaler.kernel.config.scaling import ManagedScalingMode, ScalingPoli
 from emr_autoscaler.kernel.models import (
     ClusterSnapshot,
     GroupRole,
+    GroupState,
     InstanceCollection,
     InstanceGroupCapacity,
     ManagedScalingLimits,
@@ -137,6 +138,22 @@ def hold_other_scaler_unreadable(snapshot: ClusterSnapshot, state: ScalingState,
     )
 
 
+# Holds with no demand pending on a settled cluster: the maximum is pinned to the cluster's size, as the dampener
+# resets it once nothing has been pending for a while, so managed scaling grows only when this scaler decides.
+_PIN_ON = frozenset({ReasonCode.HOLD_STEADY, ReasonCode.HOLD_AT_MIN})
+
+
+def _settled(snapshot: ClusterSnapshot) -> bool:
+    """Settled: every CORE and TASK group (or fleet) has what it asked for; nothing starts or drains."""
+    groups = all(g.settled for g in snapshot.groups if g.role is not GroupRole.MASTER)
+    fleets = all(
+        f.target_units == f.provisioned_units and f.state is GroupState.RUNNING
+        for f in snapshot.fleets
+        if f.role is not GroupRole.MASTER
+    )
+    return groups and fleets
+
+
 def _with_check(plan: ResizePlan, detail: str) -> ResizePlan:
     """The plan with a passed `other_scalers` check after the cluster's own (opted in, active)."""
     check = GuardCheck(name="other_scalers", passed=True, detail=detail)
@@ -198,7 +215,8 @@ def plan_tune(
     if managed is None:
         return _with_check(plan, "none")
     tuned = f"EMR Managed Scaling ({managed.describe()}), tuned by this scaler (managed_scaling: tune)"
-    if not plan.acts:
+    pin = not plan.acts and plan.reason in _PIN_ON and _settled(snapshot)
+    if not plan.acts and not pin:
         return _with_check(plan, tuned)
     label = _label(snapshot)
     capacity = _capacity(snapshot, managed, policy, {c.group_id: c.to_count for c in plan.commands})
@@ -213,9 +231,13 @@ def plan_tune(
         )
     desired, profile_ceiling = capacity
     memory = state.managed_scaling
-    team = memory.team if memory is not None and memory.written == managed else managed
+    ours = memory is not None and memory.written == managed
+    team = memory.team if memory is not None and ours else managed
     ceiling = min(profile_ceiling, team.maximum_units)
     maximum = max(managed.minimum_units, min(desired, ceiling))
+    if plan.nodes_delta > 0 and ours and maximum < managed.maximum_units:
+        # A scale-out never takes back what this scaler allowed before: managed scaling has not used it all yet.
+        maximum = managed.maximum_units
     to_limits = managed.model_copy(
         update={
             "maximum_units": maximum,
@@ -225,7 +247,7 @@ def plan_tune(
             "maximum_core_units": None if team.maximum_core_units is None else min(team.maximum_core_units, maximum),
         }
     )
-    steps = "; ".join(f"{c.group_name} {c.from_count} → {c.to_count}" for c in plan.commands)
+    steps = "; ".join(f"{c.group_name} {c.from_count} → {c.to_count}" for c in plan.commands) or "its size now"
     wanted = f"{desired} {managed.unit_type} wanted ({steps})"
     if maximum != desired:
         wanted += f", kept within [{managed.minimum_units}, {ceiling}] (the policy's minimum, the profile's maximum)"
@@ -234,16 +256,19 @@ def plan_tune(
             update={
                 "reason": ReasonCode.HOLD_MANAGED_SCALING_TUNED,
                 "explanation": f"Holding {label}: {wanted}, and EMR Managed Scaling's limits ({managed.describe()}) "
-                "already say so; managed scaling resizes it within them.",
+                "already allow it; managed scaling resizes it within them.",
                 "commands": (),
                 "next_state": state.model_copy(update=_learned(plan.next_state)),
             }
         )
     command = TuneManagedScaling(from_limits=managed, to_limits=to_limits, desired_units=desired)
+    why = (
+        "no demand is pending, so it grows again only when this scaler decides so" if pin else "instead of resizing it"
+    )
     return _with_check(plan, tuned).model_copy(
         update={
             "reason": ReasonCode.SCALE_MANAGED_SCALING_LIMITS,
-            "explanation": f"Tuning EMR Managed Scaling of {label} instead of resizing it, {command.describe()}: "
+            "explanation": f"Tuning EMR Managed Scaling of {label}, {command.describe()} ({why}): "
             f"{wanted}. {plan.explanation}",
             "commands": (),
             "managed_scaling": command,
