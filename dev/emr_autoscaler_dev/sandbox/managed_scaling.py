@@ -52,9 +52,11 @@ _CAMEL = {
 
 @dataclass
 class ManagedScalingEmulator:
-    """ManagedScalingEmulator keeps each cluster's policy (the API's `ManagedScalingPolicy` shape) and resizes."""
+    """ManagedScalingEmulator keeps each cluster's policy (the API's `ManagedScalingPolicy` shape) and resizes.
 
-    emulator: EmrEmulator
+    Without an EmrEmulator (plain moto in tests) it answers the API only: managed scaling resizes nothing."""
+
+    emulator: EmrEmulator | None = None
     policies: dict[str, dict[str, Any]] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     # Every policy written through PutManagedScalingPolicy, in order: (cluster id, the policy).
@@ -82,6 +84,7 @@ class ManagedScalingEmulator:
         if maximum_core is not None:
             limits["MaximumCoreCapacityUnits"] = maximum_core
         policy = {"ComputeLimits": limits}
+        assert self.emulator is not None, "attach needs the sandbox's EMR emulator"
         self.emulator.emr.put_managed_scaling_policy(ClusterId=cluster_id, ManagedScalingPolicy=policy)
         return policy
 
@@ -118,10 +121,11 @@ class ManagedScalingEmulator:
         stored = {key: value for key, value in policy.items() if value is not None}
         self.policies[cluster_id] = stored
         self.puts.append((cluster_id, stored))
-        self.emulator.on_line(
-            f"{self.emulator.clock.now:%H:%M} EMR      managed scaling limits of {cluster_id}: "
-            f"{limits.get('MinimumCapacityUnits')}..{maximum} {limits.get('UnitType')}"
-        )
+        if self.emulator is not None:
+            self.emulator.on_line(
+                f"{self.emulator.clock.now:%H:%M} EMR      managed scaling limits of {cluster_id}: "
+                f"{limits.get('MinimumCapacityUnits')}..{maximum} {limits.get('UnitType')}"
+            )
 
     def remove(self, cluster_id: str) -> None:
         self._known(cluster_id)
@@ -135,11 +139,12 @@ class ManagedScalingEmulator:
     def tick(self) -> None:
         """Tick lets managed scaling resize each instance-group cluster that has a policy (see the module)."""
         for cluster_id, policy in self.policies.items():
-            if self.emulator.fleets.knows(cluster_id):
+            if self.emulator is None or self.emulator.fleets.knows(cluster_id):
                 continue
             self._resize(cluster_id, policy["ComputeLimits"])
 
     def _resize(self, cluster_id: str, limits: dict[str, Any]) -> None:
+        assert self.emulator is not None  # tick skips clusters without one
         groups = [
             g
             for backend in moto_backends("emr")
@@ -183,6 +188,9 @@ def patch_managed_scaling(managed: ManagedScalingEmulator) -> Callable[[], None]
     from moto.emr import responses
 
     responses_cls = responses.ElasticMapReduceResponse
+    names = ("get_managed_scaling_policy", "put_managed_scaling_policy", "remove_managed_scaling_policy")
+    # A patch already in place (the tests' plain-moto stand-in) comes back when this one is undone.
+    saved = {name: responses_cls.__dict__.get(name) for name in names}
 
     def get_managed_scaling_policy(self: Any) -> Any:
         return ActionResult(managed.get(self._get_param("ClusterId")))
@@ -200,8 +208,10 @@ def patch_managed_scaling(managed: ManagedScalingEmulator) -> Callable[[], None]
     responses_cls.remove_managed_scaling_policy = remove_managed_scaling_policy  # type: ignore[attr-defined]
 
     def restore() -> None:
-        del responses_cls.get_managed_scaling_policy  # type: ignore[attr-defined]
-        del responses_cls.put_managed_scaling_policy  # type: ignore[attr-defined]
-        del responses_cls.remove_managed_scaling_policy  # type: ignore[attr-defined]
+        for name, previous in saved.items():
+            if previous is None:
+                delattr(responses_cls, name)
+            else:
+                setattr(responses_cls, name, previous)
 
     return restore
