@@ -113,7 +113,11 @@ def test_another_scaler_holds_the_cluster_naming_it_and_what_to_do(
     assert plan.commands == ()
     for text in names + advice:
         assert text in plan.explanation, plan.explanation
-    assert [(c.name, c.passed) for c in plan.checks] == [("other_scalers", False)]
+    assert [(c.name, c.passed) for c in plan.checks] == [
+        ("opted_in", True),
+        ("cluster_active", True),
+        ("other_scalers", False),
+    ]
     _assert_sentence(plan)
 
 

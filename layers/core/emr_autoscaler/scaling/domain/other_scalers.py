@@ -31,6 +31,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from emr_autoscaler.kernel.config.scaling import ManagedScalingMode, ScalingPolicy
+from emr_autoscaler.kernel.ids import OPT_IN_TAG
 from emr_autoscaler.kernel.models import (
     ClusterSnapshot,
     GroupRole,
@@ -119,7 +120,7 @@ def check_other_scalers(
         reason=ReasonCode.HOLD_OTHER_SCALER,
         explanation=f"Holding {_label(snapshot)}: {who} already resizes it, and two scalers would write counts "
         f"against each other; {todo}.",
-        checks=(GuardCheck(name="other_scalers", passed=False, detail=who),),
+        checks=(*_cluster_checks(snapshot), GuardCheck(name="other_scalers", passed=False, detail=who)),
         next_state=state,
     )
 
@@ -133,7 +134,10 @@ def hold_other_scaler_unreadable(snapshot: ClusterSnapshot, state: ScalingState,
         reason=ReasonCode.HOLD_OTHER_SCALER_UNREADABLE,
         explanation=f"Holding {_label(snapshot)}: the scaler cannot tell whether EMR Managed Scaling resizes it "
         f"({why}), and never resizes a cluster another scaler may drive; it asks again at the next evaluation.",
-        checks=(GuardCheck(name="other_scalers", passed=False, detail=f"managed scaling unreadable: {why}"),),
+        checks=(
+            *_cluster_checks(snapshot),
+            GuardCheck(name="other_scalers", passed=False, detail=f"managed scaling unreadable: {why}"),
+        ),
         next_state=state,
     )
 
@@ -152,6 +156,14 @@ def _settled(snapshot: ClusterSnapshot) -> bool:
         if f.role is not GroupRole.MASTER
     )
     return groups and fleets
+
+
+def _cluster_checks(snapshot: ClusterSnapshot) -> tuple[GuardCheck, ...]:
+    """The checks the service passed before asking about other scalers (opted in, active), as `explain` lists them."""
+    return (
+        GuardCheck(name="opted_in", passed=True, detail=f"tag {OPT_IN_TAG}={snapshot.tags.get(OPT_IN_TAG, '')}"),
+        GuardCheck(name="cluster_active", passed=True, detail=f"cluster state {snapshot.state}"),
+    )
 
 
 def _with_check(plan: ResizePlan, detail: str) -> ResizePlan:
