@@ -185,3 +185,53 @@ def test_list_instance_groups_reads_a_groups_automatic_scaling_policy(client: An
     assert by_role[GroupRole.TASK].auto_scaling_policy == "ATTACHED"
     assert by_role[GroupRole.CORE].auto_scaling_policy is None
     assert by_role[GroupRole.MASTER].auto_scaling_policy is None
+
+
+@pytest.mark.network
+def test_the_sandboxs_emulated_managed_scaling_round_trips_through_the_adapter() -> None:
+    # GIVEN a local AWS (moto server; managed scaling answered by the sandbox's emulator) and a cluster
+    from emr_autoscaler_dev.sandbox.local_aws import LocalAws
+    from emr_autoscaler_dev.sandbox.provision import create_cluster
+
+    with LocalAws() as aws:
+        emr = aws.client("emr")
+        cluster_id = create_cluster(emr)
+        adapter = EmrManagedScaling(emr)
+        # WHEN no policy is attached, THEN none reads back
+        assert adapter.limits(cluster_id) is None
+        # WHEN one is put as a team would, THEN the adapter reads it as EMR documents it
+        emr.put_managed_scaling_policy(
+            ClusterId=cluster_id,
+            ManagedScalingPolicy={
+                "ComputeLimits": {
+                    "UnitType": "VCPU",
+                    "MinimumCapacityUnits": 8,
+                    "MaximumCapacityUnits": 80,
+                    "MaximumCoreCapacityUnits": 16,
+                }
+            },
+        )
+        seen = adapter.limits(cluster_id)
+        assert seen == ManagedScalingLimits(
+            unit_type=ManagedScalingUnit.VCPU, minimum_units=8, maximum_units=80, maximum_core_units=16
+        )
+        # AND a tune writes what it says
+        wanted = seen.model_copy(update={"maximum_units": 36})
+        adapter.tune(cluster_id, TuneManagedScaling(from_limits=seen, to_limits=wanted, desired_units=36))
+        assert adapter.limits(cluster_id) == wanted
+        # WHEN limits that cannot hold together are put, THEN EMR (emulated) refuses them
+        with pytest.raises(emr.exceptions.ClientError, match="InvalidRequestException"):
+            emr.put_managed_scaling_policy(
+                ClusterId=cluster_id,
+                ManagedScalingPolicy={
+                    "ComputeLimits": {
+                        "UnitType": "VCPU",
+                        "MinimumCapacityUnits": 8,
+                        "MaximumCapacityUnits": 20,
+                        "MaximumCoreCapacityUnits": 40,
+                    }
+                },
+            )
+        # WHEN removed, THEN none reads back
+        emr.remove_managed_scaling_policy(ClusterId=cluster_id)
+        assert adapter.limits(cluster_id) is None
