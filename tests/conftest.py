@@ -35,6 +35,18 @@ def _fake_aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "EmrAutoscaler")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _moto_managed_scaling() -> Iterator[None]:
+    """Moto 5 has no managed scaling (GetManagedScalingPolicy raises NotImplementedError): the sandbox's emulator
+    answers for every moto-backed test, with no policy attached unless a test attaches one. The Sandbox lays its own
+    on top while it runs."""
+    from emr_autoscaler_dev.sandbox.managed_scaling import ManagedScalingEmulator, patch_managed_scaling
+
+    restore = patch_managed_scaling(ManagedScalingEmulator())
+    yield
+    restore()
+
+
 def load_event(name: str) -> dict[str, Any]:
     """Load_event reads a sample event from events/."""
     data: dict[str, Any] = json.loads((EVENTS / name).read_text(encoding="utf-8"))

@@ -16,9 +16,16 @@ from emr_autoscaler.kernel.models import (
     InstanceFleetCapacity,
     InstanceGroupCapacity,
     InstanceLocation,
+    ManagedScalingLimits,
     YarnMetrics,
 )
-from emr_autoscaler.scaling.domain.decisions import ResizeInstanceFleet, ResizeInstanceGroup, ResizePlan, ScalingState
+from emr_autoscaler.scaling.domain.decisions import (
+    ResizeInstanceFleet,
+    ResizeInstanceGroup,
+    ResizePlan,
+    ScalingState,
+    TuneManagedScaling,
+)
 from emr_autoscaler.scaling.ports import GroupMovedError
 
 
@@ -63,6 +70,33 @@ class FakeEmr:
             )
         self.clusters[cluster_id] = snapshot.model_copy(update={"groups": tuple(groups.values())})
         self.resizes.append((cluster_id, tuple(commands)))
+
+
+@dataclass
+class FakeManagedScaling:
+    """FakeManagedScaling holds each cluster's managed scaling limits; `limits` raises `next_error` once (and
+    `always_error` every time); `tune` checks what the command saw and records it."""
+
+    policies: dict[str, ManagedScalingLimits] = field(default_factory=dict)
+    tunes: list[tuple[str, TuneManagedScaling]] = field(default_factory=list)
+    next_error: Exception | None = None
+    always_error: Exception | None = None
+    reads: int = 0
+
+    def limits(self, cluster_id: str) -> ManagedScalingLimits | None:
+        self.reads += 1
+        if self.always_error is not None:
+            raise self.always_error
+        if self.next_error is not None:
+            error, self.next_error = self.next_error, None
+            raise error
+        return self.policies.get(cluster_id)
+
+    def tune(self, cluster_id: str, command: TuneManagedScaling) -> None:
+        if self.policies.get(cluster_id) != command.from_limits:
+            raise GroupMovedError("managed scaling policy moved")
+        self.policies[cluster_id] = command.to_limits
+        self.tunes.append((cluster_id, command))
 
 
 @dataclass

@@ -11,9 +11,11 @@ import pytest
 from moto import mock_aws
 
 from emr_autoscaler.adapters.aws.dynamodb.state import DynamoStateStore
+from emr_autoscaler.kernel.models import ManagedScalingLimits, ManagedScalingUnit
 from emr_autoscaler.scaling.domain.decisions import (
     FleetMemory,
     InterruptionCount,
+    ManagedScalingMemory,
     Outcome,
     ReasonCode,
     Replacement,
@@ -74,6 +76,19 @@ def test_save_round_trips_and_bumps_version(store: DynamoStateStore) -> None:
             ),
         ),
         interruptions=(InterruptionCount(instance_type="m5.xlarge", count=3),),
+        managed_scaling=ManagedScalingMemory(
+            written=ManagedScalingLimits(
+                unit_type=ManagedScalingUnit.VCPU, minimum_units=8, maximum_units=36, maximum_core_units=16
+            ),
+            team=ManagedScalingLimits(
+                unit_type=ManagedScalingUnit.VCPU,
+                minimum_units=8,
+                maximum_units=80,
+                maximum_core_units=16,
+                scaling_strategy="ADVANCED",
+                utilization_performance_index=75,
+            ),
+        ),
     )
     # WHEN saved on version 0
     assert store.save(state, expected_version=0)

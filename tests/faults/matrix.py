@@ -52,7 +52,7 @@ LOST_NODE = "Container released on a *lost* node"
 LOADED = cluster_metrics(nodes=4, node_memory_mb=12288, node_vcores=4, demand_memory_mb=16 * 2048 + 40960)
 NOTIFIER_EVENT = "cluster_terminated_with_errors.json"  # a critical notice: a missed channel means the fallback
 # The holds that mean "the scaler cannot see": each is worth one warning per episode.
-TROUBLE = ("held HOLD_METRICS_MISSING", "held HOLD_CONFIG_INVALID")
+TROUBLE = ("held HOLD_METRICS_MISSING", "held HOLD_CONFIG_INVALID", "held HOLD_OTHER_SCALER_UNREADABLE")
 
 
 @dataclass(frozen=True)
@@ -407,6 +407,12 @@ def _no_step_ids(parsed: dict[str, Any]) -> None:
     parsed["StepIds"] = []
 
 
+def _unknown_unit(parsed: dict[str, Any]) -> None:
+    parsed["ManagedScalingPolicy"] = {
+        "ComputeLimits": {"UnitType": "Gigawatts", "MinimumCapacityUnits": 1, "MaximumCapacityUnits": 4}
+    }
+
+
 def _empty(parsed: dict[str, Any]) -> None:
     for key in [k for k in parsed if k != "ResponseMetadata"]:
         del parsed[key]
@@ -417,6 +423,9 @@ DEPENDENCIES: tuple[Dependency, ...] = (
                mangle=_partial_cluster, on_malformed="held HOLD_CLUSTER_NOT_OPTED_IN"),
     Dependency("EMR ListInstanceGroups", "scaler", _scaler, RM_ONLY, aws=("emr", "ListInstanceGroups"),
                mangle=_partial_groups, on_malformed="held HOLD_GROUP_NOT_SETTLED"),
+    Dependency("EMR GetManagedScalingPolicy", "scaler", _scaler, RM_ONLY, aws=("emr", "GetManagedScalingPolicy"),
+               mangle=_unknown_unit, on_transient="held HOLD_OTHER_SCALER_UNREADABLE",
+               on_denied="held HOLD_OTHER_SCALER_UNREADABLE", on_malformed="held HOLD_OTHER_SCALER_UNREADABLE"),
     Dependency("EMR ModifyInstanceGroups", "scaler", _scaler, RM_ONLY, aws=("emr", "ModifyInstanceGroups"),
                mangle=_empty, on_malformed="applied", told_on_failure=("scaling_failed",)),
     Dependency("EMR DescribeStep", "step-retry", _step_failed, "", aws=("emr", "DescribeStep"),

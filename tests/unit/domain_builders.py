@@ -48,8 +48,10 @@ def group(
     name: str | None = None,
     instance_type: str = "m5.xlarge",
     state: GroupState = GroupState.RUNNING,
+    auto_scaling_policy: str | None = None,
 ) -> InstanceGroupCapacity:
-    """Group is one instance group; `count` is its running count, `requested` defaults to it (settled)."""
+    """Group is one instance group; `count` is its running count, `requested` defaults to it (settled);
+    `auto_scaling_policy` the state of its custom automatic scaling policy, if it has one."""
     return InstanceGroupCapacity(
         group_id=group_id,
         name=name or f"{role.value.lower()}-{group_id}",
@@ -58,6 +60,7 @@ def group(
         state=state,
         requested_count=count if requested is None else requested,
         running_count=count,
+        auto_scaling_policy=auto_scaling_policy,
     )
 
 

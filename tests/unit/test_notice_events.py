@@ -190,3 +190,35 @@ def test_scaling_into_limits_is_named_by_its_direction(from_count: int, to_count
     # THEN the kind follows the commands: scaled in or out, never "held"
     assert isinstance(notice, Notice)
     assert notice.kind is kind
+
+
+@pytest.mark.parametrize(
+    ("from_max", "to_max", "kind"),
+    [
+        pytest.param(20, 9, NoticeKind.SCALED_IN, id="maximum lowered"),
+        pytest.param(9, 14, NoticeKind.SCALED_OUT, id="maximum raised"),
+    ],
+)
+def test_tuned_managed_scaling_is_named_by_the_way_its_maximum_went(
+    from_max: int, to_max: int, kind: NoticeKind
+) -> None:
+    # GIVEN a SCALE_MANAGED_SCALING_LIMITS decision: no resize command, new managed scaling limits
+    event = load_event("app_scaling_decision.json")
+    limits = {"unit_type": "Instances", "minimum_units": 2}
+    event["detail"].update(
+        reason_code="SCALE_MANAGED_SCALING_LIMITS",
+        severity="info",
+        data={
+            "commands": [],
+            "managed_scaling": {
+                "from_limits": {**limits, "maximum_units": from_max},
+                "to_limits": {**limits, "maximum_units": to_max},
+                "desired_units": to_max,
+            },
+        },
+    )
+    # WHEN it is parsed
+    notice = parse_notice_event(event)
+    # THEN the kind follows the maximum, never "held"
+    assert isinstance(notice, Notice)
+    assert notice.kind is kind

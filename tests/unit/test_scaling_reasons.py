@@ -59,6 +59,11 @@ SERVICE_LAYER_REASONS = frozenset(
         ReasonCode.HOLD_CLUSTER_NOT_FOUND,
         ReasonCode.HOLD_PAUSED,
         ReasonCode.HOLD_CLUSTER_UNREADABLE,
+        # Decided around plan_resize by other_scalers.py (named cases in test_other_scalers.py).
+        ReasonCode.HOLD_OTHER_SCALER,
+        ReasonCode.HOLD_OTHER_SCALER_UNREADABLE,
+        ReasonCode.SCALE_MANAGED_SCALING_LIMITS,
+        ReasonCode.HOLD_MANAGED_SCALING_TUNED,
         ReasonCode.SKIPPED_ALREADY_DECIDED,
         ReasonCode.SKIPPED_GROUP_MOVED,
     }

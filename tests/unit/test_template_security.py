@@ -76,6 +76,7 @@ def test_emr_writes_require_the_opt_in_tag(template: dict[str, Any]) -> None:
     assert {a for s in writes for a in as_list(s["Action"])} >= {
         "elasticmapreduce:ModifyInstanceGroups",
         "elasticmapreduce:AddJobFlowSteps",
+        "elasticmapreduce:PutManagedScalingPolicy",
     }
     for statement in writes:
         assert statement.get("Condition") == OPT_IN, statement.get("Sid")

@@ -27,6 +27,7 @@ from emr_autoscaler_dev.sandbox.clock import Clock
 from emr_autoscaler_dev.sandbox.fleets import FleetEmulator
 from emr_autoscaler_dev.sandbox.functions import SandboxError
 from emr_autoscaler_dev.sandbox.local_aws import LocalAws, moto_backends
+from emr_autoscaler_dev.sandbox.managed_scaling import ManagedScalingEmulator, patch_managed_scaling
 from emr_autoscaler_dev.sandbox.provision import create_cluster as _run_job_flow
 from emr_autoscaler_dev.sandbox.provision import create_fleet_cluster as _run_fleet_job_flow
 from emr_autoscaler_dev.sandbox.template import ACCOUNT_ID, REGION
@@ -163,10 +164,12 @@ class EmrEmulator:
         # EMR API errors to answer for a cluster (cluster id -> error code), as `fail_api` sets them.
         self.api_errors: dict[str, str] = {}
         self.fleets = FleetEmulator(clock, emit, on_line, start_delay, decommission)
+        self.managed = ManagedScalingEmulator(self)
 
     def __enter__(self) -> EmrEmulator:
         self.rm_port = _free_port("127.0.0.1")
         self._stack.callback(_patch_moto_emr(self))
+        self._stack.callback(patch_managed_scaling(self.managed))
         s3 = self.aws.client("s3")
         if LOG_BUCKET not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
             s3.create_bucket(Bucket=LOG_BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
@@ -390,6 +393,7 @@ class EmrEmulator:
         """Tick brings the emulation to the clock's time: due resizes complete, due step logs reach S3, every
         ResourceManager follows."""
         self.fleets.tick()
+        self.managed.tick()
         self._complete_resizes()
         self._archive_logs()
         refreshed: set[int] = set()
@@ -545,6 +549,14 @@ class EmrEmulator:
                     "message": f"Instance group {group_id} in Amazon EMR cluster {group.cluster_id} is complete.",
                 },
             )
+
+    def resizing(self, group: Any) -> bool:
+        """Resizing is true while a moto group's emulated resize is under way."""
+        return group.id in self._resizes
+
+    def demand_mb(self, cluster_id: str) -> int:
+        """Demand_mb is the YARN memory the cluster's applications ask for now (set_yarn)."""
+        return self._clusters[cluster_id].demand_mb
 
     def running_count(self, group: Any) -> int:
         """Running_count is what EMR reports as running for a moto group (lagging its request while resizing)."""

@@ -1,7 +1,9 @@
 """LocalAws: moto in server mode on a free loopback port, with every boto3 client pointed at it.
 
 Sets AWS_ENDPOINT_URL (honoured by boto3 for every service), fake credentials and a region for the duration of
-the context, and restores the environment afterwards.
+the context, and restores the environment afterwards. Moto 5 has no EMR managed scaling: while the context runs,
+GetManagedScalingPolicy and its siblings are answered by the sandbox's emulator (no policy attached unless one is
+put), so a scaler on any local AWS reads "no other scaler" as on a cluster without one.
 """
 
 from __future__ import annotations
@@ -33,8 +35,12 @@ class LocalAws:
         self._saved: dict[str, str | None] = {}
         self._clients: dict[str, Any] = {}
         self.endpoint_url = ""
+        self._restore_managed_scaling: Any = None
 
     def __enter__(self) -> LocalAws:
+        from emr_autoscaler_dev.sandbox.managed_scaling import ManagedScalingEmulator, patch_managed_scaling
+
+        self._restore_managed_scaling = patch_managed_scaling(ManagedScalingEmulator())
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.endpoint_url = f"http://{host}:{port}"
@@ -54,6 +60,8 @@ class LocalAws:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self._server.stop()
+        if self._restore_managed_scaling is not None:
+            self._restore_managed_scaling()
         for key, value in self._saved.items():
             if value is None:
                 os.environ.pop(key, None)

@@ -34,6 +34,41 @@ from emr_autoscaler_dev.sandbox.template import load_template
 
 __all__ = ["Invocation", "Sandbox", "SandboxError"]
 
+# The console's default custom automatic scaling rules: one node more under 15 % YARN memory available, one less
+# above 75 % (https://docs.aws.amazon.com/emr/latest/ManagementGuide/emr-automatic-scaling.html).
+_DEFAULT_AUTO_SCALING_POLICY: dict[str, Any] = {
+    "Constraints": {"MinCapacity": 2, "MaxCapacity": 10},
+    "Rules": [
+        {
+            "Name": name,
+            "Action": {
+                "SimpleScalingPolicyConfiguration": {
+                    "AdjustmentType": "CHANGE_IN_CAPACITY",
+                    "ScalingAdjustment": step,
+                    "CoolDown": 300,
+                }
+            },
+            "Trigger": {
+                "CloudWatchAlarmDefinition": {
+                    "ComparisonOperator": operator,
+                    "EvaluationPeriods": 1,
+                    "MetricName": "YARNMemoryAvailablePercentage",
+                    "Namespace": "AWS/ElasticMapReduce",
+                    "Period": 300,
+                    "Statistic": "AVERAGE",
+                    "Threshold": threshold,
+                    "Unit": "PERCENT",
+                    "Dimensions": [{"Key": "JobFlowId", "Value": "${emr.clusterId}"}],
+                }
+            },
+        }
+        for name, step, operator, threshold in (
+            ("Default-scale-out", 1, "LESS_THAN", 15.0),
+            ("Default-scale-in", -1, "GREATER_THAN", 75.0),
+        )
+    ],
+}
+
 
 class Sandbox:
     """Sandbox runs the application locally; use it as a context manager (or a pytest fixture).
@@ -259,6 +294,45 @@ class Sandbox:
                 )
             )
         return ids
+
+    # ------------------------------------------------------------------ other scalers
+    def attach_managed_scaling(
+        self,
+        cluster_id: str,
+        minimum: int = 2,
+        maximum: int = 20,
+        unit_type: str = "Instances",
+        maximum_on_demand: int | None = None,
+        maximum_core: int | None = None,
+    ) -> dict[str, Any]:
+        """Attach_managed_scaling puts an EMR Managed Scaling policy on the cluster (PutManagedScalingPolicy, which
+        moto lacks and the sandbox emulates, see managed_scaling.py); managed scaling then resizes its TASK group to
+        the YARN demand within the limits. Returns the policy."""
+        return self.emr_emulator.managed.attach(
+            cluster_id, minimum, maximum, unit_type, maximum_on_demand, maximum_core
+        )
+
+    def managed_scaling(self, cluster_id: str) -> dict[str, Any] | None:
+        """Managed_scaling is the cluster's managed scaling ComputeLimits now (None: no policy attached)."""
+        return self.emr_emulator.managed.limits(cluster_id)
+
+    def managed_scaling_puts(self) -> list[tuple[str, dict[str, Any]]]:
+        """Managed_scaling_puts are the policies written through PutManagedScalingPolicy, in order."""
+        return list(self.emr_emulator.managed.puts)
+
+    def fail_managed_scaling(self, cluster_id: str, code: str | None) -> None:
+        """Fail_managed_scaling makes GetManagedScalingPolicy of this cluster fail with `code` (None: answer again)."""
+        self.emr_emulator.managed.fail(cluster_id, code)
+
+    def attach_auto_scaling_policy(self, cluster_id: str, role: str = "TASK") -> str:
+        """Attach_auto_scaling_policy gives the cluster's group of `role` a custom automatic scaling policy (moto's
+        PutAutoScalingPolicy: the console's default YARN memory rules); returns the group id."""
+        groups = self.emr.list_instance_groups(ClusterId=cluster_id)["InstanceGroups"]
+        group_id = str(next(g["Id"] for g in groups if g["InstanceGroupType"] == role))
+        self.emr.put_auto_scaling_policy(
+            ClusterId=cluster_id, InstanceGroupId=group_id, AutoScalingPolicy=_DEFAULT_AUTO_SCALING_POLICY
+        )
+        return group_id
 
     def fail_api(self, cluster_id: str, code: str | None) -> None:
         """Fail_api makes EMR's DescribeCluster of this cluster fail with `code` (None: answer again)."""

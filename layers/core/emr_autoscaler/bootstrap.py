@@ -107,6 +107,7 @@ def build_scaler(
     from emr_autoscaler.adapters.aws.dynamodb.state import DynamoStateStore
     from emr_autoscaler.adapters.aws.emr import EmrInstanceGroups
     from emr_autoscaler.adapters.aws.emr_fleets import EmrInstanceFleets
+    from emr_autoscaler.adapters.aws.emr_managed_scaling import EmrManagedScaling
     from emr_autoscaler.adapters.aws.emr_primaries import EmrPrimaryNodes
     from emr_autoscaler.adapters.aws.sqs_evaluation_queue import SqsEvaluationQueue
     from emr_autoscaler.adapters.metrics_chain import MetricsChain
@@ -148,6 +149,7 @@ def build_scaler(
         log_context=cluster_log_context,
         registry=DynamoRegistry(clients("dynamodb"), settings.state_table),
         fleets=EmrInstanceFleets(clients("emr")),
+        managed_scaling=EmrManagedScaling(clients("emr")),
         queue=queue,
         batch_metrics=PowertoolsBatchMetrics(),
         api_calls=meter.total,

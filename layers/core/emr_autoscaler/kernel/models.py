@@ -78,6 +78,9 @@ class InstanceGroupCapacity(Frozen):
     # How many of the counts above one node is: 1 for a group; for a fleet seen as a group of units, its lightest
     # type's WeightedCapacity (so a budget of N nodes is N of those, at most N nodes whatever EMR launches).
     units_per_node: int = Field(default=1, gt=0)
+    # The state of the group's custom automatic scaling policy (ListInstanceGroups' AutoScalingPolicy.Status.State:
+    # PENDING, ATTACHING, ATTACHED, DETACHING, DETACHED or FAILED), None when it has none: another scaler.
+    auto_scaling_policy: str | None = None
 
     @property
     def settled(self) -> bool:
@@ -146,6 +149,50 @@ class InstanceFleetCapacity(Frozen):
     def spot_missing(self) -> int:
         """Spot_missing is the Spot capacity asked for and not (yet) provisioned, in units."""
         return max(0, self.target_spot - self.provisioned_spot)
+
+
+class ManagedScalingUnit(StrEnum):
+    """ManagedScalingUnit is what a managed scaling policy's limits count (ComputeLimits.UnitType): instances or
+    vCPUs of an instance-group cluster's CORE and TASK nodes, or an instance-fleet cluster's units."""
+
+    INSTANCES = "Instances"
+    VCPU = "VCPU"
+    INSTANCE_FLEET_UNITS = "InstanceFleetUnits"
+
+
+class ManagedScalingLimits(Frozen):
+    """ManagedScalingLimits is the EMR Managed Scaling policy attached to a cluster (GetManagedScalingPolicy).
+
+    The limits count the whole cluster's CORE and TASK capacity in `unit_type`
+    (https://docs.aws.amazon.com/emr/latest/APIReference/API_ComputeLimits.html): the maximum On-Demand and CORE
+    caps are optional and never above the maximum. `scaling_strategy` and `utilization_performance_index` are the
+    rest of the policy, carried unchanged through PutManagedScalingPolicy, which replaces the whole policy.
+    """
+
+    unit_type: ManagedScalingUnit
+    minimum_units: int = Field(ge=0)
+    maximum_units: int = Field(ge=0)
+    maximum_on_demand_units: int | None = Field(default=None, ge=0)
+    maximum_core_units: int | None = Field(default=None, ge=0)
+    scaling_strategy: str | None = None
+    utilization_performance_index: int | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ManagedScalingLimits:
+        if self.minimum_units > self.maximum_units:
+            raise ValueError(f"MinimumCapacityUnits {self.minimum_units} is above MaximumCapacityUnits")
+        return self
+
+    def describe(self) -> str:
+        """Describe is the limits in one phrase: `2..20 Instances (On-Demand ≤ 10, CORE ≤ 4)`."""
+        caps = [
+            f"{name} ≤ {value}"
+            for name, value in (("On-Demand", self.maximum_on_demand_units), ("CORE", self.maximum_core_units))
+            if value is not None
+        ]
+        return f"{self.minimum_units}..{self.maximum_units} {self.unit_type}" + (
+            f" ({', '.join(caps)})" if caps else ""
+        )
 
 
 class InstanceLocation(Frozen):

@@ -103,13 +103,22 @@ def _health_alarm(event: Envelope, detail: AlarmStateChangeDetail) -> NoticeOrIg
 
 
 def _nodes_delta(data: dict[str, Any]) -> int:
-    """The total node change of a scaling decision's commands (0 when absent or malformed)."""
+    """The total node change of a scaling decision's commands (0 when absent or malformed); for new managed scaling
+    limits, the change of their maximum (the direction the cluster may now go)."""
     delta = 0
     for command in data.get("commands") or []:
         if isinstance(command, dict):
             to_count, from_count = command.get("to_count"), command.get("from_count")
             if isinstance(to_count, int) and isinstance(from_count, int):
                 delta += to_count - from_count
+    tuned = data.get("managed_scaling")
+    if isinstance(tuned, dict):
+        before, after = (
+            limits.get("maximum_units") if isinstance(limits, dict) else None
+            for limits in (tuned.get("from_limits"), tuned.get("to_limits"))
+        )
+        if isinstance(before, int) and isinstance(after, int):
+            delta += after - before
     return delta
 
 

@@ -28,13 +28,15 @@ def explanation_dict(evaluation: Evaluation) -> dict[str, Any]:
         "fleets": [f.model_dump(mode="json") for f in snapshot.fleets] if snapshot else [],
         "spot": [m.model_dump(mode="json") for m in state.fleets] if state else [],
         "interruptions": [c.model_dump(mode="json") for c in state.interruptions] if state else [],
+        "managed_scaling": evaluation.managed_scaling.model_dump(mode="json") if evaluation.managed_scaling else None,
         "metrics": metrics.model_dump(mode="json") if metrics else None,
         "checks": [c.model_dump(mode="json") for c in plan.checks],
         "reason": plan.reason.value,
         "explanation": plan.explanation,
         "spot_episode": plan.spot.model_dump(mode="json") | {"summary": plan.spot.summary} if plan.spot else None,
-        "would_act": bool(plan.commands) and evaluation.mode.value == "active",
+        "would_act": plan.acts and evaluation.mode.value == "active",
         "commands": [c.model_dump(mode="json") for c in plan.commands],
+        "managed_scaling_change": plan.managed_scaling.model_dump(mode="json") if plan.managed_scaling else None,
     }
 
 
@@ -56,6 +58,9 @@ def render_text(evaluation: Evaluation) -> str:
                 f"{fleet.target_on_demand}, Spot {fleet.provisioned_spot}/{fleet.target_spot} units "
                 f"(provisioned/target), {fleet.state}"
             )
+        if evaluation.managed_scaling is not None:
+            policy = evaluation.managed_scaling.describe()
+            lines.append(f"managed    {policy} (managed_scaling: {evaluation.managed_scaling_mode})")
         for memory in evaluation.state.fleets if evaluation.state else ():
             short = memory.spot_short_since.isoformat() if memory.spot_short_since else "no"
             lines.append(
@@ -84,7 +89,10 @@ def render_text(evaluation: Evaluation) -> str:
     lines.append(f"           {plan.explanation}")
     if plan.spot is not None:
         lines.append(f"spot now   {plan.spot.summary}")
-    if plan.commands:
+    if plan.managed_scaling is not None:
+        verb = "would tune" if evaluation.mode.value == "active" else f"would tune, but mode is {evaluation.mode}"
+        lines.append(f"action     {verb}: {plan.managed_scaling.describe()}")
+    elif plan.commands:
         steps = "; ".join(_step(c) for c in plan.commands)
         verb = "would resize" if evaluation.mode.value == "active" else f"would resize, but mode is {evaluation.mode}"
         lines.append(f"action     {verb}: {steps}")

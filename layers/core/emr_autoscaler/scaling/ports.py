@@ -16,6 +16,7 @@ from emr_autoscaler.kernel.models import (
     InstanceFleetCapacity,
     InstanceGroupCapacity,
     InstanceLocation,
+    ManagedScalingLimits,
     YarnMetrics,
 )
 from emr_autoscaler.scaling.domain.decisions import (
@@ -24,6 +25,7 @@ from emr_autoscaler.scaling.domain.decisions import (
     ResizeInstanceGroup,
     ResizePlan,
     ScalingState,
+    TuneManagedScaling,
 )
 from emr_autoscaler.scaling.triggers import EvaluationRequest
 
@@ -35,6 +37,25 @@ class GroupMovedError(RuntimeError):
 class ClusterUnreadableError(RuntimeError):
     """ClusterUnreadableError: EMR answered, but not in a way the scaler can read (an API the cluster does not
     support, a shape it does not know); retrying will not help, so the cluster is held, not failed."""
+
+
+class OtherScalerUnreadableError(RuntimeError):
+    """OtherScalerUnreadableError: the scaler cannot tell whether another scaler drives the cluster (a managed scaling
+    answer refused, throttled or of a shape it does not know); the cluster is held, never resized blind."""
+
+
+class ManagedScaling(Protocol):
+    """ManagedScaling reads and tunes a cluster's EMR Managed Scaling policy."""
+
+    def limits(self, cluster_id: str) -> ManagedScalingLimits | None:
+        """Limits is the attached policy's limits, or None when none is attached; raises OtherScalerUnreadableError
+        on an answer it cannot read (refused, throttled after retries, unknown shape)."""
+        ...
+
+    def tune(self, cluster_id: str, command: TuneManagedScaling) -> None:
+        """Tune re-reads the policy and replaces its limits with the command's; raises GroupMovedError when the policy
+        is no longer what the decision saw."""
+        ...
 
 
 class EmrClusters(ClusterReader, Protocol):

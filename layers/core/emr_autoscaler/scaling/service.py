@@ -13,20 +13,19 @@ inline, one cluster after the other.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from emr_autoscaler.eventbridge import Ignored
 from emr_autoscaler.kernel.clusters import ClusterNotFoundError
 from emr_autoscaler.kernel.config.document import ConfigInvalidError
-from emr_autoscaler.kernel.config.scaling import Mode
+from emr_autoscaler.kernel.config.scaling import ManagedScalingMode, Mode
 from emr_autoscaler.kernel.config.source import ConfigSource
 from emr_autoscaler.kernel.events import AppDetailType, AppEvent, AppEventDetail, AppReason, EventPublisher
 from emr_autoscaler.kernel.models import (
@@ -34,6 +33,7 @@ from emr_autoscaler.kernel.models import (
     ClusterSnapshot,
     InstanceCollection,
     InstanceLocation,
+    ManagedScalingLimits,
     YarnMetrics,
 )
 from emr_autoscaler.kernel.notices import Severity
@@ -44,6 +44,7 @@ from emr_autoscaler.scaling.domain.decisions import (
     ResizeInstanceGroup,
     ResizePlan,
     ScalingState,
+    TuneManagedScaling,
 )
 from emr_autoscaler.scaling.domain.fleets import plan_fleet_resize
 from emr_autoscaler.scaling.domain.guards import (
@@ -55,6 +56,7 @@ from emr_autoscaler.scaling.domain.guards import (
 from emr_autoscaler.scaling.domain.interruptions import count_losses, plan_group_interruption, plan_interruption
 from emr_autoscaler.scaling.domain.mode import resolve_mode
 from emr_autoscaler.scaling.domain.notices import scaling_notice_severity
+from emr_autoscaler.scaling.domain.other_scalers import check_other_scalers, hold_other_scaler_unreadable, plan_tune
 from emr_autoscaler.scaling.domain.plan import plan_resize
 from emr_autoscaler.scaling.domain.spot_groups import plan_group_resize
 from emr_autoscaler.scaling.ports import (
@@ -66,6 +68,8 @@ from emr_autoscaler.scaling.ports import (
     EmrFleets,
     EvaluationQueue,
     GroupMovedError,
+    ManagedScaling,
+    OtherScalerUnreadableError,
     StateStore,
     YarnMetricsReader,
 )
@@ -98,6 +102,8 @@ class Evaluation:
     profile: str | None = None
     mode: Mode = Mode.ACTIVE
     mode_source: str = "profile"
+    managed_scaling: ManagedScalingLimits | None = None
+    managed_scaling_mode: ManagedScalingMode = ManagedScalingMode.HOLD
 
 
 @dataclass(frozen=True)
@@ -110,12 +116,13 @@ class DecisionSummary:
     outcome: Outcome
     commands: tuple[ResizeInstanceGroup, ...] = ()
     latency_ms: float = 0.0
+    managed_scaling: TuneManagedScaling | None = None
     # Where the decision's YARN metrics came from (resourcemanager, cloudwatch), None when none were read.
     metrics_source: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """As_dict is the JSON-ready form."""
-        return {
+        found: dict[str, Any] = {
             "cluster_id": self.cluster_id,
             "reason": self.reason.value,
             "explanation": self.explanation,
@@ -124,6 +131,9 @@ class DecisionSummary:
             "latency_ms": round(self.latency_ms, 2),
             "metrics_source": self.metrics_source,
         }
+        if self.managed_scaling is not None:
+            found["managed_scaling"] = self.managed_scaling.model_dump(mode="json")
+        return found
 
 
 class ReconcileFailedError(RuntimeError):
@@ -149,6 +159,7 @@ class Scaler:
     log_context: Callable[[str], AbstractContextManager[object]]
     registry: ClusterRegistry | None = None
     fleets: EmrFleets | None = None
+    managed_scaling: ManagedScaling | None = None
     queue: EvaluationQueue | None = None
     batch_metrics: BatchMetrics | None = None
     api_calls: Callable[[], int] = lambda: 0
@@ -164,13 +175,19 @@ class Scaler:
         with self._sink_lock:  # Powertools Metrics keeps one buffer per invocation; evaluations run in threads.
             self.sink.publish(plan, outcome, latency_ms)
         self._notify(plan, outcome, previous)
-        return DecisionSummary(plan.cluster_id, plan.reason, plan.explanation, outcome, plan.commands, latency_ms)
+        return DecisionSummary(
+            plan.cluster_id, plan.reason, plan.explanation, outcome, plan.commands, latency_ms, plan.managed_scaling
+        )
 
     def _notify(self, plan: ResizePlan, outcome: Outcome, previous: ReasonCode | None) -> None:
         severity = scaling_notice_severity(plan.reason, outcome, previous)
         if severity is None:
             return
         steps = "; ".join(f"{c.group_name} {c.from_count} → {c.to_count}" for c in plan.commands)
+        data: dict[str, Any] = {"commands": [c.model_dump(mode="json") for c in plan.commands]}
+        if plan.managed_scaling is not None:
+            steps = plan.managed_scaling.describe()
+            data["managed_scaling"] = plan.managed_scaling.model_dump(mode="json")
         event = AppEvent(
             detail_type=AppDetailType.SCALING_DECISION,
             detail=AppEventDetail(
@@ -179,10 +196,7 @@ class Scaler:
                 severity=severity,
                 cluster_id=plan.cluster_id,
                 action=f"{outcome.value}: {steps}" if steps else outcome.value,
-                data={
-                    "commands": [c.model_dump(mode="json") for c in plan.commands],
-                    **({"spot": plan.spot.model_dump(mode="json")} if plan.spot else {}),
-                },
+                data={**data, **({"spot": plan.spot.model_dump(mode="json")} if plan.spot else {})},
             ),
         )
         try:
@@ -251,7 +265,13 @@ class Scaler:
         mode, mode_source = resolve_mode(snapshot.tags, policy.mode)
 
         def evaluation(plan: ResizePlan, **found: Any) -> Evaluation:
-            context = {"snapshot": snapshot, "profile": profile, "mode": mode, "mode_source": mode_source}
+            context = {
+                "snapshot": snapshot,
+                "profile": profile,
+                "mode": mode,
+                "mode_source": mode_source,
+                "managed_scaling_mode": policy.managed_scaling,
+            }
             return Evaluation(plan=plan, **{**context, **found})
 
         if not (snapshot.opted_in and snapshot.state in ACTIVE_CLUSTER_STATES):
@@ -264,14 +284,27 @@ class Scaler:
         except ClusterUnreadableError as error:
             state = self.store.load(cluster_id)
             plan = hold_cluster_unreadable(snapshot, state, now, str(error))
-            return evaluation(
-                plan.model_copy(update={"next_state": state.model_copy(update={"last_reason": plan.reason})}),
-                state=state,
+            return evaluation(_remember_reason(plan), state=state)
+        try:
+            managed = self.managed_scaling.limits(cluster_id) if self.managed_scaling is not None else None
+        except OtherScalerUnreadableError as error:
+            logger.warning(
+                "cluster %s: managed scaling unreadable (%s); holding",
+                cluster_id,
+                error,
+                extra={"cluster_id": cluster_id},
             )
-        metrics = self.metrics.read(snapshot, policy.metrics, now)
+            state = self.store.load(cluster_id)
+            plan = hold_other_scaler_unreadable(snapshot, state, now, str(error))
+            return evaluation(_remember_reason(plan), state=state, snapshot=snapshot)
         state = self.store.load(cluster_id)
+        held = check_other_scalers(snapshot, managed, policy, state, now)
+        if held is not None:
+            # Another scaler resizes it: no metrics are read, nothing is decided but the hold.
+            return evaluation(_remember_reason(held), state=state, snapshot=snapshot, managed_scaling=managed)
         # EMR said nodes of a group or fleet were lost: their Spot instances are counted (once each) before deciding.
         seen = count_losses(state, self._lost(cluster_id, lost_from, now), now) if lost_from else state
+        metrics = self.metrics.read(snapshot, policy.metrics, now)
         if interrupted is not None and snapshot.collection is InstanceCollection.INSTANCE_FLEET:
             plan = plan_interruption(snapshot, metrics, policy, seen, interrupted, now)
         elif snapshot.collection is InstanceCollection.INSTANCE_FLEET:
@@ -280,8 +313,8 @@ class Scaler:
             plan = plan_group_interruption(snapshot, metrics, policy, seen, interrupted, now)
         else:
             plan = plan_group_resize(snapshot, metrics, policy, seen, now)
-        plan = plan.model_copy(update={"next_state": plan.next_state.model_copy(update={"last_reason": plan.reason})})
-        return evaluation(plan, metrics=metrics, state=state, snapshot=snapshot)
+        plan = _remember_reason(plan_tune(plan, snapshot, managed, policy, seen, now))
+        return evaluation(plan, metrics=metrics, state=state, snapshot=snapshot, managed_scaling=managed)
 
     def _lost(self, cluster_id: str, owner_id: str, now: datetime) -> tuple[InstanceLocation, ...]:
         """The Spot instances of a group or fleet that ended within LOSS_LOOKBACK (none when they cannot be read:
@@ -339,10 +372,10 @@ class Scaler:
         self._warn_unreadable_labels(evaluation.snapshot)
         summary = self._apply(evaluation, started)
         source = evaluation.metrics.source.value if evaluation.metrics is not None else None
-        return dataclasses.replace(summary, metrics_source=source)
+        return replace(summary, metrics_source=source)
 
     def _apply(self, evaluation: Evaluation, started: float) -> DecisionSummary:
-        """_Apply claims, records and acts on one evaluation's plan (see `_reconcile`)."""
+        """_Apply claims, acts on and records one evaluation's decision (see `_reconcile`)."""
         cluster_id = evaluation.plan.cluster_id
         plan, state = evaluation.plan, evaluation.state
         if plan.reason is ReasonCode.HOLD_CLUSTER_NOT_FOUND:
@@ -382,7 +415,11 @@ class Scaler:
         cluster_id = plan.cluster_id
         try:
             fleet_commands = [c for c in plan.commands if isinstance(c, ResizeInstanceFleet)]
-            if fleet_commands and self.fleets is not None:
+            if plan.managed_scaling is not None:
+                if self.managed_scaling is None:
+                    raise RuntimeError("a managed scaling plan needs the managed scaling port")
+                self.managed_scaling.tune(cluster_id, plan.managed_scaling)
+            elif fleet_commands and self.fleets is not None:
                 self.fleets.resize_fleets(cluster_id, fleet_commands)
             else:
                 self.emr.resize(cluster_id, plan.commands)
@@ -537,6 +574,11 @@ class Scaler:
                 budget=self.budget,
             )
         return {**response, "decisions": [d.as_dict() for d in decisions], "api_calls": api_calls}
+
+
+def _remember_reason(plan: ResizePlan) -> ResizePlan:
+    """The plan whose next state remembers its reason (a trouble hold is notified when it changes)."""
+    return plan.model_copy(update={"next_state": plan.next_state.model_copy(update={"last_reason": plan.reason})})
 
 
 def handle_trigger(trigger: Trigger, scaler: Scaler) -> dict[str, Any]:

@@ -70,7 +70,18 @@ def _group_from(raw: Any) -> InstanceGroupCapacity | None:
         requested_count=int(raw.get("RequestedInstanceCount", 0)),
         running_count=int(raw.get("RunningInstanceCount", 0)),
         market="SPOT" if raw.get("Market") == "SPOT" else "ON_DEMAND",
+        auto_scaling_policy=_auto_scaling_state(raw.get("AutoScalingPolicy")),
     )
+
+
+def _auto_scaling_state(policy: Any) -> str | None:
+    """The state of a group's custom automatic scaling policy (AutoScalingPolicyDescription.Status.State), None
+    without one; a policy whose state cannot be read counts as attached (held, never ignored)."""
+    if not policy:
+        return None
+    status = policy.get("Status") if isinstance(policy, dict) else None
+    state = status.get("State") if isinstance(status, dict) else None
+    return state if isinstance(state, str) and state else "UNKNOWN"
 
 
 class EmrInstanceGroups:

@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 class PowertoolsDecisionSink:
     """PowertoolsDecisionSink logs every decision with its reason and counts it in EMF metrics.
 
-    Metrics: `ScaleOut`/`ScaleIn` (count of actions), `NodesAdded`/`NodesRemoved`, `Hold` and `Decision` with a
+    Metrics: `ScaleOut`/`ScaleIn` (count of actions), `NodesAdded`/`NodesRemoved`, `ManagedScalingTuned` (limits
+    written instead of a resize), `Hold` and `Decision` with a
     `Reason` dimension through the per-reason metric name `Decision_<REASON>` (EMF dimensions are per flush, so a
     name per reason keeps one flush per invocation), and `DecisionLatency` in milliseconds.
     """
@@ -35,6 +36,7 @@ class PowertoolsDecisionSink:
                 "reason_code": plan.reason.value,
                 "outcome": outcome.value,
                 "commands": [c.model_dump(mode="json") for c in plan.commands],
+                **({"managed_scaling": plan.managed_scaling.describe()} if plan.managed_scaling else {}),
             },
         )
         metrics.add_metric(name=f"Decision_{plan.reason.value}", unit=MetricUnit.Count, value=1)
@@ -43,6 +45,10 @@ class PowertoolsDecisionSink:
         if outcome is not Outcome.APPLIED:
             if not plan.reason.acts:
                 metrics.add_metric(name="Hold", unit=MetricUnit.Count, value=1)
+            return
+        if plan.managed_scaling is not None:
+            # No node was resized: managed scaling's limits were (it resizes within them, its own metrics count it).
+            metrics.add_metric(name="ManagedScalingTuned", unit=MetricUnit.Count, value=1)
             return
         for command in plan.commands:
             delta = abs(command.to_count - command.from_count)

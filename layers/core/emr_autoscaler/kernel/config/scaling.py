@@ -26,6 +26,14 @@ class Mode(StrEnum):
     PAUSED = "paused"
 
 
+class ManagedScalingMode(StrEnum):
+    """ManagedScalingMode: what the scaler does on a cluster with EMR Managed Scaling attached. `hold` leaves it
+    alone (HOLD_OTHER_SCALER, one notice); `tune` resizes it through the policy's maximums instead of its groups."""
+
+    HOLD = "hold"
+    TUNE = "tune"
+
+
 class NodeCapacity(Frozen):
     """NodeCapacity is what one node of an instance type offers YARN (memory in MB, vcores)."""
 
@@ -181,6 +189,7 @@ class ScalingPolicy(Frozen):
     node_labels: NodeLabelsConfig = NodeLabelsConfig()
     node_capacity: dict[str, NodeCapacity] = Field(default_factory=dict)
     mode: Mode = Mode.ACTIVE
+    managed_scaling: ManagedScalingMode = ManagedScalingMode.HOLD
     alarms: AlarmThresholds = AlarmThresholds()
     step_retry: StepRetryPolicy = StepRetryPolicy()
 

@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from pydantic import Field, SerializeAsAny, model_validator
 
-from emr_autoscaler.kernel.models import Frozen, GroupRole
+from emr_autoscaler.kernel.models import Frozen, GroupRole, ManagedScalingLimits
 from emr_autoscaler.kernel.notices import SpotEpisode
 
 
@@ -26,6 +26,7 @@ class ReasonCode(StrEnum):
     SCALE_SPOT_FALLBACK = "SCALE_SPOT_FALLBACK"
     SCALE_SPOT_GIVE_BACK = "SCALE_SPOT_GIVE_BACK"
     SCALE_REPLACE_INTERRUPTED = "SCALE_REPLACE_INTERRUPTED"
+    SCALE_MANAGED_SCALING_LIMITS = "SCALE_MANAGED_SCALING_LIMITS"
     HOLD_STEADY = "HOLD_STEADY"
     HOLD_STABILIZING = "HOLD_STABILIZING"
     HOLD_COOLDOWN = "HOLD_COOLDOWN"
@@ -49,6 +50,9 @@ class ReasonCode(StrEnum):
     HOLD_INTERRUPTION_NOT_REPLACED = "HOLD_INTERRUPTION_NOT_REPLACED"
     HOLD_CLUSTER_UNREADABLE = "HOLD_CLUSTER_UNREADABLE"
     HOLD_AM_LABEL_NOT_SCALABLE = "HOLD_AM_LABEL_NOT_SCALABLE"
+    HOLD_OTHER_SCALER = "HOLD_OTHER_SCALER"
+    HOLD_OTHER_SCALER_UNREADABLE = "HOLD_OTHER_SCALER_UNREADABLE"
+    HOLD_MANAGED_SCALING_TUNED = "HOLD_MANAGED_SCALING_TUNED"
     SKIPPED_ALREADY_DECIDED = "SKIPPED_ALREADY_DECIDED"
     SKIPPED_GROUP_MOVED = "SKIPPED_GROUP_MOVED"
 
@@ -104,6 +108,38 @@ class ResizeInstanceFleet(ResizeInstanceGroup):
         if self.from_on_demand + self.from_spot != self.from_count or self.to_on_demand + self.to_spot != self.to_count:
             raise ValueError("On-Demand and Spot targets must add up to the fleet's total")
         return self
+
+
+class TuneManagedScaling(Frozen):
+    """TuneManagedScaling is a command: replace the cluster's managed scaling limits `from_limits` (what the decision
+    saw; the actuator refuses the command if the policy has moved since) with `to_limits` (PutManagedScalingPolicy).
+    `desired_units` is the capacity the decision asked for, before the limits were clamped."""
+
+    from_limits: ManagedScalingLimits
+    to_limits: ManagedScalingLimits
+    desired_units: int = Field(ge=0)
+
+    def describe(self) -> str:
+        """Describe is the change in one phrase: `managed scaling max 20 → 9 Instances`."""
+        changes = [
+            f"{name} {before} → {after}"
+            for name, before, after in (
+                ("max", self.from_limits.maximum_units, self.to_limits.maximum_units),
+                ("On-Demand max", self.from_limits.maximum_on_demand_units, self.to_limits.maximum_on_demand_units),
+                ("CORE max", self.from_limits.maximum_core_units, self.to_limits.maximum_core_units),
+            )
+            if before != after
+        ]
+        return f"managed scaling {', '.join(changes) or 'unchanged'} {self.to_limits.unit_type}"
+
+
+class ManagedScalingMemory(Frozen):
+    """ManagedScalingMemory is what the scaler remembers of a managed scaling policy it tunes: the limits it last
+    wrote, and the maximums as the team set them (the On-Demand and CORE caps are never raised above the team's).
+    A policy that differs from `written` was changed by someone else: its maximums become the team's."""
+
+    written: ManagedScalingLimits
+    team: ManagedScalingLimits
 
 
 class FleetMemory(Frozen):
@@ -190,6 +226,7 @@ class ScalingState(Frozen):
     fleets: tuple[FleetMemory, ...] = ()
     replacements: tuple[Replacement, ...] = ()
     interruptions: tuple[InterruptionCount, ...] = ()
+    managed_scaling: ManagedScalingMemory | None = None
 
     def reclaimed(self, instance_type: str) -> int:
         """Reclaimed is how many Spot interruptions of `instance_type` this cluster has seen (0 when none)."""
@@ -213,11 +250,13 @@ class ResizePlan(Frozen):
     next_state: ScalingState
     # Set on a Spot fallback, retry, give-back or short hold: what was short, for how long, what was done.
     spot: SpotEpisode | None = None
+    # Instead of resize commands, on a cluster whose managed scaling the scaler tunes (`managed_scaling: tune`).
+    managed_scaling: TuneManagedScaling | None = None
 
     @property
     def acts(self) -> bool:
-        """Acts is true when the plan carries at least one resize command."""
-        return bool(self.commands)
+        """Acts is true when the plan carries at least one resize command, or new managed scaling limits."""
+        return bool(self.commands) or self.managed_scaling is not None
 
     @property
     def nodes_delta(self) -> int:

@@ -17,6 +17,8 @@ TROUBLE_HOLDS = frozenset(
         ReasonCode.HOLD_SPOT_SHORT,
         ReasonCode.HOLD_CLUSTER_UNREADABLE,
         ReasonCode.HOLD_AM_LABEL_NOT_SCALABLE,
+        ReasonCode.HOLD_OTHER_SCALER,
+        ReasonCode.HOLD_OTHER_SCALER_UNREADABLE,
     }
 )
 

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from emr_autoscaler.scaling.domain.decisions import (
     FleetMemory,
     InterruptionCount,
+    ManagedScalingMemory,
     Outcome,
     ReasonCode,
     Replacement,
@@ -74,6 +75,18 @@ def _models[M: BaseModel](value: Any, model: type[M]) -> tuple[M, ...]:
 _MODEL_LISTS = ("fleets", "replacements", "interruptions")
 
 
+def _managed_scaling(value: Any) -> ManagedScalingMemory | None:
+    """The managed scaling memory, stored as a JSON string attribute (None when absent or unreadable: the policy
+    the scaler reads next is then taken as the team's)."""
+    text = value.get("S") if isinstance(value, dict) else None
+    if not isinstance(text, str):
+        return None
+    try:
+        return ManagedScalingMemory.model_validate_json(text)
+    except ValueError:
+        return None
+
+
 def _put_time(item: dict[str, Any], key: str, value: datetime | None) -> None:
     if value is not None:
         item[key] = {"S": value.isoformat()}
@@ -114,6 +127,7 @@ class DynamoStateStore:
             fleets=_models(item.get("fleets"), FleetMemory),
             replacements=_models(item.get("replacements"), Replacement),
             interruptions=_models(item.get("interruptions"), InterruptionCount),
+            managed_scaling=_managed_scaling(item.get("managed_scaling")),
         )
 
     def save(self, state: ScalingState, expected_version: int) -> bool:
@@ -141,6 +155,8 @@ class DynamoStateStore:
             entries = getattr(state, name)
             if entries:
                 item[name] = {"S": json.dumps([e.model_dump(mode="json") for e in entries])}
+        if state.managed_scaling is not None:
+            item["managed_scaling"] = {"S": state.managed_scaling.model_dump_json()}
         try:
             self._client.put_item(
                 TableName=self._table,
@@ -158,13 +174,15 @@ class DynamoStateStore:
         """Record writes one audit item for the decision; it expires `audit_ttl_days` after the decision."""
         at = plan.decided_at
         expires = int((at + self._ttl).timestamp())
-        body = {
+        body: dict[str, Any] = {
             "reason": plan.reason.value,
             "explanation": plan.explanation,
             "outcome": outcome.value,
             "commands": [c.model_dump(mode="json") for c in plan.commands],
             "checks": [c.model_dump(mode="json") for c in plan.checks],
         }
+        if plan.managed_scaling is not None:
+            body["managed_scaling"] = plan.managed_scaling.model_dump(mode="json")
         self._client.put_item(
             TableName=self._table,
             Item={

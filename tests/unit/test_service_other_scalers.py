@@ -1,0 +1,172 @@
+"""The service on clusters another scaler resizes: held with one notice per episode, unreadable answers held,
+`managed_scaling: tune` writing limits instead of resizing (once per decision), and `explain` saying so."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from emr_autoscaler.kernel.config.document import parse_config
+from emr_autoscaler.kernel.events import AppDetailType
+from emr_autoscaler.kernel.models import ManagedScalingLimits, ManagedScalingUnit
+from emr_autoscaler.scaling.domain.decisions import ReasonCode
+from emr_autoscaler.scaling.explain import explanation_dict, render_text
+from emr_autoscaler.scaling.ports import OtherScalerUnreadableError
+from emr_autoscaler.scaling.service import Outcome, Scaler
+from tests.fakes import (
+    FakeEmr,
+    FakeManagedScaling,
+    FakeMetrics,
+    InMemoryStateStore,
+    RecordingPublisher,
+    RecordingSink,
+    StaticConfig,
+    no_log_context,
+)
+from tests.unit.domain_builders import CLUSTER_ID, NODE_MB, NOW, core, metrics, snapshot, task
+
+BUSY = metrics(allocated_mb=4 * NODE_MB - 1024, allocated_vcores=12, pending_mb=5 * NODE_MB)
+LIMITS = ManagedScalingLimits(unit_type=ManagedScalingUnit.INSTANCES, minimum_units=2, maximum_units=20)
+
+
+class CountingMetrics(FakeMetrics):
+    """CountingMetrics counts its reads."""
+
+    reads: int = 0
+
+    def read(self, *args: Any) -> Any:
+        self.reads += 1
+        return super().read(*args)
+
+
+def _scaler(
+    managed: FakeManagedScaling, defaults: dict[str, Any] | None = None, cluster: Any = None
+) -> tuple[Scaler, FakeEmr, RecordingPublisher, CountingMetrics]:
+    emr, published, reader = FakeEmr(), RecordingPublisher(), CountingMetrics(BUSY)
+    emr.add(cluster or snapshot())
+    scaler = Scaler(
+        emr=emr,
+        metrics=reader,
+        store=InMemoryStateStore(),
+        config=StaticConfig(parse_config({"defaults": defaults or {}})),
+        sink=RecordingSink(),
+        clock=lambda: NOW,
+        events=published,
+        log_context=no_log_context,
+        managed_scaling=managed,
+    )
+    return scaler, emr, published, reader
+
+
+def _warnings(published: RecordingPublisher) -> list[str]:
+    return [
+        e.detail.reason_code
+        for e in published.events
+        if e.detail_type is AppDetailType.SCALING_DECISION and e.detail.severity.value == "warning"
+    ]
+
+
+def test_managed_scaling_attached_holds_every_evaluation_with_one_notice() -> None:
+    # GIVEN a busy cluster with EMR Managed Scaling attached, the profile at its default (hold)
+    managed = FakeManagedScaling(policies={CLUSTER_ID: LIMITS})
+    scaler, emr, published, reader = _scaler(managed)
+    # WHEN it is evaluated three times
+    summaries = [scaler.reconcile_cluster(CLUSTER_ID) for _ in range(3)]
+    # THEN it is never resized, each a hold naming managed scaling, one notice for the episode, no metrics read
+    assert {s.reason for s in summaries} == {ReasonCode.HOLD_OTHER_SCALER}
+    assert {s.outcome for s in summaries} == {Outcome.HELD}
+    assert not emr.resizes
+    assert not managed.tunes
+    assert _warnings(published) == ["HOLD_OTHER_SCALER"]
+    assert "EMR Managed Scaling" in summaries[0].explanation
+    assert reader.reads == 0
+    assert managed.reads == 3  # once per evaluation
+
+
+def test_a_group_scaling_policy_holds_the_cluster() -> None:
+    managed = FakeManagedScaling()
+    scaler, emr, published, _reader = _scaler(
+        managed, cluster=snapshot(core(2), task(2, auto_scaling_policy="ATTACHED"))
+    )
+    summary = scaler.reconcile_cluster(CLUSTER_ID)
+    assert summary.reason is ReasonCode.HOLD_OTHER_SCALER
+    assert not emr.resizes
+    assert _warnings(published) == ["HOLD_OTHER_SCALER"]
+
+
+def test_an_unreadable_managed_scaling_answer_holds_and_the_episode_ends_when_it_reads_again() -> None:
+    # GIVEN GetManagedScalingPolicy refused (AccessDenied) twice, then answering: no policy
+    managed = FakeManagedScaling(
+        always_error=OtherScalerUnreadableError("GetManagedScalingPolicy refused: AccessDenied")
+    )
+    scaler, emr, published, _reader = _scaler(managed)
+    held = [scaler.reconcile_cluster(CLUSTER_ID) for _ in range(2)]
+    managed.always_error = None
+    after = scaler.reconcile_cluster(CLUSTER_ID)
+    # THEN the refusals hold (one notice), never resize; once readable the cluster is decided as usual
+    assert {s.reason for s in held} == {ReasonCode.HOLD_OTHER_SCALER_UNREADABLE}
+    assert "AccessDenied" in held[0].explanation
+    assert _warnings(published) == ["HOLD_OTHER_SCALER_UNREADABLE"]
+    assert after.reason is ReasonCode.SCALE_OUT_PENDING_DEMAND
+    assert len(emr.resizes) == 1
+
+
+def test_tune_writes_the_maximum_once_per_decision_and_never_resizes() -> None:
+    # GIVEN managed scaling attached and the profile tuning it
+    managed = FakeManagedScaling(policies={CLUSTER_ID: LIMITS})
+    scaler, emr, published, _reader = _scaler(managed, {"managed_scaling": "tune"})
+    # WHEN evaluated twice in the same minute
+    first, second = scaler.reconcile_cluster(CLUSTER_ID), scaler.reconcile_cluster(CLUSTER_ID)
+    # THEN the first writes max 9 (CORE 2 + TASK 7), the second is within the cooldown: no second write, no resize
+    assert first.reason is ReasonCode.SCALE_MANAGED_SCALING_LIMITS
+    assert first.outcome is Outcome.APPLIED
+    assert [t.to_limits.maximum_units for _c, t in managed.tunes] == [9]
+    assert second.reason is ReasonCode.HOLD_COOLDOWN
+    assert not emr.resizes
+    assert first.as_dict()["managed_scaling"]["to_limits"]["maximum_units"] == 9
+    info = [e for e in published.events if e.detail.reason_code == "SCALE_MANAGED_SCALING_LIMITS"]
+    assert len(info) == 1
+    assert "max 20 → 9" in (info[0].detail.action or "")
+
+
+def test_tune_in_observe_mode_writes_nothing() -> None:
+    managed = FakeManagedScaling(policies={CLUSTER_ID: LIMITS})
+    scaler, emr, _published, _reader = _scaler(managed, {"managed_scaling": "tune", "mode": "observe"})
+    summary = scaler.reconcile_cluster(CLUSTER_ID)
+    assert summary.outcome is Outcome.OBSERVED
+    assert summary.explanation.startswith("Observe mode, not acting: Tuning EMR Managed Scaling")
+    assert not managed.tunes
+    assert not emr.resizes
+
+
+def test_a_policy_that_moved_before_the_write_is_skipped() -> None:
+    # GIVEN the policy changes between the decision and the write
+    class MovingManagedScaling(FakeManagedScaling):
+        def tune(self, cluster_id: str, command: Any) -> None:
+            self.policies[cluster_id] = LIMITS.model_copy(update={"maximum_units": 30})
+            super().tune(cluster_id, command)
+
+    managed = MovingManagedScaling(policies={CLUSTER_ID: LIMITS})
+    scaler, _emr, _published, _reader = _scaler(managed, {"managed_scaling": "tune"})
+    summary = scaler.reconcile_cluster(CLUSTER_ID)
+    assert summary.reason is ReasonCode.SKIPPED_GROUP_MOVED
+    assert not managed.tunes
+
+
+def test_explain_says_which_scaler_holds_the_cluster() -> None:
+    managed = FakeManagedScaling(policies={CLUSTER_ID: LIMITS})
+    scaler, _emr, _published, _reader = _scaler(managed)
+    evaluation = scaler.evaluate(CLUSTER_ID, NOW)
+    text = render_text(evaluation)
+    assert "FAIL other_scalers" in text
+    assert "managed    2..20 Instances (managed_scaling: hold)" in text
+    assert "decision   HOLD_OTHER_SCALER" in text
+    as_json = explanation_dict(evaluation)
+    assert as_json["managed_scaling"]["maximum_units"] == 20
+    assert as_json["reason"] == "HOLD_OTHER_SCALER"
+
+
+def test_each_decision_names_its_metrics_source() -> None:
+    scaler, _emr, _published, _reader = _scaler(FakeManagedScaling())
+    assert scaler.reconcile_cluster(CLUSTER_ID).as_dict()["metrics_source"] == "resourcemanager"
+    held, *_ = _scaler(FakeManagedScaling(policies={CLUSTER_ID: LIMITS}))
+    assert held.reconcile_cluster(CLUSTER_ID).as_dict()["metrics_source"] is None
