@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from emr_autoscaler.kernel.config.document import parse_config
@@ -170,3 +171,59 @@ def test_each_decision_names_its_metrics_source() -> None:
     assert scaler.reconcile_cluster(CLUSTER_ID).as_dict()["metrics_source"] == "resourcemanager"
     held, *_ = _scaler(FakeManagedScaling(policies={CLUSTER_ID: LIMITS}))
     assert held.reconcile_cluster(CLUSTER_ID).as_dict()["metrics_source"] is None
+
+
+STEADY = metrics(allocated_mb=3 * NODE_MB, allocated_vcores=9)
+
+
+def test_a_steady_tick_trusts_a_recent_no_managed_scaling_answer_and_reads_it_again_after_five_minutes() -> None:
+    # GIVEN a cluster without managed scaling, steady (nothing to resize), evaluated by one warm container
+    managed = FakeManagedScaling()
+    scaler, emr, _published, reader = _scaler(managed)
+    reader.value = STEADY
+    clock = [NOW]
+    scaler.clock = lambda: clock[0]
+    # WHEN it is evaluated every minute for four minutes, then six minutes after the first read
+    for minute in range(4):
+        clock[0] = NOW + timedelta(minutes=minute)
+        assert not scaler.reconcile_cluster(CLUSTER_ID).commands
+    reads_within = managed.reads
+    clock[0] = NOW + timedelta(minutes=6)
+    scaler.reconcile_cluster(CLUSTER_ID)
+    # THEN GetManagedScalingPolicy was read once in the first five minutes (3 AWS calls a steady tick), again after
+    assert reads_within == 1
+    assert managed.reads == 2
+    assert not emr.resizes
+
+
+def test_a_tick_that_would_resize_reads_managed_scaling_again_and_holds_when_it_was_attached_since() -> None:
+    # GIVEN a steady cluster read as having no managed scaling a moment ago
+    managed = FakeManagedScaling()
+    scaler, emr, published, reader = _scaler(managed)
+    reader.value = STEADY
+    assert scaler.reconcile_cluster(CLUSTER_ID).reason is not ReasonCode.HOLD_OTHER_SCALER
+    # WHEN managed scaling is attached and, within the recheck time, demand would grow the cluster
+    managed.policies[CLUSTER_ID] = LIMITS
+    reader.value = BUSY
+    summary = scaler.reconcile_cluster(CLUSTER_ID)
+    # THEN the cached answer is not trusted for a resize: read again, held for the other scaler, nothing resized
+    assert managed.reads == 2
+    assert summary.reason is ReasonCode.HOLD_OTHER_SCALER
+    assert not emr.resizes
+    assert _warnings(published) == ["HOLD_OTHER_SCALER"]
+
+
+def test_a_tick_that_would_resize_on_a_cached_answer_holds_when_the_second_read_fails() -> None:
+    managed = FakeManagedScaling()
+    scaler, emr, _published, reader = _scaler(managed)
+    reader.value = STEADY
+    scaler.reconcile_cluster(CLUSTER_ID)
+    managed.next_error = OtherScalerUnreadableError("GetManagedScalingPolicy throttled")
+    reader.value = BUSY
+    summary = scaler.reconcile_cluster(CLUSTER_ID)
+    assert summary.reason is ReasonCode.HOLD_OTHER_SCALER_UNREADABLE
+    assert not emr.resizes
+    # and the next tick reads again (an unreadable answer is never cached): demand grows the cluster
+    scaler.reconcile_cluster(CLUSTER_ID)
+    assert managed.reads == 3
+    assert len(emr.resizes) == 1

@@ -89,6 +89,9 @@ logger = logging.getLogger(__name__)
 
 # How far back EMR's node-loss notification looks for the instances it lost (it comes minutes after the loss).
 LOSS_LOOKBACK = timedelta(minutes=15)
+# A "no managed scaling" answer is trusted this long by a steady tick (which then costs three AWS calls, not four);
+# a tick that would resize reads it again first, so the scaler never resizes on a cached answer.
+MANAGED_RECHECK = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -167,6 +170,8 @@ class Scaler:
     _stateless_reasons: dict[str, ReasonCode] = field(default_factory=dict, repr=False)
     _sink_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _labels_warned: set[str] = field(default_factory=set, repr=False)
+    # When this container last read "no managed scaling" for each cluster (see MANAGED_RECHECK).
+    _unmanaged_at: dict[str, datetime] = field(default_factory=dict, repr=False)
 
     def _finish(
         self, plan: ResizePlan, outcome: Outcome, started: float, previous: ReasonCode | None = None
@@ -285,15 +290,10 @@ class Scaler:
             state = self.store.load(cluster_id)
             plan = hold_cluster_unreadable(snapshot, state, now, str(error))
             return evaluation(_remember_reason(plan), state=state)
+        cached = policy.managed_scaling is not ManagedScalingMode.TUNE and self._unmanaged_fresh(cluster_id, now)
         try:
-            managed = self.managed_scaling.limits(cluster_id) if self.managed_scaling is not None else None
+            managed = None if cached else self._managed_limits(cluster_id, now)
         except OtherScalerUnreadableError as error:
-            logger.warning(
-                "cluster %s: managed scaling unreadable (%s); holding",
-                cluster_id,
-                error,
-                extra={"cluster_id": cluster_id},
-            )
             state = self.store.load(cluster_id)
             plan = hold_other_scaler_unreadable(snapshot, state, now, str(error))
             return evaluation(_remember_reason(plan), state=state, snapshot=snapshot)
@@ -313,8 +313,47 @@ class Scaler:
             plan = plan_group_interruption(snapshot, metrics, policy, seen, interrupted, now)
         else:
             plan = plan_group_resize(snapshot, metrics, policy, seen, now)
+        if cached and plan.acts:
+            # About to resize on a cached "no managed scaling": read it again, it may have been attached since.
+            try:
+                managed = self._managed_limits(cluster_id, now)
+            except OtherScalerUnreadableError as error:
+                held = hold_other_scaler_unreadable(snapshot, state, now, str(error))
+                return evaluation(_remember_reason(held), state=state, snapshot=snapshot)
+            held = check_other_scalers(snapshot, managed, policy, state, now)
+            if held is not None:
+                return evaluation(_remember_reason(held), state=state, snapshot=snapshot, managed_scaling=managed)
         plan = _remember_reason(plan_tune(plan, snapshot, managed, policy, seen, now))
         return evaluation(plan, metrics=metrics, state=state, snapshot=snapshot, managed_scaling=managed)
+
+    def _unmanaged_fresh(self, cluster_id: str, now: datetime) -> bool:
+        """True when this container read "no managed scaling" for the cluster within MANAGED_RECHECK."""
+        seen = self._unmanaged_at.get(cluster_id)
+        return seen is not None and timedelta(0) <= now - seen < MANAGED_RECHECK
+
+    def _managed_limits(self, cluster_id: str, now: datetime) -> ManagedScalingLimits | None:
+        """The cluster's managed scaling limits, read from EMR now (None: it has none, remembered for a while).
+
+        Raises OtherScalerUnreadableError (logged) when the answer cannot be read: the caller holds.
+        """
+        if self.managed_scaling is None:
+            return None
+        try:
+            managed = self.managed_scaling.limits(cluster_id)
+        except OtherScalerUnreadableError as error:
+            self._unmanaged_at.pop(cluster_id, None)
+            logger.warning(
+                "cluster %s: managed scaling unreadable (%s); holding",
+                cluster_id,
+                error,
+                extra={"cluster_id": cluster_id},
+            )
+            raise
+        if managed is None:
+            self._unmanaged_at[cluster_id] = now
+        else:
+            self._unmanaged_at.pop(cluster_id, None)
+        return managed
 
     def _lost(self, cluster_id: str, owner_id: str, now: datetime) -> tuple[InstanceLocation, ...]:
         """The Spot instances of a group or fleet that ended within LOSS_LOOKBACK (none when they cannot be read:
@@ -449,6 +488,7 @@ class Scaler:
 
     def _forget(self, cluster_id: str) -> None:
         """Drop the registry entry of a cluster EMR does not know, so no later tick asks for it again."""
+        self._unmanaged_at.pop(cluster_id, None)
         if self.registry is None:
             return
         try:
