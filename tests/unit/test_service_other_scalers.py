@@ -211,6 +211,7 @@ def test_a_tick_that_would_resize_reads_managed_scaling_again_and_holds_when_it_
     assert summary.reason is ReasonCode.HOLD_OTHER_SCALER
     assert not emr.resizes
     assert _warnings(published) == ["HOLD_OTHER_SCALER"]
+    assert summary.metrics_source == "resourcemanager"  # the metrics it read before the second look are named
 
 
 def test_a_tick_that_would_resize_on_a_cached_answer_holds_when_the_second_read_fails() -> None:

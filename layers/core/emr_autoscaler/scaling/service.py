@@ -319,10 +319,12 @@ class Scaler:
                 managed = self._managed_limits(cluster_id, now)
             except OtherScalerUnreadableError as error:
                 held = hold_other_scaler_unreadable(snapshot, state, now, str(error))
-                return evaluation(_remember_reason(held), state=state, snapshot=snapshot)
+                return evaluation(_remember_reason(held), metrics=metrics, state=state, snapshot=snapshot)
             held = check_other_scalers(snapshot, managed, policy, state, now)
             if held is not None:
-                return evaluation(_remember_reason(held), state=state, snapshot=snapshot, managed_scaling=managed)
+                return evaluation(
+                    _remember_reason(held), metrics=metrics, state=state, snapshot=snapshot, managed_scaling=managed
+                )
         plan = _remember_reason(plan_tune(plan, snapshot, managed, policy, seen, now))
         return evaluation(plan, metrics=metrics, state=state, snapshot=snapshot, managed_scaling=managed)
 
