@@ -194,11 +194,31 @@ def test_unknown_instance_type_holds_with_capacity_unknown() -> None:
     )
 
 
+def test_unknown_types_on_fleets_the_scaler_never_resizes_hold_nothing() -> None:
+    # GIVEN a fleet cluster whose MASTER and (left alone) CORE fleets may launch a type of unknown YARN capacity
+    odd = (FleetInstanceType(instance_type="x9.mystery", weighted_capacity=1),)
+    cluster = fleet_snapshot()
+    others = tuple(
+        f.model_copy(update={"instance_types": odd}) if f.role is not GroupRole.TASK else f for f in cluster.fleets
+    )
+    cluster = cluster.model_copy(update={"fleets": others})
+    # WHEN demand is pending
+    plan = plan_fleet_resize(cluster, metrics(pending_mb=12 * UNIT_MB, **BUSY), policy(), state(), NOW)
+    # THEN the TASK fleet grows as usual: only the fleets it may resize need a known capacity
+    assert plan.reason is ReasonCode.SCALE_OUT_PENDING_DEMAND, plan.explanation
+    assert _only_command(plan).group_id == "if-TASK1"
+    # while a CORE fleet the profile does resize still holds on its unknown type
+    scaled_core = policy(fleets={"core": {"scalable": True, "min_units": 8, "max_units": 20}})
+    held = plan_fleet_resize(cluster, metrics(pending_mb=12 * UNIT_MB, **BUSY), scaled_core, state(), NOW)
+    assert held.reason is ReasonCode.HOLD_NODE_CAPACITY_UNKNOWN
+
+
 def test_fleet_cluster_without_scalable_fleet_holds() -> None:
     # GIVEN a profile that leaves the TASK fleet alone (and CORE, as by default)
     plan = plan_fleet_resize(fleet_snapshot(), metrics(), policy(fleets={"task": {"scalable": False}}), state(), NOW)
     # THEN the cluster holds with its reason
     assert plan.reason is ReasonCode.HOLD_NO_SCALABLE_GROUP
+    assert "no TASK group or fleet whose scaling is on" in plan.explanation
 
 
 def test_master_fleet_is_never_resized() -> None:

@@ -98,11 +98,18 @@ def _as_group_limits(limits: FleetLimits) -> GroupLimits:
 
 def unit_view(snapshot: ClusterSnapshot, policy: ScalingPolicy) -> tuple[ClusterSnapshot, ScalingPolicy, list[str]]:
     """Unit_view is the fleet cluster as the group policy sees it (one group of units per fleet), the policy with
-    the fleets' unit limits and unit capacities, and the instance types whose capacity is unknown."""
+    the fleets' unit limits and unit capacities, and the instance types whose capacity is unknown.
+
+    Only the fleets the scaler may resize need a known capacity: an unknown type on the MASTER fleet, or on a CORE
+    fleet the profile leaves alone, holds nothing.
+    """
     unknown: list[str] = []
     capacities = dict(policy.node_capacity)
+    scalable = {GroupRole.TASK: policy.fleets.task.scalable, GroupRole.CORE: policy.fleets.core.scalable}
     for fleet in snapshot.fleets:
         capacity = unit_capacity(fleet, policy)
+        if capacity is None and not scalable.get(fleet.role, False):
+            continue
         if capacity is None:
             unknown.extend(t.instance_type for t in fleet.instance_types if policy.capacity_of(t.instance_type) is None)
             if not fleet.instance_types:

@@ -88,7 +88,8 @@ def check_guards(p: Planner) -> ResizePlan | None:
     if not p.check("scalable_group", bool(scalable), f"{len(scalable)} scalable group(s)"):
         return p.plan(
             ReasonCode.HOLD_NO_SCALABLE_GROUP,
-            f"Holding {p.label}: it has no TASK group, and CORE scaling is off in its profile.",
+            f"Holding {p.label}: nothing in it may be resized: it has no TASK group or fleet whose scaling is on in "
+            "its profile, and CORE scaling is off.",
         )
     stuck = [g for g in snapshot.groups if g.role is not GroupRole.MASTER and not g.settled and not g.resizable]
     detail = ", ".join(f"{g.name} {g.state} {g.running_count}/{g.requested_count}" for g in stuck) or "all resizable"
