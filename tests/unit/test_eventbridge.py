@@ -74,6 +74,7 @@ CONSUMERS: dict[str, dict[str, type[BaseModel] | str]] = {
     "health_alarm_state_change.json": {"notifier": Notice},
     "instance_fleet_resize_spot_timeout.json": {"scaler": ClusterTrigger},
     "instance_group_provisioning_insufficient_capacity.json": {"scaler": ClusterTrigger},
+    "instance_fleet_provisioning_insufficient_capacity.json": {"scaler": ClusterTrigger},
     "managed_scaling_action.json": {"later issues": ManagedScalingActionDetail},
     "instance_group_status_notification.json": {"scaler": NodeLoss},
     "instance_fleet_status_notification.json": {"scaler": NodeLoss},
@@ -152,6 +153,11 @@ def test_new_emr_events_keep_the_fields_later_issues_read() -> None:
             "instance_group_provisioning_insufficient_capacity.json",
             "EMR Instance Group Provisioning: EC2 provisioning - Insufficient Instance Capacity",
             id="group short of EC2 capacity",
+        ),
+        pytest.param(
+            "instance_fleet_provisioning_insufficient_capacity.json",
+            "EMR Instance Fleet Provisioning: EC2 provisioning - Insufficient Instance Capacity",
+            id="fleet short of EC2 capacity",
         ),
     ],
 )
