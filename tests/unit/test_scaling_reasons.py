@@ -69,6 +69,8 @@ SERVICE_LAYER_REASONS = frozenset(
     }
 )
 CORE_SCALABLE = {"groups": {"core": {"min_nodes": 2, "max_nodes": 10, "scalable": True}}}
+# The appsPending estimate is opt-in: only where the RM gives no partition figure and the profile sets an AM's size.
+AM_ESTIMATE = {"node_labels": {"am_memory_mb": 2048}}
 
 
 def _am_on(label: str | None = "CORE", unreadable: str | None = None) -> ClusterSnapshot:
@@ -372,9 +374,18 @@ REASON_CASES = [
             (("ig-CORE", 3),),
             cluster=_am_on("CORE"),
             yarn=metrics(**AMS_WAITING),
-            scaling_policy=policy(**CORE_SCALABLE),
+            scaling_policy=policy(**CORE_SCALABLE, **AM_ESTIMATE),
         ),
         id="AMs pinned to CORE wait (appsPending x am_memory_mb): CORE grows, not TASK",
+    ),
+    pytest.param(
+        Case(
+            ReasonCode.HOLD_STEADY,
+            cluster=_am_on("CORE"),
+            yarn=metrics(**AMS_WAITING),
+            scaling_policy=policy(**CORE_SCALABLE),
+        ),
+        id="apps pending, no partition figure, no am_memory_mb: no guess, CORE not grown (a queue limit may hold them)",
     ),
     pytest.param(
         Case(
@@ -382,7 +393,7 @@ REASON_CASES = [
             (("ig-TASK1", 4), ("ig-CORE", 3)),
             cluster=_am_on("CORE"),
             yarn=metrics(**AMS_WAITING, pending_mb=2 * NODE_MB),
-            scaling_policy=policy(**CORE_SCALABLE),
+            scaling_policy=policy(**CORE_SCALABLE, **AM_ESTIMATE),
         ),
         id="AMs pinned to CORE and executors wait: AMs grow CORE, executors TASK",
     ),
@@ -410,6 +421,7 @@ REASON_CASES = [
             ReasonCode.HOLD_AM_LABEL_NOT_SCALABLE,
             cluster=_am_on("CORE"),
             yarn=metrics(**AMS_WAITING),
+            scaling_policy=policy(**AM_ESTIMATE),
         ),
         id="only AMs pinned to CORE wait and CORE is not scalable: TASK nodes would not start them",
     ),

@@ -164,12 +164,15 @@ class NodeLabelsConfig(Frozen):
 
     With `follow` (the default), where the cluster pins ApplicationMasters to a label (CORE, ON_DEMAND), the memory
     pending AMs wait for grows the groups that carry the label, and only the rest (executors) grows TASK first.
-    `am_memory_mb` is one waiting AM's memory when the ResourceManager does not report its label's partition (Spark's
-    driver in cluster mode: spark.driver.memory plus its overhead).
+    What pending AMs wait for is read from the label's partition (the scheduler endpoint's per-partition pending
+    memory). Where the ResourceManager does not report it, `am_memory_mb` (unset by default) lets the scaler count
+    `appsPending` AMs of that size instead (Spark's driver in cluster mode: spark.driver.memory plus its overhead).
+    It is opt-in: an application can be pending for reasons nodes do not cure (a queue's maximum applications), and
+    counting it would grow the label's groups to their maximum and keep them from shrinking.
     """
 
     follow: bool = True
-    am_memory_mb: int = Field(default=2048, gt=0)
+    am_memory_mb: int | None = Field(default=None, gt=0)
 
 
 class ScalingPolicy(Frozen):

@@ -3,9 +3,10 @@
 EMR pins AMs to CORE nodes (5.19+ by default) or to On-Demand nodes (7.2+, the ON_DEMAND label); a pending AM can
 then start only on a node that carries the label, and TASK nodes added for it would not run it. The ResourceManager's
 `/ws/v1/cluster/metrics` reports the default partition only (YARN-11965), so what the AMs wait for is read from the
-label's partition (the scheduler's per-partition usage) when the RM gives it, else counted as `appsPending` AMs of
-`node_labels.am_memory_mb` each. That memory grows the groups that carry the label; the rest of the demand
-(executors, default partition) grows TASK first, as before.
+label's partition (the scheduler's per-partition usage) when the RM gives it, else, only where the profile sets
+`node_labels.am_memory_mb`, counted as `appsPending` AMs of that size (an app may be pending for reasons nodes do not
+cure, such as a queue's maximum applications, so the estimate is opt-in). That memory grows the groups that carry
+the label; the rest of the demand (executors, default partition) grows TASK first, as before.
 
 Labels the scaler cannot map to groups here (unreadable configuration, ON_DEMAND on an instance-fleet cluster, whose
 fleets mix markets) leave it as it was before it knew of labels.
@@ -55,12 +56,13 @@ def am_placement(snapshot: ClusterSnapshot, metrics: YarnMetrics, policy: Scalin
         return AmPlacement(
             label, metrics.am_pending_memory_mb, f"{metrics.am_pending_memory_mb} MB pending in partition {label}"
         )
-    waiting = metrics.apps_pending * policy.node_labels.am_memory_mb
+    am_mb = policy.node_labels.am_memory_mb
+    if am_mb is None:
+        return None  # no partition figure, and no estimate asked for: demand is scaled as before labels
     return AmPlacement(
         label,
-        waiting,
-        f"{metrics.apps_pending} application(s) waiting for an AM on {label} nodes "
-        f"(~{policy.node_labels.am_memory_mb} MB each)",
+        metrics.apps_pending * am_mb,
+        f"{metrics.apps_pending} application(s) waiting for an AM on {label} nodes (~{am_mb} MB each)",
     )
 
 
