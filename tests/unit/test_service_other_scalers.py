@@ -8,7 +8,7 @@ from typing import Any
 
 from emr_autoscaler.kernel.config.document import parse_config
 from emr_autoscaler.kernel.events import AppDetailType
-from emr_autoscaler.kernel.models import ManagedScalingLimits, ManagedScalingUnit
+from emr_autoscaler.kernel.models import ManagedScalingLimits, ManagedScalingUnit, NodeLabels
 from emr_autoscaler.scaling.domain.decisions import ReasonCode
 from emr_autoscaler.scaling.explain import explanation_dict, render_text
 from emr_autoscaler.scaling.ports import OtherScalerUnreadableError
@@ -228,3 +228,14 @@ def test_a_tick_that_would_resize_on_a_cached_answer_holds_when_the_second_read_
     scaler.reconcile_cluster(CLUSTER_ID)
     assert managed.reads == 3
     assert len(emr.resizes) == 1
+
+
+def test_an_unreadable_label_configuration_warns_once_and_only_for_an_opted_in_cluster() -> None:
+    unreadable = NodeLabels(am_label=None, unreadable="yarn.node-labels.enabled is 'maybe'")
+    for tags, expected in (({}, []), (None, ["NODE_LABELS_UNREADABLE"])):
+        cluster = snapshot(tags=tags).model_copy(update={"node_labels": unreadable})
+        scaler, _emr, published, reader = _scaler(FakeManagedScaling(), cluster=cluster)
+        reader.value = STEADY
+        for _ in range(3):
+            scaler.reconcile_cluster(CLUSTER_ID)
+        assert [r for r in _warnings(published) if r == "NODE_LABELS_UNREADABLE"] == expected

@@ -212,8 +212,10 @@ class Scaler:
 
     def _warn_unreadable_labels(self, snapshot: ClusterSnapshot | None) -> None:
         """A label configuration the scaler cannot read is ignored (scaling as before labels); ops hear of it once per
-        cluster in this container, as a warning notice, not every minute."""
-        if snapshot is None or snapshot.node_labels.unreadable is None or snapshot.cluster_id in self._labels_warned:
+        cluster in this container, as a warning notice, not every minute; only for clusters it scales (opted in)."""
+        if snapshot is None or not snapshot.opted_in or snapshot.node_labels.unreadable is None:
+            return
+        if snapshot.cluster_id in self._labels_warned:
             return
         self._labels_warned.add(snapshot.cluster_id)
         message = (
