@@ -447,3 +447,27 @@ def test_a_malformed_node_loss_notification_is_ignored_with_its_reason(field: st
     assert isinstance(result, Ignored)
     assert "malformed EMR Instance Group Status Notification event" in result.reason
     assert why in result.reason
+
+
+@pytest.mark.parametrize(
+    ("sample", "short_of"),
+    [
+        ("instance_group_provisioning_insufficient_capacity.json", "ig-3QXXXXXXXXT2B"),
+        ("instance_fleet_provisioning_insufficient_capacity.json", "if-1BXXXXXXXXQ7C"),
+        ("instance_fleet_resize_spot_timeout.json", "if-2BXXXXXXXXXA7"),
+        ("instance_fleet_state_change.json", None),
+        ("instance_group_state_change.json", None),
+    ],
+)
+def test_emr_saying_capacity_is_short_names_the_group_or_fleet_short_of_it(sample: str, short_of: str | None) -> None:
+    trigger = parse_scaler_trigger(load_event(sample), "emr-autoscaler-")
+    assert isinstance(trigger, ClusterTrigger)
+    assert trigger.short_of == short_of
+
+
+def test_a_capacity_event_whose_code_is_not_a_shortage_names_nothing_short() -> None:
+    event = copy.deepcopy(load_event("instance_group_provisioning_insufficient_capacity.json"))
+    event["detail"]["eventCode"] = "EC2 provisioning - Capacity restored"
+    trigger = parse_scaler_trigger(event, "emr-autoscaler-")
+    assert isinstance(trigger, ClusterTrigger)
+    assert trigger.short_of is None

@@ -280,3 +280,61 @@ def test_emr_node_loss_without_a_warning_counts_the_lost_instance() -> None:
     # THEN the cluster was evaluated and the loss counted per type
     assert result["decisions"]
     assert [(c.instance_type, c.count) for c in store.load(CLUSTER_ID).interruptions] == [("m5.2xlarge", 1)]
+
+
+def test_emr_saying_capacity_is_short_starts_the_fallback_without_waiting_the_timeout() -> None:
+    # GIVEN a fleet cluster whose Spot target (24 units) has 8 provisioned, first seen short just now
+    from emr_autoscaler.scaling.service import handle_trigger
+    from emr_autoscaler.scaling.triggers import ClusterTrigger, parse_scaler_trigger
+    from tests.unit.domain_builders import fleet
+
+    def fleet_cluster() -> tuple[Scaler, FakeFleets]:
+        emr, fleets = FakeEmr(), FakeFleets()
+        cluster = fleet_snapshot(fleet(spot=24, provisioned_spot=8))
+        emr.add(cluster)
+        fleets.fleets[CLUSTER_ID] = cluster.fleets
+        return _scaler(emr, fleets)[0], fleets
+
+    waiting, _ = fleet_cluster()
+    # WHEN only the tick sees it, the shortage clock starts: no fallback yet (15 minutes by default)
+    assert waiting.reconcile_cluster(CLUSTER_ID).reason is not ReasonCode.SCALE_SPOT_FALLBACK
+    # WHEN EMR's insufficient-capacity event for that fleet arrives instead
+    told, fleets = fleet_cluster()
+    event = {
+        "version": "0",
+        "id": "e-ice",
+        "detail-type": "EMR Instance Fleet Provisioning",
+        "source": "aws.emr",
+        "account": "123456789012",
+        "time": NOW.isoformat(),
+        "region": "eu-west-1",
+        "resources": [],
+        "detail": {
+            "severity": "WARNING",
+            "eventCode": "EC2 provisioning - Insufficient Instance Capacity",
+            "instanceFleetId": "if-TASK1",
+            "instanceFleetType": "TASK",
+            "clusterId": CLUSTER_ID,
+            "message": "We are not able to resize your Amazon EMR cluster ...",
+        },
+    }
+    trigger = parse_scaler_trigger(event, "emr-autoscaler-")
+    assert isinstance(trigger, ClusterTrigger)
+    assert trigger.short_of == "if-TASK1"
+    result = handle_trigger(trigger, told)
+    # THEN this evaluation falls back to On-Demand at once, within the cap
+    assert result["decisions"][0]["reason"] == "SCALE_SPOT_FALLBACK", result
+    ((_, (command,)),) = fleets.resizes
+    assert 0 < command.to_on_demand <= 20
+
+
+def test_a_shortage_event_for_a_fleet_whose_spot_has_arrived_changes_nothing() -> None:
+    from tests.unit.domain_builders import fleet
+
+    emr, fleets = FakeEmr(), FakeFleets()
+    cluster = fleet_snapshot(fleet(spot=8, provisioned_spot=8))
+    emr.add(cluster)
+    fleets.fleets[CLUSTER_ID] = cluster.fleets
+    scaler = _scaler(emr, fleets)[0]
+    summary = scaler.reconcile_cluster(CLUSTER_ID, short_of="if-TASK1")
+    assert summary.reason is not ReasonCode.SCALE_SPOT_FALLBACK

@@ -58,6 +58,7 @@ from emr_autoscaler.scaling.domain.mode import resolve_mode
 from emr_autoscaler.scaling.domain.notices import scaling_notice_severity
 from emr_autoscaler.scaling.domain.other_scalers import check_other_scalers, hold_other_scaler_unreadable, plan_tune
 from emr_autoscaler.scaling.domain.plan import plan_resize
+from emr_autoscaler.scaling.domain.shortage import short_now
 from emr_autoscaler.scaling.domain.spot_groups import plan_group_resize
 from emr_autoscaler.scaling.ports import (
     BatchMetrics,
@@ -246,6 +247,7 @@ class Scaler:
         now: datetime,
         interrupted: InstanceLocation | None = None,
         lost_from: str | None = None,
+        short_of: str | None = None,
     ) -> Evaluation:
         """Evaluate reads everything the decision needs and asks the core; it writes and acts never.
 
@@ -306,6 +308,9 @@ class Scaler:
             return evaluation(_remember_reason(held), state=state, snapshot=snapshot, managed_scaling=managed)
         # EMR said nodes of a group or fleet were lost: their Spot instances are counted (once each) before deciding.
         seen = count_losses(state, self._lost(cluster_id, lost_from, now), now) if lost_from else state
+        if short_of is not None:
+            # EMR said this group or fleet is short of EC2 capacity: its Spot fallback need not wait the timeout.
+            seen = short_now(seen, short_of, policy, now)
         metrics = self.metrics.read(snapshot, policy.metrics, now)
         if interrupted is not None and snapshot.collection is InstanceCollection.INSTANCE_FLEET:
             plan = plan_interruption(snapshot, metrics, policy, seen, interrupted, now)
@@ -379,13 +384,17 @@ class Scaler:
         return snapshot.model_copy(update={"groups": self.emr.instance_groups(snapshot.cluster_id)})
 
     def reconcile_cluster(
-        self, cluster_id: str, interrupted: InstanceLocation | None = None, lost_from: str | None = None
+        self,
+        cluster_id: str,
+        interrupted: InstanceLocation | None = None,
+        lost_from: str | None = None,
+        short_of: str | None = None,
     ) -> DecisionSummary:
         """Reconcile_cluster evaluates one cluster (or, with `interrupted`, the Spot interruption of one of its
         instances; with `lost_from`, EMR's node loss in one of its groups or fleets) and applies the decision at
         most once (see `_reconcile`); every log line meanwhile carries the cluster id."""
         with self.log_context(cluster_id):
-            return self._reconcile(cluster_id, interrupted, lost_from)
+            return self._reconcile(cluster_id, interrupted, lost_from, short_of)
 
     def locate_interrupted(self, ec2_instance_id: str) -> InstanceLocation | None:
         """Locate_interrupted finds the registered (or active) fleet cluster running the EC2 instance: one
@@ -402,7 +411,11 @@ class Scaler:
         return None
 
     def _reconcile(
-        self, cluster_id: str, interrupted: InstanceLocation | None = None, lost_from: str | None = None
+        self,
+        cluster_id: str,
+        interrupted: InstanceLocation | None = None,
+        lost_from: str | None = None,
+        short_of: str | None = None,
     ) -> DecisionSummary:
         """_Reconcile evaluates one cluster and applies the decision at most once.
 
@@ -411,7 +424,7 @@ class Scaler:
         retries, after undoing its claim, so the trigger is retried or reaches the dead-letter queue.
         """
         started = time.perf_counter()
-        evaluation = self.evaluate(cluster_id, self.clock(), interrupted, lost_from)
+        evaluation = self.evaluate(cluster_id, self.clock(), interrupted, lost_from, short_of)
         self._warn_unreadable_labels(evaluation.snapshot)
         summary = self._apply(evaluation, started)
         source = evaluation.metrics.source.value if evaluation.metrics is not None else None
@@ -544,6 +557,7 @@ class Scaler:
         event_id: str,
         ec2_instance_id: str | None = None,
         lost_from: str | None = None,
+        short_of: str | None = None,
     ) -> int:
         """Enqueue sends one evaluation request per cluster to the queue and returns how many it sent.
 
@@ -553,7 +567,9 @@ class Scaler:
         if self.queue is None:
             raise RuntimeError("enqueue needs an evaluation queue")
         now = self.clock()
-        self.queue.send([evaluation_request(c, cause, event_id, now, ec2_instance_id, lost_from) for c in cluster_ids])
+        self.queue.send(
+            [evaluation_request(c, cause, event_id, now, ec2_instance_id, lost_from, short_of) for c in cluster_ids]
+        )
         return len(cluster_ids)
 
     def evaluate_request(self, request: EvaluationRequest) -> DecisionSummary:
@@ -570,7 +586,7 @@ class Scaler:
             if request.ec2_instance_id is not None and self.fleets is not None:
                 # Found once when enqueued; read again, fresh, right before the decision.
                 interrupted = self.fleets.locate_instance(request.cluster_id, request.ec2_instance_id)
-            return self._reconcile(request.cluster_id, interrupted, request.lost_from)
+            return self._reconcile(request.cluster_id, interrupted, request.lost_from, request.short_of)
 
     def consume(self, batch: EvaluationBatch) -> dict[str, Any]:
         """Consume evaluates a batch of the evaluation queue and reports the failed records (partial batch response).
@@ -666,9 +682,9 @@ def handle_trigger(trigger: Trigger, scaler: Scaler) -> dict[str, Any]:
     else:
         logger.info("evaluating %s: %s", trigger.cluster_id, trigger.cause, extra={"cluster_id": trigger.cluster_id})
         if scaler.queue is not None:
-            scaler.enqueue([trigger.cluster_id], trigger.cause, trigger.event_id)
+            scaler.enqueue([trigger.cluster_id], trigger.cause, trigger.event_id, short_of=trigger.short_of)
             return {"ignored": False, "event_id": trigger.event_id, "enqueued": 1, "decisions": []}
-        decisions = [scaler.reconcile_cluster(trigger.cluster_id)]
+        decisions = [scaler.reconcile_cluster(trigger.cluster_id, short_of=trigger.short_of)]
     return {
         "ignored": False,
         "event_id": trigger.event_id,

@@ -39,6 +39,7 @@ from emr_autoscaler.eventbridge import (
     is_cluster_id,
     route,
 )
+from emr_autoscaler.scaling.domain.shortage import says_short
 
 
 class ScheduledTick(BaseModel):
@@ -49,12 +50,16 @@ class ScheduledTick(BaseModel):
 
 
 class ClusterTrigger(BaseModel):
-    """ClusterTrigger: evaluate one cluster now (an alarm fired, or one of its instance groups changed state)."""
+    """ClusterTrigger: evaluate one cluster now (an alarm fired, or one of its instance groups changed state).
+
+    `short_of`: the group or fleet EMR says is short of EC2 capacity (its Spot fallback need not wait the timeout).
+    """
 
     model_config = ConfigDict(frozen=True)
     event_id: str
     cluster_id: str
     cause: str
+    short_of: str | None = None
 
 
 class SpotInterruption(BaseModel):
@@ -109,6 +114,8 @@ class EvaluationRequest(BaseModel):
     ec2_instance_id: str | None = Field(default=None, max_length=32)
     # Set for EMR's node-loss notification: the group or fleet whose lost instances the evaluation counts.
     lost_from: str | None = Field(default=None, max_length=68)
+    # Set for EMR's insufficient-capacity event: the group or fleet short of capacity (see domain/shortage.py).
+    short_of: str | None = Field(default=None, max_length=68)
 
     @field_validator("cluster_id")
     @classmethod
@@ -149,6 +156,7 @@ def evaluation_request(
     now: datetime,
     ec2_instance_id: str | None = None,
     lost_from: str | None = None,
+    short_of: str | None = None,
 ) -> EvaluationRequest:
     """Evaluation_request builds the message for one cluster (the cause is cut to MAX_CAUSE_CHARS)."""
     return EvaluationRequest(
@@ -158,6 +166,7 @@ def evaluation_request(
         enqueued_at=now,
         ec2_instance_id=ec2_instance_id,
         lost_from=lost_from,
+        short_of=short_of,
     )
 
 
@@ -210,7 +219,11 @@ def _capacity_event(
     # "Spot Provisioning timeout", "Spot provisioning timeout - continuing resize", "EC2 provisioning - Insufficient
     # Instance Capacity", ...: whatever the code, the cluster's capacity moved or stalled, so it is read now.
     cause = f"{event.detail_type[:48]}: {detail.event_code[:64]}"
-    return ClusterTrigger(event_id=event.id, cluster_id=detail.cluster_id, cause=cause)
+    owner = (
+        detail.instance_group_id if isinstance(detail, InstanceGroupProvisioningDetail) else detail.instance_fleet_id
+    )
+    short_of = owner if owner and says_short(detail.event_code) else None
+    return ClusterTrigger(event_id=event.id, cluster_id=detail.cluster_id, cause=cause, short_of=short_of)
 
 
 def _node_loss(
