@@ -127,9 +127,9 @@ def plan_fleet_resize(
 ) -> ResizePlan:
     """Plan_fleet_resize decides how to resize an instance-fleet cluster's fleets now, in units, and why.
 
-    Invariants (on top of plan_resize's): a fleet's total target stays within [min_units, max_units] (a Spot
-    retry excepted, which stays within max_units too); its On-Demand target never rises above
-    `max_on_demand_units`; MASTER fleets are never resized.
+    Invariants (on top of plan_resize's): a fleet's total target stays within [min_units, max_units], Spot steps
+    included (a fallback or a withdrawal keeps Spot asked for what min_units needs; a retry stays within
+    max_units); its On-Demand target never rises above `max_on_demand_units`; MASTER fleets are never resized.
     """
     view, unit_policy, unknown = unit_view(snapshot, policy)
     if unknown and snapshot.opted_in and snapshot.state in ACTIVE_CLUSTER_STATES:
@@ -225,6 +225,7 @@ def _pair(fleet: InstanceFleetCapacity, policy: ScalingPolicy) -> SpotPair:
         # A fleet RUNNING while short: its Spot timeout passed and EMR stopped asking.
         emr_gave_up=fleet.state is not GroupState.RESIZING,
         commands=commands,
+        min_total=limits.min_units,
     )
 
 

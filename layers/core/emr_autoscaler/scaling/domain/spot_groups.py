@@ -62,6 +62,9 @@ def group_pairs(snapshot: ClusterSnapshot, policy: ScalingPolicy) -> list[SpotPa
                 # A group keeps asking until its count changes: EMR never gives up on its own.
                 emr_gave_up=False,
                 commands=commands,
+                # Each TASK group keeps to the TASK limits: neither goes below min_nodes.
+                min_on_demand=limits.min_nodes,
+                min_spot=limits.min_nodes,
             )
         )
     return pairs
@@ -77,8 +80,9 @@ def plan_group_resize(
     """Plan_group_resize decides as plan_resize does, then falls back from a short Spot TASK group to an On-Demand
     TASK group (or gives the nodes back) where the cluster has both.
 
-    Invariants (on top of plan_resize's): each group stays within the TASK limits; the On-Demand group never rises
-    above its max_nodes.
+    Invariants (on top of plan_resize's): a Spot step takes neither TASK group below `groups.task.min_nodes` (the
+    Spot group stays asked for its minimum, and On-Demand is not asked for those nodes as well) nor above
+    `max_nodes` (the On-Demand group's cap).
     """
     plan = plan_resize(snapshot, metrics, policy, state, now)
     pairs = group_pairs(snapshot, policy)
