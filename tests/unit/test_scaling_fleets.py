@@ -389,3 +389,16 @@ def test_a_withdrawal_stops_at_min_units() -> None:
     assert plan.reason is ReasonCode.SCALE_SPOT_FALLBACK, plan.explanation
     assert (command.to_on_demand, command.to_spot) == (4, 8)
     assert command.to_count == 12
+
+
+def test_a_fallback_asks_on_demand_for_no_more_than_the_step_budget() -> None:
+    # GIVEN a step budget of one node (4 units of the fleet's lightest type) and 16 Spot units missing for 16 min
+    cluster = fleet_snapshot(fleet(spot=24, provisioned_spot=8))
+    memory = state(fleets=(FleetMemory(fleet_id="if-TASK1", spot_short_since=ago(960)),))
+    scaling_policy = policy(scale_out={"max_step_nodes": 1, "max_step_pct": 10})
+    plan = plan_fleet_resize(cluster, metrics(nodes=4, **BUSY), scaling_policy, memory, NOW)
+    # THEN On-Demand is asked for 4 units, Spot stays asked for the other 12, and the shortage clock keeps running
+    command = _only_command(plan)
+    assert plan.reason is ReasonCode.SCALE_SPOT_FALLBACK, plan.explanation
+    assert (command.to_on_demand, command.to_spot) == (4, 20)
+    assert plan.next_state.fleet("if-TASK1").spot_short_since == ago(960)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from emr_autoscaler.kernel.models import GroupState
 from emr_autoscaler.scaling.domain.decisions import FleetMemory, ReasonCode
 from emr_autoscaler.scaling.domain.plan import plan_resize
@@ -140,3 +142,22 @@ def test_a_give_back_leaves_the_on_demand_group_at_its_min_nodes() -> None:
     # THEN the On-Demand group is not taken below its minimum, and the retry is forgotten
     assert all(c.to_count >= 2 for c in plan.commands), plan.explanation
     assert plan.next_state.fleet("ig-SPOT").retry_units == 0
+
+
+def test_a_fallback_asks_the_on_demand_group_for_no_more_than_its_step_budget() -> None:
+    # GIVEN a step budget of 10 nodes, a Spot group asking 30 nodes none of which came for 16 minutes, On-Demand at 0
+    scaling_policy = policy(groups={"task": {"max_nodes": 40}}, scale_out={"max_step_nodes": 10, "max_step_pct": 10})
+    cluster = _cluster(spot_running=0, spot_requested=30, on_demand=0)
+    plan = plan_group_resize(cluster, _busy(2), scaling_policy, _short(16), NOW)  # type: ignore[arg-type]
+    # THEN one action asks On-Demand for 10 nodes only, and Spot stays asked for the other 20
+    assert plan.reason is ReasonCode.SCALE_SPOT_FALLBACK, plan.explanation
+    assert sorted((c.group_id, c.to_count) for c in plan.commands) == [("ig-OD", 10), ("ig-SPOT", 20)]
+    assert "step budget 10" in plan.explanation
+    # AND the next evaluation, once On-Demand has its 10, asks it for 10 more without waiting out the timeout again
+    later = NOW + timedelta(minutes=2)
+    settled = _cluster(spot_running=0, spot_requested=20, on_demand=10)
+    yarn = _busy(12).model_copy(update={"observed_at": later})  # type: ignore[attr-defined]
+    again = plan_group_resize(settled, yarn, scaling_policy, plan.next_state, later)  # type: ignore[arg-type]
+    assert again.reason is ReasonCode.SCALE_SPOT_FALLBACK, again.explanation
+    assert sorted((c.group_id, c.to_count) for c in again.commands) == [("ig-OD", 20), ("ig-SPOT", 10)]
+    assert again.next_state.fleet("ig-SPOT").fallback_units == 20

@@ -221,6 +221,10 @@ def _pair(fleet: InstanceFleetCapacity, policy: ScalingPolicy) -> SpotPair:
         target_spot=fleet.target_spot,
         provisioned_spot=fleet.provisioned_spot,
         max_on_demand=limits.max_on_demand_units,
+        # In units, as the fleet's own budget counts them: max_step_nodes of its lightest type.
+        on_demand_step=policy.scale_out.step_budget(
+            fleet.target_on_demand, min((t.weighted_capacity for t in fleet.instance_types), default=1)
+        ),
         retry_room=max(0, limits.max_units - fleet.target_units),
         # A fleet RUNNING while short: its Spot timeout passed and EMR stopped asking.
         emr_gave_up=fleet.state is not GroupState.RESIZING,

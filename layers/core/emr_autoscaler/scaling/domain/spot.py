@@ -58,7 +58,8 @@ EARLY_HOLDS = frozenset(
 class SpotPair:
     """SpotPair is a Spot target and the On-Demand target that may carry it, with their limits.
 
-    `key` names the memory (the fleet's id, or the Spot group's); `retry_room` is how much Spot may be asked for on
+    `key` names the memory (the fleet's id, or the Spot group's); `on_demand_step` is the most one action asks of
+    On-Demand (the On-Demand side's scale-out step budget); `retry_room` is how much Spot may be asked for on
     top of its target without leaving the limits; `emr_gave_up` is true when EMR stopped asking Spot by itself (a
     fleet RUNNING short after its Spot timeout); `commands(on_demand, spot)` sets the two targets. The minimums
     are what no Spot step may go below: each group's `min_nodes` (`min_on_demand`, `min_spot`) on instance-group
@@ -72,6 +73,7 @@ class SpotPair:
     target_spot: int
     provisioned_spot: int
     max_on_demand: int
+    on_demand_step: int
     retry_room: int
     emr_gave_up: bool
     commands: Callable[[int, int], tuple[ResizeInstanceGroup, ...]]
@@ -206,8 +208,11 @@ def _fallback(d: _SpotDecision, pair: SpotPair, memory: FleetMemory) -> ResizePl
     # what did come replaces as much On-Demand (a negative change), down to On-Demand's minimum.
     change = missing - memory.retry_units
     room = max(0, pair.max_on_demand - pair.target_on_demand)
+    # One action asks On-Demand for no more than its step budget; the rest stays asked of Spot, and the shortage
+    # clock keeps running so that the next evaluation asks On-Demand for more.
+    budgeted = change > 0 and pair.on_demand_step < min(change, room)
     if change > 0:
-        applied = min(change, room)
+        applied = min(change, room, pair.on_demand_step)
     else:
         applied = max(change, min(0, pair.on_demand_floor(pair.provisioned_spot) - pair.target_on_demand))
     to_spot = pair.provisioned_spot + (change - applied if change > 0 else 0)
@@ -273,11 +278,12 @@ def _fallback(d: _SpotDecision, pair: SpotPair, memory: FleetMemory) -> ResizePl
             "fallback_at": d.now,
             "fallback_since": memory.fallback_since or d.now,
             "retry_units": 0,
-            "spot_short_since": d.now if still_asked else None,
+            "spot_short_since": memory.spot_short_since if budgeted else d.now if still_asked else None,
         }
     )
     if applied > 0:
-        did = f"asking On-Demand for {applied} {unit}(s) (cap {pair.max_on_demand})"
+        budget = f"; step budget {pair.on_demand_step}, the rest at the next evaluation" if budgeted else ""
+        did = f"asking On-Demand for {applied} {unit}(s) (cap {pair.max_on_demand}{budget})"
     elif applied < 0:
         did = f"Spot returned {-applied} {unit}(s) of the retry, so as many On-Demand {unit}s go"
     else:

@@ -58,6 +58,7 @@ def group_pairs(snapshot: ClusterSnapshot, policy: ScalingPolicy) -> list[SpotPa
                 target_spot=spot.requested_count,
                 provisioned_spot=spot.running_count,
                 max_on_demand=limits.max_nodes,
+                on_demand_step=policy.scale_out.step_budget(od.requested_count, od.units_per_node),
                 retry_room=max(0, limits.max_nodes - spot.requested_count),
                 # A group keeps asking until its count changes: EMR never gives up on its own.
                 emr_gave_up=False,
