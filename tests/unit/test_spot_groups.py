@@ -161,3 +161,13 @@ def test_a_fallback_asks_the_on_demand_group_for_no_more_than_its_step_budget() 
     assert again.reason is ReasonCode.SCALE_SPOT_FALLBACK, again.explanation
     assert sorted((c.group_id, c.to_count) for c in again.commands) == [("ig-OD", 20), ("ig-SPOT", 10)]
     assert again.next_state.fleet("ig-SPOT").fallback_units == 20
+
+
+def test_without_steering_spot_a_group_cluster_is_plan_resize_alone() -> None:
+    # GIVEN a Spot TASK group short for 16 minutes on a cluster whose managed scaling, tuned, picks the markets
+    cluster = _cluster()
+    yarn = _busy(5)
+    plan = plan_group_resize(cluster, yarn, policy(), _short(16), NOW, steer_spot=False)  # type: ignore[arg-type]
+    # THEN no fallback is decided and the Spot memory stays as it was
+    assert plan == plan_resize(cluster, yarn, policy(), _short(16), NOW)  # type: ignore[arg-type]
+    assert plan.next_state.fleet("ig-SPOT").fallback_units == 0

@@ -124,8 +124,14 @@ def plan_fleet_resize(
     policy: ScalingPolicy,
     state: ScalingState,
     now: datetime,
+    *,
+    steer_spot: bool = True,
 ) -> ResizePlan:
     """Plan_fleet_resize decides how to resize an instance-fleet cluster's fleets now, in units, and why.
+
+    With `steer_spot` false (EMR Managed Scaling attached and tuned: it picks the markets itself, and only the
+    total becomes its limits) there is no Spot fallback, give-back or restore after an interruption, and no Spot
+    memory is made or changed: the fleets' memory stays as it was.
 
     Invariants (on top of plan_resize's): a fleet's total target stays within [min_units, max_units], Spot steps
     included (a fallback or a withdrawal keeps Spot asked for what min_units needs; a retry stays within
@@ -145,6 +151,10 @@ def plan_fleet_resize(
     if plan.reason in EARLY_HOLDS:
         return plan
     fleets = [f for f in snapshot.fleets if (lim := fleet_limits(policy, f.role)) is not None and lim.scalable]
+    if not steer_spot:
+        kept_memory = {f.fleet_id: plan.next_state.fleet(f.fleet_id) for f in fleets}
+        split = _split_plan(plan, fleets, kept_memory, plan.next_state, policy, {})
+        return split.model_copy(update={"next_state": plan.next_state})
     pairs = [_pair(f, policy) for f in fleets]
     memories = remember_spot(plan.next_state, pairs, now)
     next_state = plan.next_state.model_copy(update={"fleets": tuple(memories.values())})

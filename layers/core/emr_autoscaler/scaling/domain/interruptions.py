@@ -55,8 +55,11 @@ def plan_interruption(
     state: ScalingState,
     location: InstanceLocation,
     now: datetime,
+    *,
+    steer_spot: bool = True,
 ) -> ResizePlan:
-    """Plan_interruption decides whether, and on which market, to replace a Spot instance EC2 is about to reclaim.
+    """Plan_interruption decides whether, and on which market, to replace a Spot instance EC2 is about to reclaim;
+    with `steer_spot` false (EMR Managed Scaling attached and tuned, which replaces capacity itself) it only counts.
 
     Invariants: one warning is replaced and counted at most once (a held one is remembered per instance too); a
     fleet's target stays within [min_units, max_units] and its On-Demand target within `max_on_demand_units`;
@@ -88,6 +91,8 @@ def plan_interruption(
             next_state=counted_state.model_copy(update={"replacements": seen}),
         )
 
+    if not steer_spot:
+        return hold("EMR Managed Scaling, tuned by this scaler, picks the markets and replaces capacity itself")
     fleet = next((f for f in snapshot.fleets if f.fleet_id == location.fleet_id), None)
     limits = fleet_limits(policy, fleet.role) if fleet is not None else None
     if fleet is None or limits is None or not limits.scalable:
@@ -144,6 +149,8 @@ def plan_group_interruption(
     state: ScalingState,
     location: InstanceLocation,
     now: datetime,
+    *,
+    steer_spot: bool = True,
 ) -> ResizePlan:
     """Plan_group_interruption counts the interruption of a Spot instance of an instance-group cluster (once per
     instance) and decides as every evaluation does.
@@ -152,7 +159,9 @@ def plan_group_interruption(
     itself; what the scaler adds is the count per instance type, which makes the next scale-out prefer a TASK group
     whose type was reclaimed less (`Planner.scalable_groups`).
     """
-    return plan_group_resize(snapshot, metrics, policy, count_losses(state, (location,), now), now)
+    return plan_group_resize(
+        snapshot, metrics, policy, count_losses(state, (location,), now), now, steer_spot=steer_spot
+    )
 
 
 def count_losses(state: ScalingState, lost: tuple[InstanceLocation, ...], now: datetime) -> ScalingState:

@@ -12,6 +12,8 @@ the other scaler and what to do):
   maximums to the capacity it decided (`plan_tune`), the way AWS's managed scaling dampener moves
   `MaximumCapacityUnits` (https://github.com/aws-samples/aws-emr-utilities/tree/main/utilities/managed-scaling-dampener):
   managed scaling keeps resizing within the limits, and the team gets the autoscaler's cooldowns, budgets and notices.
+  Managed scaling picks the markets itself: the Spot fallback, give-back and interruption replacement are not
+  planned under it at all (the service passes `steer_spot=False`), so no market move becomes a limit.
 An answer the scaler cannot read is a hold too (HOLD_OTHER_SCALER_UNREADABLE): never a resize blind.
 
 Units, honestly converted: a managed scaling policy counts the whole cluster's CORE and TASK capacity

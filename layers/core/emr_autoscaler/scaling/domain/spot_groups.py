@@ -77,16 +77,19 @@ def plan_group_resize(
     policy: ScalingPolicy,
     state: ScalingState,
     now: datetime,
+    *,
+    steer_spot: bool = True,
 ) -> ResizePlan:
     """Plan_group_resize decides as plan_resize does, then falls back from a short Spot TASK group to an On-Demand
-    TASK group (or gives the nodes back) where the cluster has both.
+    TASK group (or gives the nodes back) where the cluster has both; with `steer_spot` false (EMR Managed Scaling
+    attached and tuned, which picks the markets itself) it is plan_resize alone.
 
     Invariants (on top of plan_resize's): a Spot step takes neither TASK group below `groups.task.min_nodes` (the
     Spot group stays asked for its minimum, and On-Demand is not asked for those nodes as well) nor above
     `max_nodes` (the On-Demand group's cap).
     """
     plan = plan_resize(snapshot, metrics, policy, state, now)
-    pairs = group_pairs(snapshot, policy)
+    pairs = group_pairs(snapshot, policy) if steer_spot else []
     if not pairs or plan.reason in EARLY_HOLDS:
         return plan
     memories = remember_spot(plan.next_state, pairs, now)
