@@ -343,3 +343,23 @@ def test_no_other_scaler_leaves_the_plan_with_a_passed_check() -> None:
     assert plan.reason is decided.reason
     assert plan.commands == decided.commands
     assert ("other_scalers", True, "none") in [(c.name, c.passed, c.detail) for c in plan.checks]
+
+
+def test_tune_never_turns_a_market_move_into_limits() -> None:
+    # GIVEN a Spot fallback decided on a fleet cluster (On-Demand 0 → 8, Spot 16 → 8) and managed scaling 4..60 units
+    from emr_autoscaler.scaling.domain.decisions import FleetMemory
+    from tests.unit.domain_builders import ago
+
+    short = fleet_snapshot(fleet(spot=16, provisioned_spot=8))
+    memory = state(fleets=(FleetMemory(fleet_id="if-TASK1", spot_short_since=ago(1000), last_provisioned_spot=8),))
+    busy = metrics(nodes=6, allocated_mb=6 * NODE_MB - 4096, allocated_vcores=20)
+    fallback = plan_fleet_resize(short, busy, policy(**TUNE), memory, NOW)
+    assert fallback.reason is ReasonCode.SCALE_SPOT_FALLBACK
+    limits = ManagedScalingLimits(unit_type=ManagedScalingUnit.INSTANCE_FLEET_UNITS, minimum_units=4, maximum_units=60)
+    # WHEN plan_tune is handed it
+    tuned = plan_tune(fallback, short, limits, policy(**TUNE), memory, NOW)
+    # THEN no limit is written, nothing is resized, and no fallback is remembered
+    assert tuned.reason is ReasonCode.HOLD_MANAGED_SCALING_TUNED, tuned.explanation
+    assert tuned.managed_scaling is None
+    assert not tuned.commands
+    assert tuned.next_state.fleet("if-TASK1").fallback_units == 0

@@ -381,3 +381,44 @@ def test_spot_that_keeps_arriving_is_growing_not_short() -> None:
     assert plan.reason is not ReasonCode.SCALE_SPOT_FALLBACK
     assert plan.next_state.fleet("if-TASK1").spot_short_since == NOW
     assert plan.next_state.fleet("if-TASK1").last_provisioned_spot == 16
+
+
+def test_a_withdrawn_spot_request_keeps_the_fleet_at_its_min_units() -> None:
+    # GIVEN a TASK fleet of min_units 8 with no On-Demand allowed, asking 8 Spot units none of which came, and EMR
+    # given up on them (the fleet RUNNING) for 16 minutes
+    cluster = fleet_snapshot(fleet(spot=8, provisioned_spot=0))
+    memory = state(fleets=(FleetMemory(fleet_id="if-TASK1", spot_short_since=ago(960), last_provisioned_spot=0),))
+    scaling_policy = policy(fleets={"task": {"min_units": 8, "max_on_demand_units": 0}})
+    # WHEN the planner decides
+    plan = plan_fleet_resize(cluster, metrics(nodes=4, **BUSY), scaling_policy, memory, NOW)
+    # THEN the request is not withdrawn below min_units: the fleet holds, saying why
+    assert plan.reason is ReasonCode.HOLD_SPOT_SHORT, plan.explanation
+    assert not plan.commands
+    assert "minimum (8 units)" in plan.explanation
+
+
+def test_a_withdrawal_stops_at_min_units() -> None:
+    # GIVEN On-Demand at its cap of 4 units, a fleet of min_units 12 asking 16 Spot units of which 4 came
+    cluster = fleet_snapshot(fleet(on_demand=4, spot=16, provisioned_spot=4))
+    memory = state(fleets=(FleetMemory(fleet_id="if-TASK1", spot_short_since=ago(960), last_provisioned_spot=4),))
+    scaling_policy = policy(fleets={"task": {"min_units": 12, "max_on_demand_units": 4}})
+    # WHEN the planner withdraws the Spot request EMR gave up on
+    plan = plan_fleet_resize(cluster, metrics(nodes=4, **BUSY), scaling_policy, memory, NOW)
+    # THEN Spot comes down only as far as min_units allows (4 On-Demand + 8 Spot), not to the 4 that run
+    command = _only_command(plan)
+    assert plan.reason is ReasonCode.SCALE_SPOT_FALLBACK, plan.explanation
+    assert (command.to_on_demand, command.to_spot) == (4, 8)
+    assert command.to_count == 12
+
+
+def test_a_fallback_asks_on_demand_for_no_more_than_the_step_budget() -> None:
+    # GIVEN a step budget of one node (4 units of the fleet's lightest type) and 16 Spot units missing for 16 min
+    cluster = fleet_snapshot(fleet(spot=24, provisioned_spot=8))
+    memory = state(fleets=(FleetMemory(fleet_id="if-TASK1", spot_short_since=ago(960)),))
+    scaling_policy = policy(scale_out={"max_step_nodes": 1, "max_step_pct": 10})
+    plan = plan_fleet_resize(cluster, metrics(nodes=4, **BUSY), scaling_policy, memory, NOW)
+    # THEN On-Demand is asked for 4 units, Spot stays asked for the other 12, and the shortage clock keeps running
+    command = _only_command(plan)
+    assert plan.reason is ReasonCode.SCALE_SPOT_FALLBACK, plan.explanation
+    assert (command.to_on_demand, command.to_spot) == (4, 20)
+    assert plan.next_state.fleet("if-TASK1").spot_short_since == ago(960)

@@ -8,7 +8,7 @@ from datetime import timedelta
 from emr_autoscaler.kernel.models import InstanceLocation
 from emr_autoscaler.scaling.domain.decisions import FleetMemory, ReasonCode, Replacement, ResizeInstanceFleet
 from emr_autoscaler.scaling.domain.fleets import plan_fleet_resize
-from emr_autoscaler.scaling.domain.interruptions import plan_interruption
+from emr_autoscaler.scaling.domain.interruptions import count_losses, plan_interruption
 from tests.unit.domain_builders import NOW, ago, fleet, fleet_snapshot, metrics, policy, state
 
 BUSY = metrics(nodes=6, allocated_mb=6 * 12288 - 4096, allocated_vcores=20)
@@ -71,6 +71,29 @@ def test_an_idle_cluster_does_not_replace_but_counts() -> None:
     assert plan.reason is ReasonCode.HOLD_INTERRUPTION_NOT_REPLACED
     assert "does not need it" in plan.explanation
     assert plan.next_state.interruptions[0].count == 1
+
+
+def test_a_held_interruption_is_counted_once_whatever_comes_after() -> None:
+    # GIVEN an idle cluster whose interruption was held (not replaced), and counted
+    cluster = fleet_snapshot(fleet(spot=16))
+    idle = metrics(nodes=6)
+    held = plan_interruption(cluster, idle, policy(), state(), _reclaimed(), NOW)
+    assert held.reason is ReasonCode.HOLD_INTERRUPTION_NOT_REPLACED
+    # WHEN a copy of the warning arrives, then EMR's node-loss notification for the same instance
+    again = plan_interruption(cluster, idle, policy(), held.next_state, _reclaimed(), NOW)
+    lost = count_losses(again.next_state, (_reclaimed(),), NOW + timedelta(minutes=5))
+    # THEN the instance is counted once, not three times (which would reach reclaimed_limit from one reclaim)
+    assert [(c.instance_type, c.count) for c in lost.interruptions] == [("m5.xlarge", 1)]
+    assert "already counted" in again.explanation
+    # AND nothing is taken off a target for it later
+    later = plan_fleet_resize(
+        cluster,
+        idle.model_copy(update={"observed_at": NOW + timedelta(minutes=5)}),
+        policy(),
+        lost,
+        NOW + timedelta(minutes=5),
+    )
+    assert later.reason is not ReasonCode.SCALE_REPLACE_INTERRUPTED, later.explanation
 
 
 def test_no_replacement_beyond_max_units() -> None:

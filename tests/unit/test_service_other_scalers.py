@@ -8,13 +8,14 @@ from typing import Any
 
 from emr_autoscaler.kernel.config.document import parse_config
 from emr_autoscaler.kernel.events import AppDetailType
-from emr_autoscaler.kernel.models import ManagedScalingLimits, ManagedScalingUnit, NodeLabels
-from emr_autoscaler.scaling.domain.decisions import ReasonCode
+from emr_autoscaler.kernel.models import InstanceLocation, ManagedScalingLimits, ManagedScalingUnit, NodeLabels
+from emr_autoscaler.scaling.domain.decisions import FleetMemory, ReasonCode, ScalingState
 from emr_autoscaler.scaling.explain import explanation_dict, render_text
 from emr_autoscaler.scaling.ports import OtherScalerUnreadableError
 from emr_autoscaler.scaling.service import Outcome, Scaler
 from tests.fakes import (
     FakeEmr,
+    FakeFleets,
     FakeManagedScaling,
     FakeMetrics,
     InMemoryStateStore,
@@ -23,7 +24,17 @@ from tests.fakes import (
     StaticConfig,
     no_log_context,
 )
-from tests.unit.domain_builders import CLUSTER_ID, NODE_MB, NOW, core, metrics, snapshot, task
+from tests.unit.domain_builders import (
+    CLUSTER_ID,
+    NODE_MB,
+    NOW,
+    core,
+    fleet,
+    fleet_snapshot,
+    metrics,
+    snapshot,
+    task,
+)
 
 BUSY = metrics(allocated_mb=4 * NODE_MB - 1024, allocated_vcores=12, pending_mb=5 * NODE_MB)
 LIMITS = ManagedScalingLimits(unit_type=ManagedScalingUnit.INSTANCES, minimum_units=2, maximum_units=20)
@@ -239,3 +250,76 @@ def test_an_unreadable_label_configuration_warns_once_and_only_for_an_opted_in_c
         for _ in range(3):
             scaler.reconcile_cluster(CLUSTER_ID)
         assert [r for r in _warnings(published) if r == "NODE_LABELS_UNREADABLE"] == expected
+
+
+FLEET_LIMITS = ManagedScalingLimits(
+    unit_type=ManagedScalingUnit.INSTANCE_FLEET_UNITS, minimum_units=4, maximum_units=60
+)
+
+
+def _tuned_fleet_scaler(
+    task: Any, yarn: Any, memory: Any = None
+) -> tuple[Scaler, FakeManagedScaling, FakeFleets, InMemoryStateStore]:
+    """A fleet cluster with managed scaling attached (4..60 fleet units) and a profile that tunes it."""
+    emr, fleets, store = FakeEmr(), FakeFleets(), InMemoryStateStore()
+    cluster = fleet_snapshot(task)
+    emr.add(cluster)
+    fleets.fleets[CLUSTER_ID] = cluster.fleets
+    fleets.instances.append(
+        InstanceLocation(
+            cluster_id=CLUSTER_ID, ec2_instance_id="i-0abc1234def567890", fleet_id="if-TASK1", instance_type="m5.xlarge"
+        )
+    )
+    if memory is not None:
+        store.save(memory, expected_version=0)
+    managed = FakeManagedScaling(policies={CLUSTER_ID: FLEET_LIMITS})
+    scaler = Scaler(
+        emr=emr,
+        metrics=FakeMetrics(yarn),
+        store=store,
+        config=StaticConfig(parse_config({"defaults": {"managed_scaling": "tune"}})),
+        sink=RecordingSink(),
+        clock=lambda: NOW,
+        events=RecordingPublisher(),
+        log_context=no_log_context,
+        managed_scaling=managed,
+        fleets=fleets,
+    )
+    return scaler, managed, fleets, store
+
+
+def test_tune_makes_no_spot_fallback_of_a_short_fleet() -> None:
+    # GIVEN a tuned fleet cluster whose TASK fleet has been 8 Spot units short for 20 minutes
+    busy = metrics(nodes=6, allocated_mb=6 * NODE_MB - 4096, allocated_vcores=20)
+    short = FleetMemory(fleet_id="if-TASK1", spot_short_since=NOW - timedelta(minutes=20), last_provisioned_spot=8)
+    scaler, managed, fleets, store = _tuned_fleet_scaler(
+        fleet(spot=16, provisioned_spot=8), busy, ScalingState(cluster_id=CLUSTER_ID, fleets=(short,))
+    )
+    # WHEN it is evaluated
+    summary = scaler.reconcile_cluster(CLUSTER_ID)
+    # THEN no Spot fallback is decided (managed scaling picks the markets), so no maximum is lowered for
+    # On-Demand units never bought, nothing is resized, and no fallback is remembered
+    assert summary.reason is not ReasonCode.SCALE_SPOT_FALLBACK, summary.explanation
+    assert "On-Demand" not in summary.explanation
+    assert all(t.to_limits.maximum_units >= FLEET_LIMITS.maximum_units for _c, t in managed.tunes)
+    assert not fleets.resizes
+    assert store.load(CLUSTER_ID).fleet("if-TASK1").fallback_units == 0
+
+
+def test_tune_counts_a_spot_interruption_and_leaves_its_replacement_to_managed_scaling() -> None:
+    # GIVEN a busy tuned fleet cluster and EC2's warning for one of its Spot instances
+    from emr_autoscaler.scaling.service import handle_trigger
+    from emr_autoscaler.scaling.triggers import SpotInterruption
+
+    busy = metrics(nodes=6, allocated_mb=6 * NODE_MB - 4096, allocated_vcores=20)
+    scaler, managed, fleets, store = _tuned_fleet_scaler(fleet(spot=16), busy)
+    warning = SpotInterruption(event_id="e-1", ec2_instance_id="i-0abc1234def567890")
+    # WHEN the scaler handles it
+    result = handle_trigger(warning, scaler)
+    # THEN it is counted once and not replaced: no resize, no limits moved for it, no replacement to restore later
+    assert result["decisions"][0]["reason"] == "HOLD_INTERRUPTION_NOT_REPLACED"
+    assert not fleets.resizes
+    assert not managed.tunes
+    saved = store.load(CLUSTER_ID)
+    assert [(c.instance_type, c.count) for c in saved.interruptions] == [("m5.xlarge", 1)]
+    assert all(r.restored for r in saved.replacements)

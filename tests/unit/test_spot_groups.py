@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from emr_autoscaler.kernel.models import GroupState
 from emr_autoscaler.scaling.domain.decisions import FleetMemory, ReasonCode
 from emr_autoscaler.scaling.domain.plan import plan_resize
@@ -105,3 +107,67 @@ def test_a_cluster_without_both_kinds_of_task_group_is_plan_resize_alone() -> No
             _short(60),
             NOW,  # type: ignore[arg-type]
         )
+
+
+def test_a_fallback_leaves_the_spot_group_at_its_min_nodes() -> None:
+    # GIVEN TASK groups of min_nodes 2, a Spot group asking 4 with none running for 16 minutes, On-Demand at 2
+    scaling_policy = policy(groups={"task": {"min_nodes": 2, "max_nodes": 20}})
+    cluster = _cluster(spot_running=0, spot_requested=4, on_demand=2)
+    plan = plan_group_resize(cluster, _busy(4), scaling_policy, _short(16), NOW)  # type: ignore[arg-type]
+    # THEN the Spot group stays asked for its 2 minimum nodes, and On-Demand is asked only for the other 2
+    assert plan.reason is ReasonCode.SCALE_SPOT_FALLBACK, plan.explanation
+    assert sorted((c.group_id, c.to_count) for c in plan.commands) == [("ig-OD", 4), ("ig-SPOT", 2)]
+    assert plan.next_state.fleet("ig-SPOT").fallback_units == 2
+    # AND once those 2 stay short too, nothing more is asked of On-Demand: the cluster holds at the minimum
+    short_again = _cluster(spot_running=0, spot_requested=2, on_demand=4)
+    memory = plan.next_state.model_copy(
+        update={"fleets": (plan.next_state.fleet("ig-SPOT").model_copy(update={"spot_short_since": ago(960)}),)}
+    )
+    held = plan_group_resize(short_again, _busy(6), scaling_policy, memory, NOW)  # type: ignore[arg-type]
+    assert held.reason is ReasonCode.HOLD_SPOT_SHORT, held.explanation
+    assert "minimum (2 nodes)" in held.explanation
+
+
+def test_a_give_back_leaves_the_on_demand_group_at_its_min_nodes() -> None:
+    # GIVEN TASK groups of min_nodes 2, On-Demand at 2 still remembered as carrying 4 fallback nodes, and the retry
+    # of 4 Spot nodes delivered
+    scaling_policy = policy(groups={"task": {"min_nodes": 2, "max_nodes": 20}})
+    cluster = snapshot(
+        core(2),
+        task(2, group_id="ig-OD", name="task-od"),
+        task(6, group_id="ig-SPOT", name="task-spot").model_copy(update={"market": "SPOT"}),
+    )
+    memory = state(fleets=(FleetMemory(fleet_id="ig-SPOT", fallback_units=4, fallback_at=ago(600), retry_units=4),))
+    plan = plan_group_resize(cluster, _busy(8), scaling_policy, memory, NOW)
+    # THEN the On-Demand group is not taken below its minimum, and the retry is forgotten
+    assert all(c.to_count >= 2 for c in plan.commands), plan.explanation
+    assert plan.next_state.fleet("ig-SPOT").retry_units == 0
+
+
+def test_a_fallback_asks_the_on_demand_group_for_no_more_than_its_step_budget() -> None:
+    # GIVEN a step budget of 10 nodes, a Spot group asking 30 nodes none of which came for 16 minutes, On-Demand at 0
+    scaling_policy = policy(groups={"task": {"max_nodes": 40}}, scale_out={"max_step_nodes": 10, "max_step_pct": 10})
+    cluster = _cluster(spot_running=0, spot_requested=30, on_demand=0)
+    plan = plan_group_resize(cluster, _busy(2), scaling_policy, _short(16), NOW)  # type: ignore[arg-type]
+    # THEN one action asks On-Demand for 10 nodes only, and Spot stays asked for the other 20
+    assert plan.reason is ReasonCode.SCALE_SPOT_FALLBACK, plan.explanation
+    assert sorted((c.group_id, c.to_count) for c in plan.commands) == [("ig-OD", 10), ("ig-SPOT", 20)]
+    assert "step budget 10" in plan.explanation
+    # AND the next evaluation, once On-Demand has its 10, asks it for 10 more without waiting out the timeout again
+    later = NOW + timedelta(minutes=2)
+    settled = _cluster(spot_running=0, spot_requested=20, on_demand=10)
+    yarn = _busy(12).model_copy(update={"observed_at": later})  # type: ignore[attr-defined]
+    again = plan_group_resize(settled, yarn, scaling_policy, plan.next_state, later)  # type: ignore[arg-type]
+    assert again.reason is ReasonCode.SCALE_SPOT_FALLBACK, again.explanation
+    assert sorted((c.group_id, c.to_count) for c in again.commands) == [("ig-OD", 20), ("ig-SPOT", 10)]
+    assert again.next_state.fleet("ig-SPOT").fallback_units == 20
+
+
+def test_without_steering_spot_a_group_cluster_is_plan_resize_alone() -> None:
+    # GIVEN a Spot TASK group short for 16 minutes on a cluster whose managed scaling, tuned, picks the markets
+    cluster = _cluster()
+    yarn = _busy(5)
+    plan = plan_group_resize(cluster, yarn, policy(), _short(16), NOW, steer_spot=False)  # type: ignore[arg-type]
+    # THEN no fallback is decided and the Spot memory stays as it was
+    assert plan == plan_resize(cluster, yarn, policy(), _short(16), NOW)  # type: ignore[arg-type]
+    assert plan.next_state.fleet("ig-SPOT").fallback_units == 0

@@ -312,14 +312,17 @@ class Scaler:
             # EMR said this group or fleet is short of EC2 capacity: its Spot fallback need not wait the timeout.
             seen = short_now(seen, short_of, policy, now)
         metrics = self.metrics.read(snapshot, policy.metrics, now)
+        # Managed scaling attached (and tuned, or the cluster was held above) picks the markets itself: the Spot
+        # fallback, give-back and interruption replacement are not decided, only the total it is limited to.
+        steer_spot = managed is None
         if interrupted is not None and snapshot.collection is InstanceCollection.INSTANCE_FLEET:
-            plan = plan_interruption(snapshot, metrics, policy, seen, interrupted, now)
+            plan = plan_interruption(snapshot, metrics, policy, seen, interrupted, now, steer_spot=steer_spot)
         elif snapshot.collection is InstanceCollection.INSTANCE_FLEET:
-            plan = plan_fleet_resize(snapshot, metrics, policy, seen, now)
+            plan = plan_fleet_resize(snapshot, metrics, policy, seen, now, steer_spot=steer_spot)
         elif interrupted is not None:
-            plan = plan_group_interruption(snapshot, metrics, policy, seen, interrupted, now)
+            plan = plan_group_interruption(snapshot, metrics, policy, seen, interrupted, now, steer_spot=steer_spot)
         else:
-            plan = plan_group_resize(snapshot, metrics, policy, seen, now)
+            plan = plan_group_resize(snapshot, metrics, policy, seen, now, steer_spot=steer_spot)
         if cached and plan.acts:
             # About to resize on a cached "no managed scaling": read it again, it may have been attached since.
             try:

@@ -6,6 +6,7 @@ never a silently ignored setting.
 
 from __future__ import annotations
 
+import math
 from enum import StrEnum
 from typing import Any
 
@@ -122,6 +123,11 @@ class ScaleOutConfig(Frozen):
     start_delay_s: int = Field(default=360, gt=0, le=3600)
     headroom_pct: float = Field(default=0.0, ge=0, le=200)
     drain_trust_pct: float = Field(default=50.0, ge=0, le=100)
+
+    def step_budget(self, count: int, units_per_node: int = 1) -> int:
+        """Step_budget is the most one action adds to a group of `count` (nodes, or a fleet's units, where
+        `max_step_nodes` nodes are as many of its lightest type, `units_per_node`): the larger of the two budgets."""
+        return max(self.max_step_nodes * units_per_node, math.ceil(count * self.max_step_pct / 100.0))
 
 
 class ScaleInConfig(Frozen):

@@ -131,12 +131,18 @@ def plan_fleet_resize(
     policy: ScalingPolicy,
     state: ScalingState,
     now: datetime,
+    *,
+    steer_spot: bool = True,
 ) -> ResizePlan:
     """Plan_fleet_resize decides how to resize an instance-fleet cluster's fleets now, in units, and why.
 
-    Invariants (on top of plan_resize's): a fleet's total target stays within [min_units, max_units] (a Spot
-    retry excepted, which stays within max_units too); its On-Demand target never rises above
-    `max_on_demand_units`; MASTER fleets are never resized.
+    With `steer_spot` false (EMR Managed Scaling attached and tuned: it picks the markets itself, and only the
+    total becomes its limits) there is no Spot fallback, give-back or restore after an interruption, and no Spot
+    memory is made or changed: the fleets' memory stays as it was.
+
+    Invariants (on top of plan_resize's): a fleet's total target stays within [min_units, max_units], Spot steps
+    included (a fallback or a withdrawal keeps Spot asked for what min_units needs; a retry stays within
+    max_units); its On-Demand target never rises above `max_on_demand_units`; MASTER fleets are never resized.
     """
     view, unit_policy, unknown = unit_view(snapshot, policy)
     if unknown and snapshot.opted_in and snapshot.state in ACTIVE_CLUSTER_STATES:
@@ -152,6 +158,10 @@ def plan_fleet_resize(
     if plan.reason in EARLY_HOLDS:
         return plan
     fleets = [f for f in snapshot.fleets if (lim := fleet_limits(policy, f.role)) is not None and lim.scalable]
+    if not steer_spot:
+        kept_memory = {f.fleet_id: plan.next_state.fleet(f.fleet_id) for f in fleets}
+        split = _split_plan(plan, fleets, kept_memory, plan.next_state, policy, {})
+        return split.model_copy(update={"next_state": plan.next_state})
     pairs = [_pair(f, policy) for f in fleets]
     memories = remember_spot(plan.next_state, pairs, now)
     next_state = plan.next_state.model_copy(update={"fleets": tuple(memories.values())})
@@ -228,10 +238,15 @@ def _pair(fleet: InstanceFleetCapacity, policy: ScalingPolicy) -> SpotPair:
         target_spot=fleet.target_spot,
         provisioned_spot=fleet.provisioned_spot,
         max_on_demand=limits.max_on_demand_units,
+        # In units, as the fleet's own budget counts them: max_step_nodes of its lightest type.
+        on_demand_step=policy.scale_out.step_budget(
+            fleet.target_on_demand, min((t.weighted_capacity for t in fleet.instance_types), default=1)
+        ),
         retry_room=max(0, limits.max_units - fleet.target_units),
         # A fleet RUNNING while short: its Spot timeout passed and EMR stopped asking.
         emr_gave_up=fleet.state is not GroupState.RESIZING,
         commands=commands,
+        min_total=limits.min_units,
     )
 
 

@@ -6,9 +6,10 @@ minutes to join YARN. So where the cluster still needs the capacity (demand pend
 the scale-in threshold) the units the instance counts for are asked for at once: on Spot, or on On-Demand within
 the cap when the fleet's Spot is short. Once the instance is gone the target comes back down by as much
 (fleets.restore_after_interruption), since EMR would otherwise replenish the fleet a second time. Each
-interruption is counted per instance type in the cluster's state; the same warning twice is replaced once. EMR's own
-node-loss notification counts the instances it lost the same way (`count_losses`: one already warned of is not
-counted again), and an instance group's warning is counted, not replaced (`plan_group_interruption`). The counts
+interruption is counted per instance type in the cluster's state, and remembered per instance whether replaced or
+not: the same warning twice is replaced (and counted) once. EMR's own node-loss notification counts the instances
+it lost the same way (`count_losses`: one already warned of is not counted again), and an instance group's warning
+is counted, not replaced (`plan_group_interruption`). The counts
 steer the next scale-out: a Spot TASK group whose type was reclaimed less grows first (`Planner.scalable_groups`),
 a fleet whose types were reclaimed often grows, and replaces, On-Demand first (`spot.reclaimed_often`).
 """
@@ -54,12 +55,16 @@ def plan_interruption(
     state: ScalingState,
     location: InstanceLocation,
     now: datetime,
+    *,
+    steer_spot: bool = True,
 ) -> ResizePlan:
-    """Plan_interruption decides whether, and on which market, to replace a Spot instance EC2 is about to reclaim.
+    """Plan_interruption decides whether, and on which market, to replace a Spot instance EC2 is about to reclaim;
+    with `steer_spot` false (EMR Managed Scaling attached and tuned, which replaces capacity itself) it only counts.
 
-    Invariants: one warning is replaced at most once; a fleet's target stays within [min_units, max_units] and its
-    On-Demand target within `max_on_demand_units`; nothing is added on missing metrics or for a cluster that does
-    not need the capacity (EMR replenishes the fleet after the loss by itself).
+    Invariants: one warning is replaced and counted at most once (a held one is remembered per instance too); a
+    fleet's target stays within [min_units, max_units] and its On-Demand target within `max_on_demand_units`;
+    nothing is added on missing metrics or for a cluster that does not need the capacity (EMR replenishes the fleet
+    after the loss by itself).
     """
     view, unit_policy, _unknown = unit_view(snapshot, policy)
     p = Planner(view, metrics, unit_policy, state, now)
@@ -67,20 +72,27 @@ def plan_interruption(
     if held is not None:
         return held
     instance = f"Spot instance {location.ec2_instance_id} ({location.instance_type or 'type unknown'})"
-    if any(r.ec2_instance_id == location.ec2_instance_id for r in state.replacements):
+    known = next((r for r in state.replacements if r.ec2_instance_id == location.ec2_instance_id), None)
+    if known is not None:
+        already = "already counted (not replaced)" if known.restored else "already being replaced"
         return p.plan(
             ReasonCode.HOLD_INTERRUPTION_NOT_REPLACED,
-            f"Holding {p.label}: the interruption of {instance} is already being replaced.",
+            f"Holding {p.label}: the interruption of {instance} is {already}.",
         )
     counted_state = counted(state, location.instance_type or "unknown", now)
 
     def hold(why: str) -> ResizePlan:
+        # Remembered as counted (nothing to take off a target), so that a copy of the warning or EMR's node-loss
+        # notification for the same instance is not counted again.
+        seen = (*state.replacements, _counted_only(location, now))
         return p.plan(
             ReasonCode.HOLD_INTERRUPTION_NOT_REPLACED,
             f"Holding {p.label}: EC2 reclaims {instance} in two minutes; not replaced in advance: {why}.",
-            next_state=counted_state,
+            next_state=counted_state.model_copy(update={"replacements": seen}),
         )
 
+    if not steer_spot:
+        return hold("EMR Managed Scaling, tuned by this scaler, picks the markets and replaces capacity itself")
     fleet = next((f for f in snapshot.fleets if f.fleet_id == location.fleet_id), None)
     limits = fleet_limits(policy, fleet.role) if fleet is not None else None
     if fleet is None or limits is None or not limits.scalable:
@@ -137,6 +149,8 @@ def plan_group_interruption(
     state: ScalingState,
     location: InstanceLocation,
     now: datetime,
+    *,
+    steer_spot: bool = True,
 ) -> ResizePlan:
     """Plan_group_interruption counts the interruption of a Spot instance of an instance-group cluster (once per
     instance) and decides as every evaluation does.
@@ -145,7 +159,9 @@ def plan_group_interruption(
     itself; what the scaler adds is the count per instance type, which makes the next scale-out prefer a TASK group
     whose type was reclaimed less (`Planner.scalable_groups`).
     """
-    return plan_group_resize(snapshot, metrics, policy, count_losses(state, (location,), now), now)
+    return plan_group_resize(
+        snapshot, metrics, policy, count_losses(state, (location,), now), now, steer_spot=steer_spot
+    )
 
 
 def count_losses(state: ScalingState, lost: tuple[InstanceLocation, ...], now: datetime) -> ScalingState:
@@ -160,13 +176,17 @@ def count_losses(state: ScalingState, lost: tuple[InstanceLocation, ...], now: d
         if any(r.ec2_instance_id == location.ec2_instance_id for r in kept):
             continue
         state = counted(state, location.instance_type or "unknown", now)
-        seen = Replacement(
-            ec2_instance_id=location.ec2_instance_id,
-            fleet_id=location.fleet_id or location.group_id or "",
-            market=location.market,
-            units=1,
-            gone_after=now + WARNING_LEAD,
-            restored=True,
-        )
-        kept = (*kept, seen)
+        kept = (*kept, _counted_only(location, now))
     return state.model_copy(update={"replacements": kept})
+
+
+def _counted_only(location: InstanceLocation, now: datetime) -> Replacement:
+    """The record of an interruption counted and not replaced: `restored` already, so nothing comes off a target."""
+    return Replacement(
+        ec2_instance_id=location.ec2_instance_id,
+        fleet_id=location.fleet_id or location.group_id or "",
+        market=location.market,
+        units=1,
+        gone_after=now + WARNING_LEAD,
+        restored=True,
+    )

@@ -12,6 +12,8 @@ the other scaler and what to do):
   maximums to the capacity it decided (`plan_tune`), the way AWS's managed scaling dampener moves
   `MaximumCapacityUnits` (https://github.com/aws-samples/aws-emr-utilities/tree/main/utilities/managed-scaling-dampener):
   managed scaling keeps resizing within the limits, and the team gets the autoscaler's cooldowns, budgets and notices.
+  Managed scaling picks the markets itself: the Spot fallback, give-back and interruption replacement are not
+  planned under it at all (the service passes `steer_spot=False`), so no market move becomes a limit.
 An answer the scaler cannot read is a hold too (HOLD_OTHER_SCALER_UNREADABLE): never a resize blind.
 
 Units, honestly converted: a managed scaling policy counts the whole cluster's CORE and TASK capacity
@@ -142,6 +144,11 @@ def hold_other_scaler_unreadable(snapshot: ClusterSnapshot, state: ScalingState,
     )
 
 
+# Market moves (Spot fallback, its retry and give-back, an interruption's replacement or its restore): never limits.
+_MARKET_MOVES = frozenset(
+    {ReasonCode.SCALE_SPOT_FALLBACK, ReasonCode.SCALE_SPOT_GIVE_BACK, ReasonCode.SCALE_REPLACE_INTERRUPTED}
+)
+
 # Holds with no demand pending on a settled cluster: the maximum is pinned to the cluster's size, as the dampener
 # resets it once nothing has been pending for a while, so managed scaling grows only when this scaler decides.
 _PIN_ON = frozenset({ReasonCode.HOLD_STEADY, ReasonCode.HOLD_AT_MIN})
@@ -222,11 +229,22 @@ def plan_tune(
     Without managed scaling the plan stands (with its `other_scalers` check). A plan that does not act stands too:
     managed scaling keeps the limits it has. A plan that resizes becomes SCALE_MANAGED_SCALING_LIMITS with no resize
     command and the new limits (see the module's docstring for the units), or HOLD_MANAGED_SCALING_TUNED when the
-    limits already say so; it keeps the decision's cooldown clocks either way only when it acts.
+    limits already say so; it keeps the decision's cooldown clocks either way only when it acts. A market move (Spot
+    fallback, give-back, interruption replacement) is never a limit: HOLD_MANAGED_SCALING_TUNED, its memory dropped.
     """
     if managed is None:
         return _with_check(plan, "none")
     tuned = f"EMR Managed Scaling ({managed.describe()}), tuned by this scaler (managed_scaling: tune)"
+    if plan.reason in _MARKET_MOVES:
+        # Managed scaling picks the markets itself (the service does not plan these under it): a market move is no
+        # limit, and none of its Spot memory is kept.
+        return _tuned_hold(
+            plan,
+            tuned,
+            f"Holding {_label(snapshot)}: EMR Managed Scaling picks the markets itself, so a market move "
+            f"({plan.reason}) is neither made nor written as a limit.",
+            state,
+        )
     pin = not plan.acts and plan.reason in _PIN_ON and _settled(snapshot)
     if not plan.acts and not pin:
         return _with_check(plan, tuned)
@@ -264,14 +282,12 @@ def plan_tune(
     if maximum != desired:
         wanted += f", kept within [{managed.minimum_units}, {ceiling}] (the policy's minimum, the profile's maximum)"
     if to_limits == managed:
-        return _with_check(plan, tuned).model_copy(
-            update={
-                "reason": ReasonCode.HOLD_MANAGED_SCALING_TUNED,
-                "explanation": f"Holding {label}: {wanted}, and EMR Managed Scaling's limits ({managed.describe()}) "
-                "already allow it; managed scaling resizes it within them.",
-                "commands": (),
-                "next_state": state.model_copy(update=_learned(plan.next_state)),
-            }
+        return _tuned_hold(
+            plan,
+            tuned,
+            f"Holding {label}: {wanted}, and EMR Managed Scaling's limits ({managed.describe()}) already allow it; "
+            "managed scaling resizes it within them.",
+            state,
         )
     command = TuneManagedScaling(from_limits=managed, to_limits=to_limits, desired_units=desired)
     why = (
@@ -287,6 +303,19 @@ def plan_tune(
             "next_state": plan.next_state.model_copy(
                 update={"managed_scaling": ManagedScalingMemory(written=to_limits, team=team)}
             ),
+        }
+    )
+
+
+def _tuned_hold(plan: ResizePlan, tuned: str, explanation: str, state: ScalingState) -> ResizePlan:
+    """HOLD_MANAGED_SCALING_TUNED: nothing resized nor written; of the decision's state only what it learned."""
+    return _with_check(plan, tuned).model_copy(
+        update={
+            "reason": ReasonCode.HOLD_MANAGED_SCALING_TUNED,
+            "explanation": explanation,
+            "commands": (),
+            "spot": None,
+            "next_state": state.model_copy(update=_learned(plan.next_state)),
         }
     )
 

@@ -111,9 +111,7 @@ class Planner:
         In the group's counts: nodes for a group; units for a fleet, where `max_step_nodes` nodes are as many of its
         lightest type (`units_per_node`), and `max_step_pct` is a share of its units.
         """
-        out = self.policy.scale_out
-        nodes = out.max_step_nodes * group.units_per_node
-        return max(nodes, math.ceil(group.requested_count * out.max_step_pct / 100.0))
+        return self.policy.scale_out.step_budget(group.requested_count, group.units_per_node)
 
     def in_budget(self, group: InstanceGroupCapacity) -> int:
         """In_budget is the most one scale-in removes from a group: the smaller of its budgets, at least 1 (counts as

@@ -58,9 +58,12 @@ EARLY_HOLDS = frozenset(
 class SpotPair:
     """SpotPair is a Spot target and the On-Demand target that may carry it, with their limits.
 
-    `key` names the memory (the fleet's id, or the Spot group's); `retry_room` is how much Spot may be asked for on
+    `key` names the memory (the fleet's id, or the Spot group's); `on_demand_step` is the most one action asks of
+    On-Demand (the On-Demand side's scale-out step budget); `retry_room` is how much Spot may be asked for on
     top of its target without leaving the limits; `emr_gave_up` is true when EMR stopped asking Spot by itself (a
-    fleet RUNNING short after its Spot timeout); `commands(on_demand, spot)` sets the two targets.
+    fleet RUNNING short after its Spot timeout); `commands(on_demand, spot)` sets the two targets. The minimums
+    are what no Spot step may go below: each group's `min_nodes` (`min_on_demand`, `min_spot`) on instance-group
+    clusters, the fleet's `min_units` (`min_total`, On-Demand and Spot together) on fleets.
     """
 
     key: str
@@ -70,9 +73,21 @@ class SpotPair:
     target_spot: int
     provisioned_spot: int
     max_on_demand: int
+    on_demand_step: int
     retry_room: int
     emr_gave_up: bool
     commands: Callable[[int, int], tuple[ResizeInstanceGroup, ...]]
+    min_on_demand: int = 0
+    min_spot: int = 0
+    min_total: int = 0
+
+    def spot_floor(self, on_demand: int) -> int:
+        """Spot_floor is the lowest Spot target the minimums allow beside an On-Demand target of `on_demand`."""
+        return max(self.min_spot, self.min_total - on_demand)
+
+    def on_demand_floor(self, spot: int) -> int:
+        """On_demand_floor is the lowest On-Demand target the minimums allow beside a Spot target of `spot`."""
+        return max(self.min_on_demand, self.min_total - spot)
 
     @property
     def spot_missing(self) -> int:
@@ -181,43 +196,77 @@ def plan_spot(
 
 
 def _fallback(d: _SpotDecision, pair: SpotPair, memory: FleetMemory) -> ResizePlan:
-    """Ask On-Demand for the Spot capacity that did not come (within the cap); stop asking Spot for it."""
+    """Ask On-Demand for the Spot capacity that did not come (within the cap); stop asking Spot for it.
+
+    Neither side goes below its minimum: Spot stays asked for what the minimum needs (and On-Demand is not asked
+    for that part too), and On-Demand gives back no more than its minimum allows.
+    """
     assert memory.spot_short_since is not None
     minutes = (d.now - memory.spot_short_since).total_seconds() / 60
     missing, unit = pair.spot_missing, pair.unit
     # Capacity a retry asked of Spot on top of the On-Demand fallback: not coming means keep the On-Demand one;
-    # what did come replaces as much On-Demand (a negative change).
+    # what did come replaces as much On-Demand (a negative change), down to On-Demand's minimum.
     change = missing - memory.retry_units
     room = max(0, pair.max_on_demand - pair.target_on_demand)
-    applied = min(change, room) if change > 0 else change
-    still_asked = change - applied if change > 0 else 0
+    # One action asks On-Demand for no more than its step budget; the rest stays asked of Spot, and the shortage
+    # clock keeps running so that the next evaluation asks On-Demand for more.
+    budgeted = change > 0 and pair.on_demand_step < min(change, room)
+    if change > 0:
+        applied = min(change, room, pair.on_demand_step)
+    else:
+        applied = max(change, min(0, pair.on_demand_floor(pair.provisioned_spot) - pair.target_on_demand))
+    to_spot = pair.provisioned_spot + (change - applied if change > 0 else 0)
+    floor = pair.spot_floor(pair.target_on_demand + applied)
+    at_minimum = to_spot < floor
+    if at_minimum and pair.min_spot:
+        # The Spot group keeps asking for its minimum: On-Demand is not asked for those nodes as well.
+        applied -= min(max(0, applied), floor - to_spot)
+        floor = pair.spot_floor(pair.target_on_demand + applied)
+    to_spot = max(to_spot, floor)
     to_on_demand = pair.target_on_demand + applied
-    to_spot = pair.provisioned_spot + still_asked
+    still_asked = to_spot > pair.provisioned_spot
     what = f"{pair.name} is {missing} Spot {unit}(s) short for {minutes:.0f} min"
+    minimum = (
+        f"Spot stays asked for {to_spot} {unit}(s) to keep {pair.name} at its minimum "
+        f"({pair.min_spot or pair.min_total} {unit}s)"
+        if at_minimum
+        else ""
+    )
     unchanged = (to_on_demand, to_spot) == (pair.target_on_demand, pair.target_spot)
-    if unchanged and pair.emr_gave_up:
+    withdrawn = max(pair.provisioned_spot, pair.spot_floor(to_on_demand))
+    if unchanged and pair.emr_gave_up and withdrawn < pair.target_spot:
         # EMR itself gave up (its Spot timeout passed) and On-Demand is at its cap: withdraw the request nobody works
-        # on, so that the next scale-out asks Spot afresh.
+        # on, so that the next scale-out asks Spot afresh (not below the fleet's minimum).
         did = (
             f"On-Demand is at its cap ({pair.max_on_demand} {unit}s) and EMR stopped asking Spot, so the request is "
             "withdrawn for the next scale-out to renew"
         )
+        if withdrawn > pair.provisioned_spot:
+            did += f" down to {pair.name}'s minimum ({pair.min_spot or pair.min_total} {unit}s)"
         return d.act(
             ReasonCode.SCALE_SPOT_FALLBACK,
-            f"Falling back on {d.label}: {what}; {did}: Spot {pair.target_spot} → {pair.provisioned_spot}.",
+            f"Falling back on {d.label}: {what}; {did}: Spot {pair.target_spot} → {withdrawn}.",
             pair,
-            (to_on_demand, pair.provisioned_spot),
-            memory.model_copy(update={"spot_short_since": None, "retry_units": 0}),
-            d.episode(
-                SpotAction.WITHDRAW, pair, missing, memory.spot_short_since, (to_on_demand, pair.provisioned_spot)
+            (to_on_demand, withdrawn),
+            memory.model_copy(
+                update={"spot_short_since": d.now if withdrawn > pair.provisioned_spot else None, "retry_units": 0}
             ),
+            d.episode(SpotAction.WITHDRAW, pair, missing, memory.spot_short_since, (to_on_demand, withdrawn)),
         )
     if unchanged:
+        if minimum:
+            why = f"{minimum}, and On-Demand is not asked for what Spot still asks"
+        else:
+            why = f"its On-Demand target {pair.target_on_demand} is at the cap ({pair.max_on_demand} {unit}s); " + (
+                f"EMR stopped asking Spot, but the request stays for {pair.name}'s minimum "
+                f"({pair.min_spot or pair.min_total} {unit}s)"
+                if pair.emr_gave_up
+                else "EMR is still asking Spot"
+            )
         return d.plan.model_copy(
             update={
                 "reason": ReasonCode.HOLD_SPOT_SHORT,
-                "explanation": f"Holding {d.label}: {what}, and its On-Demand target {pair.target_on_demand} is at "
-                f"the cap ({pair.max_on_demand} {unit}s); EMR is still asking Spot.",
+                "explanation": f"Holding {d.label}: {what}, and {why}.",
                 "commands": (),
                 "next_state": d.next_state,
                 "spot": d.episode(SpotAction.HOLD, pair, missing, memory.spot_short_since, (to_on_demand, to_spot)),
@@ -229,13 +278,18 @@ def _fallback(d: _SpotDecision, pair: SpotPair, memory: FleetMemory) -> ResizePl
             "fallback_at": d.now,
             "fallback_since": memory.fallback_since or d.now,
             "retry_units": 0,
-            "spot_short_since": d.now if still_asked else None,
+            "spot_short_since": memory.spot_short_since if budgeted else d.now if still_asked else None,
         }
     )
     if applied > 0:
-        did = f"asking On-Demand for {applied} {unit}(s) (cap {pair.max_on_demand})"
-    else:
+        budget = f"; step budget {pair.on_demand_step}, the rest at the next evaluation" if budgeted else ""
+        did = f"asking On-Demand for {applied} {unit}(s) (cap {pair.max_on_demand}{budget})"
+    elif applied < 0:
         did = f"Spot returned {-applied} {unit}(s) of the retry, so as many On-Demand {unit}s go"
+    else:
+        did = "On-Demand is asked for nothing more"
+    if minimum:
+        did += f"; {minimum}"
     return d.act(
         ReasonCode.SCALE_SPOT_FALLBACK,
         f"Falling back on {d.label}: {what}; {did}: On-Demand {pair.target_on_demand} → {to_on_demand}, "
@@ -250,11 +304,19 @@ def _fallback(d: _SpotDecision, pair: SpotPair, memory: FleetMemory) -> ResizePl
 def _give_back(d: _SpotDecision, pair: SpotPair, memory: FleetMemory) -> ResizePlan | None:
     """Spot has all it asks for: release the On-Demand capacity of a retry that came, or retry Spot when it is time."""
     units, unit = memory.fallback_units, pair.unit
+    # On-Demand gives back no more than its minimum allows beside the Spot that runs.
+    releasable = max(0, pair.target_on_demand - pair.on_demand_floor(pair.provisioned_spot))
     if memory.retry_units:
-        released = min(memory.retry_units, pair.target_on_demand)
+        released = min(memory.retry_units, releasable)
         remembered = memory.model_copy(
             update={"fallback_units": units - released, "retry_units": 0, "fallback_at": d.now}
         )
+        if not released:
+            # On-Demand is at its minimum already: nothing to give back; the retry's units are forgotten.
+            memories = {**d.memories, remembered.fleet_id: remembered}
+            return d.plan.model_copy(
+                update={"next_state": d.next_state.model_copy(update={"fleets": tuple(memories.values())})}
+            )
         targets = (pair.target_on_demand - released, pair.target_spot)
         return d.act(
             ReasonCode.SCALE_SPOT_GIVE_BACK,
@@ -275,7 +337,9 @@ def _give_back(d: _SpotDecision, pair: SpotPair, memory: FleetMemory) -> ResizeP
         remembered = memory.model_copy(update={"retry_units": retry, "fallback_at": d.now})
     else:
         # At the limit there is no room to ask on top: swap, and fall back again if Spot is still short.
-        retry = min(units, pair.target_on_demand)
+        retry = min(units, max(0, pair.target_on_demand - pair.min_on_demand))
+        if not retry:
+            return None
         targets, did = (pair.target_on_demand - retry, pair.target_spot + retry), "swapping back"
         remembered = memory.model_copy(update={"fallback_units": units - retry, "fallback_at": d.now})
     return d.act(

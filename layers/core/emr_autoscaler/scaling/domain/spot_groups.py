@@ -58,10 +58,14 @@ def group_pairs(snapshot: ClusterSnapshot, policy: ScalingPolicy) -> list[SpotPa
                 target_spot=spot.requested_count,
                 provisioned_spot=spot.running_count,
                 max_on_demand=limits.max_nodes,
+                on_demand_step=policy.scale_out.step_budget(od.requested_count, od.units_per_node),
                 retry_room=max(0, limits.max_nodes - spot.requested_count),
                 # A group keeps asking until its count changes: EMR never gives up on its own.
                 emr_gave_up=False,
                 commands=commands,
+                # Each TASK group keeps to the TASK limits: neither goes below min_nodes.
+                min_on_demand=limits.min_nodes,
+                min_spot=limits.min_nodes,
             )
         )
     return pairs
@@ -73,15 +77,19 @@ def plan_group_resize(
     policy: ScalingPolicy,
     state: ScalingState,
     now: datetime,
+    *,
+    steer_spot: bool = True,
 ) -> ResizePlan:
     """Plan_group_resize decides as plan_resize does, then falls back from a short Spot TASK group to an On-Demand
-    TASK group (or gives the nodes back) where the cluster has both.
+    TASK group (or gives the nodes back) where the cluster has both; with `steer_spot` false (EMR Managed Scaling
+    attached and tuned, which picks the markets itself) it is plan_resize alone.
 
-    Invariants (on top of plan_resize's): each group stays within the TASK limits; the On-Demand group never rises
-    above its max_nodes.
+    Invariants (on top of plan_resize's): a Spot step takes neither TASK group below `groups.task.min_nodes` (the
+    Spot group stays asked for its minimum, and On-Demand is not asked for those nodes as well) nor above
+    `max_nodes` (the On-Demand group's cap).
     """
     plan = plan_resize(snapshot, metrics, policy, state, now)
-    pairs = group_pairs(snapshot, policy)
+    pairs = group_pairs(snapshot, policy) if steer_spot else []
     if not pairs or plan.reason in EARLY_HOLDS:
         return plan
     memories = remember_spot(plan.next_state, pairs, now)
