@@ -324,6 +324,7 @@ def test_emr_saying_capacity_is_short_starts_the_fallback_without_waiting_the_ti
     result = handle_trigger(trigger, told)
     # THEN this evaluation falls back to On-Demand at once, within the cap
     assert result["decisions"][0]["reason"] == "SCALE_SPOT_FALLBACK", result
+    assert "EMR reports insufficient capacity" in result["decisions"][0]["explanation"]
     ((_, (command,)),) = fleets.resizes
     assert 0 < command.to_on_demand <= 20
 

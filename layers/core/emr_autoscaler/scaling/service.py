@@ -310,7 +310,7 @@ class Scaler:
         seen = count_losses(state, self._lost(cluster_id, lost_from, now), now) if lost_from else state
         if short_of is not None:
             # EMR said this group or fleet is short of EC2 capacity: its Spot fallback need not wait the timeout.
-            seen = short_now(seen, short_of, policy, now)
+            seen = short_now(seen, short_of, now)
         metrics = self.metrics.read(snapshot, policy.metrics, now)
         # Managed scaling attached (and tuned, or the cluster was held above) picks the markets itself: the Spot
         # fallback, give-back and interruption replacement are not decided, only the total it is limited to.

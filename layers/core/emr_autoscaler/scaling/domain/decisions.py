@@ -160,6 +160,9 @@ class FleetMemory(Frozen):
     fallback_since: datetime | None = None
     retry_units: int = Field(default=0, ge=0)
     last_provisioned_spot: int | None = Field(default=None, ge=0)
+    # EMR said this group or fleet is short of EC2 capacity (its insufficient-capacity or Spot timeout event): the
+    # fallback need not wait `shortage_timeout_s` (see shortage.py); cleared once Spot is no longer missing.
+    emr_said_short: bool = False
 
 
 class Replacement(Frozen):

@@ -4,17 +4,16 @@ EMR emits `EC2 provisioning - Insufficient Instance Capacity` (EMR Instance Grou
 cannot fulfil a resize, and again periodically while it keeps failing
 (https://docs.aws.amazon.com/emr/latest/ManagementGuide/emr-events-response-insuff-capacity.html), and a fleet's
 `Spot Provisioning timeout` (EMR Instance Fleet Resize) when its Spot request timed out. Either is the evidence the
-shortage clock (`fleets.spot.shortage_timeout_s`) otherwise waits for: the Spot side named by the event is treated as
-short since one timeout ago, so this very evaluation falls back to On-Demand (within the cap and the step budget) if
-its Spot is still missing. If Spot has all it asked for by then, nothing happens: the clock only starts where Spot is
-missing (see `spot.remember_spot`).
+shortage clock (`fleets.spot.shortage_timeout_s`) otherwise waits for: the Spot side named by the event is marked
+short by EMR (`FleetMemory.emr_said_short`), so this very evaluation falls back to On-Demand (within the cap and the
+step budget) if its Spot is still missing, and its notice says EMR reported the shortage. If Spot has all it asked
+for by then, nothing happens: the mark is dropped where Spot is not missing (see `spot.remember_spot`).
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from emr_autoscaler.kernel.config.scaling import ScalingPolicy
 from emr_autoscaler.scaling.domain.decisions import ScalingState
 
 # EMR's event codes that say capacity is short (matched case-insensitively, as a prefix or part of the code).
@@ -27,13 +26,10 @@ def says_short(event_code: str) -> bool:
     return any(marker in code for marker in SHORTAGE_CODES)
 
 
-def short_now(state: ScalingState, owner_id: str, policy: ScalingPolicy, now: datetime) -> ScalingState:
-    """Short_now is `state` with the Spot side of group or fleet `owner_id` short since one shortage timeout ago."""
+def short_now(state: ScalingState, owner_id: str, now: datetime) -> ScalingState:
+    """Short_now is `state` with group or fleet `owner_id` marked short by EMR's word (its clock starts now if it
+    has not yet), so the next Spot decision falls back without waiting the timeout while its Spot is missing."""
     memory = state.fleet(owner_id)
-    since = now - timedelta(seconds=policy.fleets.spot.shortage_timeout_s)
-    if memory.spot_short_since is not None and memory.spot_short_since <= since:
-        return state
-    # No "last seen provisioned" either: an arrival since then must not restart the clock EMR just ran out.
-    updated = memory.model_copy(update={"spot_short_since": since, "last_provisioned_spot": None})
+    updated = memory.model_copy(update={"emr_said_short": True, "spot_short_since": memory.spot_short_since or now})
     others = tuple(f for f in state.fleets if f.fleet_id != owner_id)
     return state.model_copy(update={"fleets": (*others, updated)})

@@ -112,6 +112,7 @@ def remember_spot(state: ScalingState, pairs: list[SpotPair], now: datetime) -> 
             update={
                 "spot_short_since": since,
                 "last_provisioned_spot": pair.provisioned_spot if since else None,
+                "emr_said_short": memory.emr_said_short and since is not None,
                 # The episode's start is kept while On-Demand carries anything for it.
                 "fallback_since": memory.fallback_since if memory.fallback_units else None,
             }
@@ -186,7 +187,7 @@ def plan_spot(
     for pair in pairs:
         memory = memories[pair.key]
         since = memory.spot_short_since
-        if since is not None and now - since >= timedelta(seconds=spot.shortage_timeout_s):
+        if since is not None and (now - since >= timedelta(seconds=spot.shortage_timeout_s) or memory.emr_said_short):
             return _fallback(decision, pair, memory)
         if memory.fallback_units and not pair.spot_missing:
             given = _give_back(decision, pair, memory)
@@ -226,6 +227,9 @@ def _fallback(d: _SpotDecision, pair: SpotPair, memory: FleetMemory) -> ResizePl
     to_on_demand = pair.target_on_demand + applied
     still_asked = to_spot > pair.provisioned_spot
     what = f"{pair.name} is {missing} Spot {unit}(s) short for {minutes:.0f} min"
+    if memory.emr_said_short:
+        what += " (EMR reports insufficient capacity)"
+        memory = memory.model_copy(update={"emr_said_short": False})  # acted on: the next fallback waits again
     minimum = (
         f"Spot stays asked for {to_spot} {unit}(s) to keep {pair.name} at its minimum "
         f"({pair.min_spot or pair.min_total} {unit}s)"
