@@ -136,7 +136,7 @@ def environment() -> Iterator[Env]:
     HttpPoster.__init__.__defaults__ = (WEBHOOK_TIMEOUT_S, defaults[1], defaults[2], lambda _s: None, *defaults[4:])
     rm, web = ScriptedHttpServer(ok=HttpAnswer(body=json.dumps(LOADED).encode())), ScriptedHttpServer()
     try:
-        with LocalAws() as aws, rm.running(), web.running(), no_retry_waits():
+        with LocalAws() as aws, rm.running(), web.running(), no_retry_waits(), _ha_master_on_loopback():
             yield Env(aws, rm, web)
     finally:
         HttpPoster.__init__.__defaults__ = defaults
@@ -144,6 +144,24 @@ def environment() -> Iterator[Env]:
             os.environ.pop("AWS_ENDPOINT_URL", None)
         else:
             os.environ["AWS_ENDPOINT_URL"] = saved_endpoint
+
+
+@contextlib.contextmanager
+def _ha_master_on_loopback() -> Iterator[None]:
+    """While entered, moto's DescribeCluster names 127.0.0.1 (where the scripted ResourceManager listens) as the master
+    of the cluster named HA_CLUSTER; every other cluster keeps moto's name."""
+    from moto.emr import models
+
+    saved = models.Cluster.__dict__["master_public_dns_name"]
+
+    def dns(cluster: Any) -> Any:
+        return "127.0.0.1" if cluster.name == HA_CLUSTER else saved.fget(cluster)
+
+    models.Cluster.master_public_dns_name = property(dns)  # type: ignore[assignment,method-assign]
+    try:
+        yield
+    finally:
+        models.Cluster.master_public_dns_name = saved  # type: ignore[method-assign]
 
 
 # ---------------------------------------------------------------------------------------------------- notices
@@ -229,11 +247,29 @@ def _notifier_summary(result: dict[str, Any]) -> str:
 
 
 # ---------------------------------------------------------------------------------------------------- scenarios
+def _scaler_with_source(result: dict[str, Any]) -> str:
+    return f"{_scaler_summary(result)} ({result['decisions'][0]['metrics_source']})"
+
+
 def _scaler(env: Env, faulty: Any, setup: Any, config: str) -> tuple[Run, Callable[[], int]]:
+    return _scaler_on(env, faulty, setup, config, primaries=1)
+
+
+def _scaler_ha(env: Env, faulty: Any, setup: Any, config: str) -> tuple[Run, Callable[[], int]]:
+    """The scaler on a cluster with three primary nodes whose master DNS name's ResourceManager does not answer
+    (503: its node is being replaced), so the active RM is looked for among the primaries EMR's ListInstances names;
+    the metrics sources are the default ones, ResourceManager then CloudWatch."""
+    run, resizes = _scaler_on(env, faulty, setup, config, primaries=3)
+    env.rm.fault = HttpAnswer(status=503, body=b'{"error": "unavailable"}')
+    return run, resizes
+
+
+def _scaler_on(env: Env, faulty: Any, setup: Any, config: str, primaries: int) -> tuple[Run, Callable[[], int]]:
     provision(setup, SETTINGS, config)
     setup.client("events").create_event_bus(Name=SETTINGS.event_bus)
     emr = setup.client("emr")
-    cluster_id = create_cluster(emr, task=2)
+    name = HA_CLUSTER if primaries > 1 else "etl-nightly"
+    cluster_id = create_cluster(emr, name=name, task=2, primaries=primaries)
     at = datetime.now(UTC) - timedelta(minutes=2)
     values = {
         "ContainerAllocated": 24,
@@ -252,14 +288,20 @@ def _scaler(env: Env, faulty: Any, setup: Any, config: str) -> tuple[Run, Callab
             for k, v in values.items()
         ],
     )
-    scaler = bootstrap.build_scaler(SETTINGS, session=faulty, resourcemanager_url_for=lambda _s: env.rm.url(RM_PATH))
+    if primaries > 1:  # the RM is reached as in Lambda: the master DNS name, then the primaries (active_rm.py)
+        settings = SETTINGS.model_copy(update={"resourcemanager_port": env.rm.port})
+        scaler = bootstrap.build_scaler(settings, session=faulty)
+    else:
+        url = env.rm.url(RM_PATH)
+        scaler = bootstrap.build_scaler(SETTINGS, session=faulty, resourcemanager_url_for=lambda _s: url)
     trigger = ClusterTrigger(event_id="fault-1", cluster_id=cluster_id, cause="fault matrix")
 
     def resizes() -> int:
         groups = emr.list_instance_groups(ClusterId=cluster_id)["InstanceGroups"]
         return sum(1 for g in groups if g["InstanceGroupType"] == "TASK" and g["RequestedInstanceCount"] != 2)
 
-    return Run(lambda: handle_trigger(trigger, scaler), _scaler_summary), resizes
+    summary = _scaler_with_source if primaries > 1 else _scaler_summary
+    return Run(lambda: handle_trigger(trigger, scaler), summary), resizes
 
 
 def _step_world(setup: Any) -> tuple[Settings, str, str, dict[str, Any]]:
@@ -366,6 +408,14 @@ RM_ONLY = (
     f"version: 1\ndefaults:\n  metrics: {{sources: [resourcemanager], resourcemanager_timeout_s: {RM_TIMEOUT_S}}}\n"
 )
 CW_ONLY = "version: 1\ndefaults:\n  metrics: {sources: [cloudwatch]}\n"
+RM_THEN_CW = (
+    "version: 1\ndefaults:\n  metrics: {sources: [resourcemanager, cloudwatch], "
+    f"resourcemanager_timeout_s: {RM_TIMEOUT_S}}}\n"
+)
+# A cluster with three primary nodes (see _scaler_ha); the scaler falls back to CloudWatch when it cannot find the
+# active ResourceManager, and acts on CloudWatch's figures.
+HA_CLUSTER = "etl-ha"
+FELL_BACK = "applied SCALE_OUT_PENDING_DEMAND (cloudwatch)"
 
 
 def _partial_cluster(parsed: dict[str, Any]) -> None:
@@ -413,6 +463,10 @@ def _unknown_unit(parsed: dict[str, Any]) -> None:
     }
 
 
+def _no_instances(parsed: dict[str, Any]) -> None:
+    parsed["Instances"] = []
+
+
 def _empty(parsed: dict[str, Any]) -> None:
     for key in [k for k in parsed if k != "ResponseMetadata"]:
         del parsed[key]
@@ -426,6 +480,8 @@ DEPENDENCIES: tuple[Dependency, ...] = (
     Dependency("EMR GetManagedScalingPolicy", "scaler", _scaler, RM_ONLY, aws=("emr", "GetManagedScalingPolicy"),
                mangle=_unknown_unit, on_transient="held HOLD_OTHER_SCALER_UNREADABLE",
                on_denied="held HOLD_OTHER_SCALER_UNREADABLE", on_malformed="held HOLD_OTHER_SCALER_UNREADABLE"),
+    Dependency("EMR ListInstances (primaries)", "scaler", _scaler_ha, RM_THEN_CW, aws=("emr", "ListInstances"),
+               mangle=_no_instances, on_transient=FELL_BACK, on_denied=FELL_BACK, on_malformed=FELL_BACK),
     Dependency("EMR ModifyInstanceGroups", "scaler", _scaler, RM_ONLY, aws=("emr", "ModifyInstanceGroups"),
                mangle=_empty, on_malformed="applied", told_on_failure=("scaling_failed",)),
     Dependency("EMR DescribeStep", "step-retry", _step_failed, "", aws=("emr", "DescribeStep"),
@@ -460,6 +516,7 @@ DEPENDENCY_NAMES = tuple(d.name for d in DEPENDENCIES)
 # What each scenario's healthy path does: the redrive after a cleared fault must end this way.
 HEALTHY: dict[Callable[..., tuple[Run, Callable[[], int]]], str] = {
     _scaler: "applied SCALE_OUT_PENDING_DEMAND",
+    _scaler_ha: FELL_BACK,
     _step_failed: "scheduled RETRY_TRANSIENT_FAILURE",
     _step_due: "added",
     _notifier: "delivered",
@@ -561,6 +618,8 @@ def run_cell(env: Env, dependency: Dependency, fault: Fault) -> CellResult:
         not in (
             ("emr", "ModifyInstanceGroups"),
             ("eventbridge", "PutEvents"),
+            # ListInstances only locates the active ResourceManager: the action rests on CloudWatch's whole figures
+            ("emr", "ListInstances"),
         )
     ):
         harmful.append(f"acted on partial data ({under_fault})")
