@@ -264,6 +264,22 @@ def _scaler_ha(env: Env, faulty: Any, setup: Any, config: str) -> tuple[Run, Cal
     return run, resizes
 
 
+def _scaler_tuning(env: Env, faulty: Any, setup: Any, config: str) -> tuple[Run, Callable[[], int]]:
+    """The scaler on a cluster EMR Managed Scaling drives (2..40 instances), its profile saying `managed_scaling: tune`:
+    the scaler's decision becomes a PutManagedScalingPolicy with new limits; what it changes is the policy."""
+    run, _resizes = _scaler_on(env, faulty, setup, config, primaries=1)
+    emr = setup.client("emr")
+    cluster_id = emr.list_clusters()["Clusters"][0]["Id"]
+    attached = {"ComputeLimits": {"UnitType": "Instances", "MinimumCapacityUnits": 2, "MaximumCapacityUnits": 40}}
+    emr.put_managed_scaling_policy(ClusterId=cluster_id, ManagedScalingPolicy=attached)
+
+    def tunes() -> int:
+        policy = emr.get_managed_scaling_policy(ClusterId=cluster_id).get("ManagedScalingPolicy")
+        return int(policy != attached)
+
+    return run, tunes
+
+
 def _scaler_on(env: Env, faulty: Any, setup: Any, config: str, primaries: int) -> tuple[Run, Callable[[], int]]:
     provision(setup, SETTINGS, config)
     setup.client("events").create_event_bus(Name=SETTINGS.event_bus)
@@ -408,6 +424,7 @@ RM_ONLY = (
     f"version: 1\ndefaults:\n  metrics: {{sources: [resourcemanager], resourcemanager_timeout_s: {RM_TIMEOUT_S}}}\n"
 )
 CW_ONLY = "version: 1\ndefaults:\n  metrics: {sources: [cloudwatch]}\n"
+RM_TUNE = RM_ONLY + "  managed_scaling: tune\n"
 RM_THEN_CW = (
     "version: 1\ndefaults:\n  metrics: {sources: [resourcemanager, cloudwatch], "
     f"resourcemanager_timeout_s: {RM_TIMEOUT_S}}}\n"
@@ -484,6 +501,9 @@ DEPENDENCIES: tuple[Dependency, ...] = (
                mangle=_no_instances, on_transient=FELL_BACK, on_denied=FELL_BACK, on_malformed=FELL_BACK),
     Dependency("EMR ModifyInstanceGroups", "scaler", _scaler, RM_ONLY, aws=("emr", "ModifyInstanceGroups"),
                mangle=_empty, on_malformed="applied", told_on_failure=("scaling_failed",)),
+    Dependency("EMR PutManagedScalingPolicy", "scaler", _scaler_tuning, RM_TUNE,
+               aws=("emr", "PutManagedScalingPolicy"), mangle=_empty, on_malformed="applied",
+               told_on_failure=("scaling_failed",)),
     Dependency("EMR DescribeStep", "step-retry", _step_failed, "", aws=("emr", "DescribeStep"),
                mangle=_partial_step, on_malformed="given_up GIVE_UP_STEP_CONFIG_UNREADABLE"),
     Dependency("EMR AddJobFlowSteps", "step-retry", _step_due, "", aws=("emr", "AddJobFlowSteps"),
@@ -517,6 +537,7 @@ DEPENDENCY_NAMES = tuple(d.name for d in DEPENDENCIES)
 HEALTHY: dict[Callable[..., tuple[Run, Callable[[], int]]], str] = {
     _scaler: "applied SCALE_OUT_PENDING_DEMAND",
     _scaler_ha: FELL_BACK,
+    _scaler_tuning: "applied SCALE_MANAGED_SCALING_LIMITS",
     _step_failed: "scheduled RETRY_TRANSIENT_FAILURE",
     _step_due: "added",
     _notifier: "delivered",
