@@ -35,7 +35,13 @@ from emr_autoscaler.settings import Settings
 from emr_autoscaler.steps.service import handle_step_retry_invocation
 from emr_autoscaler.steps.triggers import StepFailure, parse_step_failure
 from emr_autoscaler_dev.sandbox.local_aws import LocalAws
-from emr_autoscaler_dev.sandbox.provision import create_cluster, provision, provision_notifier, provision_step_retry
+from emr_autoscaler_dev.sandbox.provision import (
+    create_cluster,
+    create_fleet_cluster,
+    provision,
+    provision_notifier,
+    provision_step_retry,
+)
 from emr_autoscaler_dev.sandbox.yarn import cluster_metrics
 from tests.conftest import FakeContext, load_event
 from tests.faults.injection import FAULTS, TRANSIENT, AwsFault, Calls, Fault, HttpAnswer, ScriptedHttpServer
@@ -122,6 +128,8 @@ class Env:
     aws: LocalAws
     rm: ScriptedHttpServer
     web: ScriptedHttpServer
+    # What one cell entered (the fleet emulator's patches of moto); closed before the next cell.
+    cell: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
 
 
 @contextlib.contextmanager
@@ -137,7 +145,11 @@ def environment() -> Iterator[Env]:
     rm, web = ScriptedHttpServer(ok=HttpAnswer(body=json.dumps(LOADED).encode())), ScriptedHttpServer()
     try:
         with LocalAws() as aws, rm.running(), web.running(), no_retry_waits(), _ha_master_on_loopback():
-            yield Env(aws, rm, web)
+            env = Env(aws, rm, web)
+            try:
+                yield env
+            finally:
+                env.cell.close()
     finally:
         HttpPoster.__init__.__defaults__ = defaults
         if saved_endpoint is None:
@@ -280,12 +292,30 @@ def _scaler_tuning(env: Env, faulty: Any, setup: Any, config: str) -> tuple[Run,
     return run, tunes
 
 
-def _scaler_on(env: Env, faulty: Any, setup: Any, config: str, primaries: int) -> tuple[Run, Callable[[], int]]:
+def _scaler_fleet(env: Env, faulty: Any, setup: Any, config: str) -> tuple[Run, Callable[[], int]]:
+    """The scaler on an instance-fleet cluster (moto has no fleets: the sandbox's fleet emulator answers
+    ListInstanceFleets and ModifyInstanceFleet for this cell); what it changes is the TASK fleet's targets."""
+    from emr_autoscaler_dev.sandbox.clock import Clock
+    from emr_autoscaler_dev.sandbox.emr import EmrEmulator
+
+    env.cell.enter_context(
+        EmrEmulator(env.aws, Clock(), lambda *_: None, lambda _l: None, timedelta(minutes=3), timedelta(minutes=3))
+    )
+    return _scaler_on(env, faulty, setup, config, primaries=1, fleet=True)
+
+
+def _scaler_on(
+    env: Env, faulty: Any, setup: Any, config: str, primaries: int, fleet: bool = False
+) -> tuple[Run, Callable[[], int]]:
     provision(setup, SETTINGS, config)
     setup.client("events").create_event_bus(Name=SETTINGS.event_bus)
     emr = setup.client("emr")
     name = HA_CLUSTER if primaries > 1 else "etl-nightly"
-    cluster_id = create_cluster(emr, name=name, task=2, primaries=primaries)
+    if fleet:
+        cluster_id = create_fleet_cluster(emr, task=2)
+        task_targets = _task_fleet_targets(emr, cluster_id)
+    else:
+        cluster_id = create_cluster(emr, name=name, task=2, primaries=primaries)
     at = datetime.now(UTC) - timedelta(minutes=2)
     values = {
         "ContainerAllocated": 24,
@@ -313,11 +343,19 @@ def _scaler_on(env: Env, faulty: Any, setup: Any, config: str, primaries: int) -
     trigger = ClusterTrigger(event_id="fault-1", cluster_id=cluster_id, cause="fault matrix")
 
     def resizes() -> int:
+        if fleet:
+            return int(_task_fleet_targets(emr, cluster_id) != task_targets)
         groups = emr.list_instance_groups(ClusterId=cluster_id)["InstanceGroups"]
         return sum(1 for g in groups if g["InstanceGroupType"] == "TASK" and g["RequestedInstanceCount"] != 2)
 
     summary = _scaler_with_source if primaries > 1 else _scaler_summary
     return Run(lambda: handle_trigger(trigger, scaler), summary), resizes
+
+
+def _task_fleet_targets(emr: Any, cluster_id: str) -> tuple[int, int]:
+    fleets = emr.list_instance_fleets(ClusterId=cluster_id)["InstanceFleets"]
+    task = next(f for f in fleets if f["InstanceFleetType"] == "TASK")
+    return int(task.get("TargetOnDemandCapacity", 0)), int(task.get("TargetSpotCapacity", 0))
 
 
 def _step_world(setup: Any) -> tuple[Settings, str, str, dict[str, Any]]:
@@ -484,6 +522,12 @@ def _no_instances(parsed: dict[str, Any]) -> None:
     parsed["Instances"] = []
 
 
+def _partial_fleets(parsed: dict[str, Any]) -> None:
+    parsed["InstanceFleets"] = [
+        {"Id": f["Id"], "InstanceFleetType": f["InstanceFleetType"]} for f in parsed["InstanceFleets"]
+    ]
+
+
 def _empty(parsed: dict[str, Any]) -> None:
     for key in [k for k in parsed if k != "ResponseMetadata"]:
         del parsed[key]
@@ -500,6 +544,11 @@ DEPENDENCIES: tuple[Dependency, ...] = (
     Dependency("EMR ListInstances (primaries)", "scaler", _scaler_ha, RM_THEN_CW, aws=("emr", "ListInstances"),
                mangle=_no_instances, on_transient=FELL_BACK, on_denied=FELL_BACK, on_malformed=FELL_BACK),
     Dependency("EMR ModifyInstanceGroups", "scaler", _scaler, RM_ONLY, aws=("emr", "ModifyInstanceGroups"),
+               mangle=_empty, on_malformed="applied", told_on_failure=("scaling_failed",)),
+    Dependency("EMR ListInstanceFleets", "scaler", _scaler_fleet, RM_ONLY, aws=("emr", "ListInstanceFleets"),
+               mangle=_partial_fleets, on_malformed="held HOLD_NODE_CAPACITY_UNKNOWN",
+               told_on_malformed=("scaling_held",)),
+    Dependency("EMR ModifyInstanceFleet", "scaler", _scaler_fleet, RM_ONLY, aws=("emr", "ModifyInstanceFleet"),
                mangle=_empty, on_malformed="applied", told_on_failure=("scaling_failed",)),
     Dependency("EMR PutManagedScalingPolicy", "scaler", _scaler_tuning, RM_TUNE,
                aws=("emr", "PutManagedScalingPolicy"), mangle=_empty, on_malformed="applied",
@@ -538,6 +587,7 @@ HEALTHY: dict[Callable[..., tuple[Run, Callable[[], int]]], str] = {
     _scaler: "applied SCALE_OUT_PENDING_DEMAND",
     _scaler_ha: FELL_BACK,
     _scaler_tuning: "applied SCALE_MANAGED_SCALING_LIMITS",
+    _scaler_fleet: "applied SCALE_OUT_PENDING_DEMAND",
     _step_failed: "scheduled RETRY_TRANSIENT_FAILURE",
     _step_due: "added",
     _notifier: "delivered",
@@ -595,6 +645,7 @@ def _told(dependency: Dependency, fault: Fault, outcome: str) -> dict[str, int]:
 
 def run_cell(env: Env, dependency: Dependency, fault: Fault) -> CellResult:
     """Run_cell runs one cell on a freshly reset local AWS and returns what happened."""
+    env.cell.close()  # the previous cell's emulators go before moto is reset
     env.aws.reset()
     os.environ["AWS_ENDPOINT_URL"] = env.aws.endpoint_url
     env.rm.fault = env.web.fault = None
