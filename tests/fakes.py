@@ -100,6 +100,22 @@ class FakeManagedScaling:
 
 
 @dataclass
+class FakeInstanceDirectory:
+    """FakeInstanceDirectory is EC2's DescribeInstances: the cluster each instance's EMR tag names (`owners`), or
+    `error` (throttled, refused) raised; `asked` records every instance asked for."""
+
+    owners: dict[str, str] = field(default_factory=dict)
+    error: Exception | None = None
+    asked: list[str] = field(default_factory=list)
+
+    def cluster_of(self, ec2_instance_id: str) -> str | None:
+        self.asked.append(ec2_instance_id)
+        if self.error is not None:
+            raise self.error
+        return self.owners.get(ec2_instance_id)
+
+
+@dataclass
 class FakeFleets:
     """FakeFleets holds fleets per cluster id; `resize_fleets` sets the targets and provisions them at once."""
 

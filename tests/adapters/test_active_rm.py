@@ -12,7 +12,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from botocore.exceptions import ClientError
 
+from emr_autoscaler.adapters.metrics_chain import MetricsChain
 from emr_autoscaler.adapters.yarn.resourcemanager import ResourceManagerMetrics
 from emr_autoscaler.adapters.yarn.rest import get_json
 from emr_autoscaler.kernel.config.scaling import MetricsConfig
@@ -22,9 +24,12 @@ from emr_autoscaler.kernel.models import (
     GroupRole,
     GroupState,
     InstanceGroupCapacity,
+    MetricsSource,
     NodeLabels,
 )
+from emr_autoscaler.scaling.ports import ClusterUnreadableError
 from emr_autoscaler_dev.sandbox.yarn import YarnResourceManagerEmulator, cluster_metrics
+from tests.adapters.test_metrics_chain import FakeReader, _metrics
 
 pytestmark = pytest.mark.network
 
@@ -243,3 +248,61 @@ def test_a_standby_says_so_on_cluster_info_as_the_fixture_shows(
 
     # THEN both say STANDBY in haState, the field the active RM is found by
     assert documented["haState"] == served["clusterInfo"]["haState"] == "STANDBY"
+
+
+class UnlistablePrimaries:
+    """UnlistablePrimaries is EMR's ListInstances failing: throttled past botocore's retries, or refused."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+        self.calls = 0
+
+    def __call__(self, snapshot: ClusterSnapshot) -> tuple[tuple[str, ...], ...]:
+        self.calls += 1
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "ListInstances"),
+        ClusterUnreadableError("ListInstances refused: not supported"),
+    ],
+    ids=["throttled", "unreadable"],
+)
+@pytest.mark.parametrize("rm_state", ["redirects", "gone"])
+def test_primaries_that_cannot_be_listed_leave_the_rm_unanswered_and_the_chain_falls_back(
+    port: int,
+    rms: dict[str, YarnResourceManagerEmulator],
+    caplog: pytest.LogCaptureFixture,
+    error: Exception,
+    rm_state: str,
+) -> None:
+    # GIVEN a cluster with three primaries whose master DNS name's RM either redirects (a standby) or is gone, and
+    # EMR's ListInstances failing (throttled, or refused), so the active RM cannot be found among the primaries
+    if rm_state == "redirects":
+        _make_active(rms, HOSTS[1])
+    else:
+        rms[HOSTS[0]].__exit__(None, None, None)
+    primaries = UnlistablePrimaries(error)
+    cloudwatch = _metrics(MetricsSource.CLOUDWATCH, age_s=0)
+    chain = MetricsChain(
+        {
+            MetricsSource.RESOURCE_MANAGER: ResourceManagerMetrics(port=port, primaries=primaries),
+            MetricsSource.CLOUDWATCH: FakeReader(cloudwatch),
+        }
+    )
+    config = CONFIG.model_copy(update={"sources": (MetricsSource.RESOURCE_MANAGER, MetricsSource.CLOUDWATCH)})
+
+    # WHEN the metrics are read through the chain
+    with caplog.at_level(logging.WARNING):
+        metrics = chain.read(_snapshot(), config, NOW)
+
+    # THEN the evaluation does not fail: the RM counts as unanswered (logged with the cause), ListInstances was asked
+    # once, and the chain answers with CloudWatch's figures
+    assert metrics == cloudwatch
+    assert primaries.calls == 1
+    assert "ResourceManager metrics unavailable for j-HA0000000001" in caplog.text
+    assert "ListInstances" in caplog.text
+    assert ("ThrottlingException" if isinstance(error, ClientError) else "not supported") in caplog.text
+    assert rms[HOSTS[1]].requests == []

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from emr_autoscaler.adapters.powertools.logging import logger as app_logger
+from emr_autoscaler_dev.sandbox.emr import SANDBOX_AMI
 from emr_autoscaler_dev.sandbox.sandbox import Sandbox, SandboxError
 from emr_autoscaler_dev.sandbox.template import load_template
 from tests.conftest import ROOT
@@ -378,6 +379,54 @@ def test_spot_interruption_is_replaced_once_then_the_target_comes_back(sandbox: 
     task = sandbox.fleet(cluster_id)
     assert task["TargetSpotCapacity"] == before
     assert task["ProvisionedSpotCapacity"] == before
+    assert sandbox.failures == []
+
+
+def test_spot_warnings_for_instances_of_no_opted_in_cluster_are_ignored_without_listing_instances(
+    sandbox: Sandbox,
+) -> None:
+    # GIVEN an opted-in fleet cluster and one that is not (no opt-in tag), and in the account a plain EC2 Spot instance
+    # (no EMR tag) and a Spot instance of the cluster that is not opted in, tagged by EMR with its cluster
+    cluster_id = sandbox.create_cluster(collection="fleet")
+    other_id = sandbox.create_cluster(collection="fleet", name="not-ours", tags={})
+    sandbox.advance(2)
+    ec2 = sandbox.client("ec2")
+    plain = ec2.run_instances(ImageId=SANDBOX_AMI, MinCount=1, MaxCount=1, InstanceType="m5.xlarge")
+    (foreign,) = sandbox.emr_emulator.launch_instances(other_id, "TASK", "m5.xlarge", 1)
+    tagged = ec2.describe_instances(InstanceIds=[foreign])["Reservations"][0]["Instances"][0]["Tags"]
+    assert {"Key": "aws:elasticmapreduce:job-flow-id", "Value": other_id} in tagged
+    calls: list[str] = []
+    from moto.emr import responses  # EMR's ListInstances, counted on the local AWS whoever calls it
+
+    listed = responses.ElasticMapReduceResponse.list_instances
+
+    def counting(self: Any) -> Any:
+        calls.append(self._get_param("ClusterId"))
+        return listed(self)
+
+    responses.ElasticMapReduceResponse.list_instances = counting  # type: ignore[method-assign]
+    try:
+        # WHEN EC2 warns of both
+        for instance_id in (plain["Instances"][0]["InstanceId"], foreign):
+            sandbox.emit(
+                "aws.ec2",
+                "EC2 Spot Instance Interruption Warning",
+                {"instance-id": instance_id, "instance-action": "terminate"},
+            )
+        sandbox.deliver()
+    finally:
+        responses.ElasticMapReduceResponse.list_instances = listed  # type: ignore[method-assign]
+    # THEN both are ignored with their reason, no cluster's instances were listed, and nothing failed
+    warned = [
+        i.result
+        for i in sandbox.invocations
+        if i.function == "ScalerFunction" and i.event.get("detail-type") == "EC2 Spot Instance Interruption Warning"
+    ]
+    assert [w["ignored"] for w in warned] == [True, True]
+    assert "no EMR instance" in warned[0]["reason"]
+    assert f"runs in {other_id}, which is not registered" in warned[1]["reason"]
+    assert calls == []
+    assert _reasons(sandbox, cluster_id).count("SCALE_REPLACE_INTERRUPTED") == 0
     assert sandbox.failures == []
 
 

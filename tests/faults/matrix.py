@@ -35,7 +35,13 @@ from emr_autoscaler.settings import Settings
 from emr_autoscaler.steps.service import handle_step_retry_invocation
 from emr_autoscaler.steps.triggers import StepFailure, parse_step_failure
 from emr_autoscaler_dev.sandbox.local_aws import LocalAws
-from emr_autoscaler_dev.sandbox.provision import create_cluster, provision, provision_notifier, provision_step_retry
+from emr_autoscaler_dev.sandbox.provision import (
+    create_cluster,
+    create_fleet_cluster,
+    provision,
+    provision_notifier,
+    provision_step_retry,
+)
 from emr_autoscaler_dev.sandbox.yarn import cluster_metrics
 from tests.conftest import FakeContext, load_event
 from tests.faults.injection import FAULTS, TRANSIENT, AwsFault, Calls, Fault, HttpAnswer, ScriptedHttpServer
@@ -122,6 +128,8 @@ class Env:
     aws: LocalAws
     rm: ScriptedHttpServer
     web: ScriptedHttpServer
+    # What one cell entered (the fleet emulator's patches of moto); closed before the next cell.
+    cell: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
 
 
 @contextlib.contextmanager
@@ -136,14 +144,36 @@ def environment() -> Iterator[Env]:
     HttpPoster.__init__.__defaults__ = (WEBHOOK_TIMEOUT_S, defaults[1], defaults[2], lambda _s: None, *defaults[4:])
     rm, web = ScriptedHttpServer(ok=HttpAnswer(body=json.dumps(LOADED).encode())), ScriptedHttpServer()
     try:
-        with LocalAws() as aws, rm.running(), web.running(), no_retry_waits():
-            yield Env(aws, rm, web)
+        with LocalAws() as aws, rm.running(), web.running(), no_retry_waits(), _ha_master_on_loopback():
+            env = Env(aws, rm, web)
+            try:
+                yield env
+            finally:
+                env.cell.close()
     finally:
         HttpPoster.__init__.__defaults__ = defaults
         if saved_endpoint is None:
             os.environ.pop("AWS_ENDPOINT_URL", None)
         else:
             os.environ["AWS_ENDPOINT_URL"] = saved_endpoint
+
+
+@contextlib.contextmanager
+def _ha_master_on_loopback() -> Iterator[None]:
+    """While entered, moto's DescribeCluster names 127.0.0.1 (where the scripted ResourceManager listens) as the master
+    of the cluster named HA_CLUSTER; every other cluster keeps moto's name."""
+    from moto.emr import models
+
+    saved = models.Cluster.__dict__["master_public_dns_name"]
+
+    def dns(cluster: Any) -> Any:
+        return "127.0.0.1" if cluster.name == HA_CLUSTER else saved.fget(cluster)
+
+    models.Cluster.master_public_dns_name = property(dns)  # type: ignore[assignment,method-assign]
+    try:
+        yield
+    finally:
+        models.Cluster.master_public_dns_name = saved  # type: ignore[method-assign]
 
 
 # ---------------------------------------------------------------------------------------------------- notices
@@ -229,11 +259,63 @@ def _notifier_summary(result: dict[str, Any]) -> str:
 
 
 # ---------------------------------------------------------------------------------------------------- scenarios
+def _scaler_with_source(result: dict[str, Any]) -> str:
+    return f"{_scaler_summary(result)} ({result['decisions'][0]['metrics_source']})"
+
+
 def _scaler(env: Env, faulty: Any, setup: Any, config: str) -> tuple[Run, Callable[[], int]]:
+    return _scaler_on(env, faulty, setup, config, primaries=1)
+
+
+def _scaler_ha(env: Env, faulty: Any, setup: Any, config: str) -> tuple[Run, Callable[[], int]]:
+    """The scaler on a cluster with three primary nodes whose master DNS name's ResourceManager does not answer
+    (503: its node is being replaced), so the active RM is looked for among the primaries EMR's ListInstances names;
+    the metrics sources are the default ones, ResourceManager then CloudWatch."""
+    run, resizes = _scaler_on(env, faulty, setup, config, primaries=3)
+    env.rm.fault = HttpAnswer(status=503, body=b'{"error": "unavailable"}')
+    return run, resizes
+
+
+def _scaler_tuning(env: Env, faulty: Any, setup: Any, config: str) -> tuple[Run, Callable[[], int]]:
+    """The scaler on a cluster EMR Managed Scaling drives (2..40 instances), its profile saying `managed_scaling: tune`:
+    the scaler's decision becomes a PutManagedScalingPolicy with new limits; what it changes is the policy."""
+    run, _resizes = _scaler_on(env, faulty, setup, config, primaries=1)
+    emr = setup.client("emr")
+    cluster_id = emr.list_clusters()["Clusters"][0]["Id"]
+    attached = {"ComputeLimits": {"UnitType": "Instances", "MinimumCapacityUnits": 2, "MaximumCapacityUnits": 40}}
+    emr.put_managed_scaling_policy(ClusterId=cluster_id, ManagedScalingPolicy=attached)
+
+    def tunes() -> int:
+        policy = emr.get_managed_scaling_policy(ClusterId=cluster_id).get("ManagedScalingPolicy")
+        return int(policy != attached)
+
+    return run, tunes
+
+
+def _scaler_fleet(env: Env, faulty: Any, setup: Any, config: str) -> tuple[Run, Callable[[], int]]:
+    """The scaler on an instance-fleet cluster (moto has no fleets: the sandbox's fleet emulator answers
+    ListInstanceFleets and ModifyInstanceFleet for this cell); what it changes is the TASK fleet's targets."""
+    from emr_autoscaler_dev.sandbox.clock import Clock
+    from emr_autoscaler_dev.sandbox.emr import EmrEmulator
+
+    env.cell.enter_context(
+        EmrEmulator(env.aws, Clock(), lambda *_: None, lambda _l: None, timedelta(minutes=3), timedelta(minutes=3))
+    )
+    return _scaler_on(env, faulty, setup, config, primaries=1, fleet=True)
+
+
+def _scaler_on(
+    env: Env, faulty: Any, setup: Any, config: str, primaries: int, fleet: bool = False
+) -> tuple[Run, Callable[[], int]]:
     provision(setup, SETTINGS, config)
     setup.client("events").create_event_bus(Name=SETTINGS.event_bus)
     emr = setup.client("emr")
-    cluster_id = create_cluster(emr, task=2)
+    name = HA_CLUSTER if primaries > 1 else "etl-nightly"
+    if fleet:
+        cluster_id = create_fleet_cluster(emr, task=2)
+        task_targets = _task_fleet_targets(emr, cluster_id)
+    else:
+        cluster_id = create_cluster(emr, name=name, task=2, primaries=primaries)
     at = datetime.now(UTC) - timedelta(minutes=2)
     values = {
         "ContainerAllocated": 24,
@@ -252,14 +334,28 @@ def _scaler(env: Env, faulty: Any, setup: Any, config: str) -> tuple[Run, Callab
             for k, v in values.items()
         ],
     )
-    scaler = bootstrap.build_scaler(SETTINGS, session=faulty, resourcemanager_url_for=lambda _s: env.rm.url(RM_PATH))
+    if primaries > 1:  # the RM is reached as in Lambda: the master DNS name, then the primaries (active_rm.py)
+        settings = SETTINGS.model_copy(update={"resourcemanager_port": env.rm.port})
+        scaler = bootstrap.build_scaler(settings, session=faulty)
+    else:
+        url = env.rm.url(RM_PATH)
+        scaler = bootstrap.build_scaler(SETTINGS, session=faulty, resourcemanager_url_for=lambda _s: url)
     trigger = ClusterTrigger(event_id="fault-1", cluster_id=cluster_id, cause="fault matrix")
 
     def resizes() -> int:
+        if fleet:
+            return int(_task_fleet_targets(emr, cluster_id) != task_targets)
         groups = emr.list_instance_groups(ClusterId=cluster_id)["InstanceGroups"]
         return sum(1 for g in groups if g["InstanceGroupType"] == "TASK" and g["RequestedInstanceCount"] != 2)
 
-    return Run(lambda: handle_trigger(trigger, scaler), _scaler_summary), resizes
+    summary = _scaler_with_source if primaries > 1 else _scaler_summary
+    return Run(lambda: handle_trigger(trigger, scaler), summary), resizes
+
+
+def _task_fleet_targets(emr: Any, cluster_id: str) -> tuple[int, int]:
+    fleets = emr.list_instance_fleets(ClusterId=cluster_id)["InstanceFleets"]
+    task = next(f for f in fleets if f["InstanceFleetType"] == "TASK")
+    return int(task.get("TargetOnDemandCapacity", 0)), int(task.get("TargetSpotCapacity", 0))
 
 
 def _step_world(setup: Any) -> tuple[Settings, str, str, dict[str, Any]]:
@@ -366,6 +462,15 @@ RM_ONLY = (
     f"version: 1\ndefaults:\n  metrics: {{sources: [resourcemanager], resourcemanager_timeout_s: {RM_TIMEOUT_S}}}\n"
 )
 CW_ONLY = "version: 1\ndefaults:\n  metrics: {sources: [cloudwatch]}\n"
+RM_TUNE = RM_ONLY + "  managed_scaling: tune\n"
+RM_THEN_CW = (
+    "version: 1\ndefaults:\n  metrics: {sources: [resourcemanager, cloudwatch], "
+    f"resourcemanager_timeout_s: {RM_TIMEOUT_S}}}\n"
+)
+# A cluster with three primary nodes (see _scaler_ha); the scaler falls back to CloudWatch when it cannot find the
+# active ResourceManager, and acts on CloudWatch's figures.
+HA_CLUSTER = "etl-ha"
+FELL_BACK = "applied SCALE_OUT_PENDING_DEMAND (cloudwatch)"
 
 
 def _partial_cluster(parsed: dict[str, Any]) -> None:
@@ -413,6 +518,16 @@ def _unknown_unit(parsed: dict[str, Any]) -> None:
     }
 
 
+def _no_instances(parsed: dict[str, Any]) -> None:
+    parsed["Instances"] = []
+
+
+def _partial_fleets(parsed: dict[str, Any]) -> None:
+    parsed["InstanceFleets"] = [
+        {"Id": f["Id"], "InstanceFleetType": f["InstanceFleetType"]} for f in parsed["InstanceFleets"]
+    ]
+
+
 def _empty(parsed: dict[str, Any]) -> None:
     for key in [k for k in parsed if k != "ResponseMetadata"]:
         del parsed[key]
@@ -426,8 +541,18 @@ DEPENDENCIES: tuple[Dependency, ...] = (
     Dependency("EMR GetManagedScalingPolicy", "scaler", _scaler, RM_ONLY, aws=("emr", "GetManagedScalingPolicy"),
                mangle=_unknown_unit, on_transient="held HOLD_OTHER_SCALER_UNREADABLE",
                on_denied="held HOLD_OTHER_SCALER_UNREADABLE", on_malformed="held HOLD_OTHER_SCALER_UNREADABLE"),
+    Dependency("EMR ListInstances (primaries)", "scaler", _scaler_ha, RM_THEN_CW, aws=("emr", "ListInstances"),
+               mangle=_no_instances, on_transient=FELL_BACK, on_denied=FELL_BACK, on_malformed=FELL_BACK),
     Dependency("EMR ModifyInstanceGroups", "scaler", _scaler, RM_ONLY, aws=("emr", "ModifyInstanceGroups"),
                mangle=_empty, on_malformed="applied", told_on_failure=("scaling_failed",)),
+    Dependency("EMR ListInstanceFleets", "scaler", _scaler_fleet, RM_ONLY, aws=("emr", "ListInstanceFleets"),
+               mangle=_partial_fleets, on_malformed="held HOLD_NODE_CAPACITY_UNKNOWN",
+               told_on_malformed=("scaling_held",)),
+    Dependency("EMR ModifyInstanceFleet", "scaler", _scaler_fleet, RM_ONLY, aws=("emr", "ModifyInstanceFleet"),
+               mangle=_empty, on_malformed="applied", told_on_failure=("scaling_failed",)),
+    Dependency("EMR PutManagedScalingPolicy", "scaler", _scaler_tuning, RM_TUNE,
+               aws=("emr", "PutManagedScalingPolicy"), mangle=_empty, on_malformed="applied",
+               told_on_failure=("scaling_failed",)),
     Dependency("EMR DescribeStep", "step-retry", _step_failed, "", aws=("emr", "DescribeStep"),
                mangle=_partial_step, on_malformed="given_up GIVE_UP_STEP_CONFIG_UNREADABLE"),
     Dependency("EMR AddJobFlowSteps", "step-retry", _step_due, "", aws=("emr", "AddJobFlowSteps"),
@@ -460,6 +585,9 @@ DEPENDENCY_NAMES = tuple(d.name for d in DEPENDENCIES)
 # What each scenario's healthy path does: the redrive after a cleared fault must end this way.
 HEALTHY: dict[Callable[..., tuple[Run, Callable[[], int]]], str] = {
     _scaler: "applied SCALE_OUT_PENDING_DEMAND",
+    _scaler_ha: FELL_BACK,
+    _scaler_tuning: "applied SCALE_MANAGED_SCALING_LIMITS",
+    _scaler_fleet: "applied SCALE_OUT_PENDING_DEMAND",
     _step_failed: "scheduled RETRY_TRANSIENT_FAILURE",
     _step_due: "added",
     _notifier: "delivered",
@@ -517,6 +645,7 @@ def _told(dependency: Dependency, fault: Fault, outcome: str) -> dict[str, int]:
 
 def run_cell(env: Env, dependency: Dependency, fault: Fault) -> CellResult:
     """Run_cell runs one cell on a freshly reset local AWS and returns what happened."""
+    env.cell.close()  # the previous cell's emulators go before moto is reset
     env.aws.reset()
     os.environ["AWS_ENDPOINT_URL"] = env.aws.endpoint_url
     env.rm.fault = env.web.fault = None
@@ -561,6 +690,8 @@ def run_cell(env: Env, dependency: Dependency, fault: Fault) -> CellResult:
         not in (
             ("emr", "ModifyInstanceGroups"),
             ("eventbridge", "PutEvents"),
+            # ListInstances only locates the active ResourceManager: the action rests on CloudWatch's whole figures
+            ("emr", "ListInstances"),
         )
     ):
         harmful.append(f"acted on partial data ({under_fault})")

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
+import pytest
+from botocore.exceptions import ClientError
+
 from emr_autoscaler.kernel.events import AppDetailType
 from emr_autoscaler.kernel.models import InstanceGroupCapacity
 from emr_autoscaler.scaling.domain.decisions import ReasonCode, ResizeInstanceFleet
@@ -10,6 +15,7 @@ from emr_autoscaler.scaling.service import Outcome, Scaler
 from tests.fakes import (
     FakeEmr,
     FakeFleets,
+    FakeInstanceDirectory,
     FakeMetrics,
     InMemoryStateStore,
     RecordingPublisher,
@@ -22,8 +28,12 @@ from tests.unit.domain_builders import CLUSTER_ID, NOW, UNIT_MB, fleet_snapshot,
 BUSY_SPIKE = metrics(allocated_mb=4 * 12288 - 1024, allocated_vcores=12, pending_mb=12 * UNIT_MB)
 
 
-def _scaler(emr: FakeEmr, fleets: FakeFleets | None) -> tuple[Scaler, RecordingPublisher, InMemoryStateStore]:
+def _scaler(
+    emr: FakeEmr, fleets: FakeFleets | None, instances: FakeInstanceDirectory | None = None
+) -> tuple[Scaler, RecordingPublisher, InMemoryStateStore]:
     published, store = RecordingPublisher(), InMemoryStateStore()
+    if instances is None and fleets is not None:  # EC2 names the cluster of every instance the fleets run
+        instances = FakeInstanceDirectory({i.ec2_instance_id: i.cluster_id for i in fleets.instances})
     scaler = Scaler(
         emr=emr,
         metrics=FakeMetrics(BUSY_SPIKE),  # type: ignore[arg-type]
@@ -34,6 +44,7 @@ def _scaler(emr: FakeEmr, fleets: FakeFleets | None) -> tuple[Scaler, RecordingP
         events=published,
         log_context=no_log_context,
         fleets=fleets,
+        instances=instances,
     )
     return scaler, published, store
 
@@ -197,21 +208,95 @@ def test_spot_interruption_is_located_and_replaced_once() -> None:
     assert [(c.instance_type, c.count) for c in store.load(CLUSTER_ID).interruptions] == [("m5.xlarge", 1)]
 
 
-def test_spot_interruption_of_an_unknown_instance_is_ignored() -> None:
-    # GIVEN a warning for an instance no opted-in cluster runs
+def test_spot_interruption_of_an_instance_ec2_names_no_cluster_of_is_ignored_without_listing_any() -> None:
+    # GIVEN a warning for an instance EC2 names no EMR cluster of (a plain EC2 Spot instance of the account), and
+    # three registered clusters
     from emr_autoscaler.scaling.service import handle_trigger
     from emr_autoscaler.scaling.triggers import SpotInterruption
 
     emr, fleets = FakeEmr(), FakeFleets()
-    emr.add(fleet_snapshot())
-    scaler, _published, _store = _scaler(emr, fleets)
+    for n in range(3):
+        emr.add(fleet_snapshot().model_copy(update={"cluster_id": f"j-FLEET{n}"}))
+    instances = FakeInstanceDirectory()
+    scaler, _published, _store = _scaler(emr, fleets, instances)
     # WHEN handled
     result = handle_trigger(SpotInterruption(event_id="e-2", ec2_instance_id="i-0123456789abcdef0"), scaler)
-    # THEN it is ignored with the reason, after one look per cluster, and nothing is resized
+    # THEN EC2 was asked once, it is ignored with the reason, no cluster's instances were listed, nothing resized
+    assert instances.asked == ["i-0123456789abcdef0"]
     assert result["ignored"] is True
     assert "i-0123456789abcdef0" in result["reason"]
-    assert fleets.located == [CLUSTER_ID]
+    assert "no EMR instance" in result["reason"]
+    assert fleets.located == []
     assert not fleets.resizes
+
+
+def test_spot_interruption_of_a_cluster_that_is_not_registered_is_ignored_without_listing_it() -> None:
+    # GIVEN a warning for an instance of an EMR cluster the scaler does not evaluate (not registered: not opted in)
+    from emr_autoscaler.kernel.models import RegisteredCluster
+    from emr_autoscaler.scaling.service import handle_trigger
+    from emr_autoscaler.scaling.triggers import SpotInterruption
+    from tests.unit.test_fanout import InMemoryRegistry
+
+    emr, fleets = _reclaiming_fleet()
+    registry = InMemoryRegistry()
+    registry.entries["j-OTHER"] = RegisteredCluster(cluster_id="j-OTHER", name="o", state="RUNNING", registered_at=NOW)
+    scaler, _published, _store = _scaler(emr, fleets)
+    scaler.registry = registry
+    # WHEN handled
+    result = handle_trigger(SpotInterruption(event_id="e-3", ec2_instance_id="i-0b662ef9931388ba0"), scaler)
+    # THEN it is ignored, naming the cluster, and the cluster's instances were never listed
+    assert result["ignored"] is True
+    assert CLUSTER_ID in result["reason"]
+    assert "not registered" in result["reason"]
+    assert fleets.located == []
+    assert not fleets.resizes
+
+
+@pytest.mark.parametrize("code", ["RequestLimitExceeded", "UnauthorizedOperation"])
+def test_spot_interruption_ec2_cannot_resolve_is_ignored_and_logged_never_failed(
+    code: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # GIVEN EC2's DescribeInstances throttled past botocore's retries, or refused (the role lacks the permission)
+    from emr_autoscaler.scaling.ports import InstanceUnresolvedError
+    from emr_autoscaler.scaling.service import handle_trigger
+    from emr_autoscaler.scaling.triggers import SpotInterruption
+
+    emr, fleets = _reclaiming_fleet()
+    instances = FakeInstanceDirectory(error=InstanceUnresolvedError(f"EC2 DescribeInstances failed: {code}"))
+    scaler, _published, _store = _scaler(emr, fleets, instances)
+    # WHEN handled
+    with caplog.at_level(logging.WARNING):
+        result = handle_trigger(SpotInterruption(event_id="e-4", ec2_instance_id="i-0b662ef9931388ba0"), scaler)
+    # THEN the trigger does not fail (no retry, no dead letter for what may be no EMR instance at all): it is
+    # ignored with the cause, logged as a warning, and no cluster was listed
+    assert result["ignored"] is True
+    assert code in result["reason"]
+    assert code in caplog.text
+    assert fleets.located == []
+
+
+def test_spot_interruption_of_a_registered_cluster_lists_that_cluster_only_and_its_errors_still_retry() -> None:
+    # GIVEN three registered clusters, EC2 naming the second as the instance's, and its ListInstances throttled
+    from emr_autoscaler.scaling.service import handle_trigger
+    from emr_autoscaler.scaling.triggers import SpotInterruption
+
+    emr, fleets = _reclaiming_fleet()
+    for n in range(2):
+        emr.add(fleet_snapshot().model_copy(update={"cluster_id": f"j-FLEET{n}"}))
+    scaler, _published, _store = _scaler(emr, fleets)
+    warning = SpotInterruption(event_id="e-5", ec2_instance_id="i-0b662ef9931388ba0")
+    # WHEN handled, THEN only its cluster's instances are listed, and it is replaced
+    assert handle_trigger(warning, scaler)["decisions"][0]["reason"] == "SCALE_REPLACE_INTERRUPTED"
+    assert fleets.located == [CLUSTER_ID]
+
+    # AND WHEN that cluster's ListInstances fails, THEN the trigger fails as before (an opted-in cluster's
+    # interruption is worth EventBridge's retry)
+    def throttled(cluster_id: str, ec2_instance_id: str) -> None:
+        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "ListInstances")
+
+    fleets.locate_instance = throttled  # type: ignore[method-assign,assignment]
+    with pytest.raises(ClientError):
+        handle_trigger(warning, scaler)
 
 
 def test_a_spot_interruption_is_enqueued_with_its_instance_and_replaced_by_the_consumer() -> None:
@@ -229,6 +314,7 @@ def test_a_spot_interruption_is_enqueued_with_its_instance_and_replaced_by_the_c
         cluster_id=CLUSTER_ID, name="c", state="RUNNING", registered_at=NOW
     )
     scaler.queue, scaler.registry, scaler.fleets = queue, registry, fleets
+    scaler.instances = FakeInstanceDirectory({"i-0b662ef9931388ba0": CLUSTER_ID})
     warning = SpotInterruption(event_id="e-9", ec2_instance_id="i-0b662ef9931388ba0")
     # WHEN the warning arrives (twice) and the queue's batch is consumed
     handle_trigger(warning, scaler)

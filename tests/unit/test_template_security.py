@@ -28,6 +28,7 @@ HEALTH_PREFIX = {"Fn::Sub": "health/${AWS::StackName}/"}
 STAR_RESOURCE_ACTIONS = {
     "elasticmapreduce:ListClusters",
     "cloudwatch:GetMetricData",
+    "ec2:DescribeInstances",
     "xray:PutTraceSegments",
     "xray:PutTelemetryRecords",
 }

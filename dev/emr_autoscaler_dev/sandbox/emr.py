@@ -131,6 +131,10 @@ def _free_port(host: str) -> int:
         return int(probe.getsockname()[1])
 
 
+# An AMI moto's EC2 knows in every region (its bundled Amazon Linux image): the instances EMR runs on.
+SANDBOX_AMI = "ami-12c6146b"
+
+
 class EmrEmulator:
     """EmrEmulator patches moto's EMR while entered (a context manager) and runs each cluster's ResourceManager.
 
@@ -163,7 +167,7 @@ class EmrEmulator:
         self._addresses = (f"127.0.{n // 250}.{2 + n % 250}" for n in itertools.count(0))
         # EMR API errors to answer for a cluster (cluster id -> error code), as `fail_api` sets them.
         self.api_errors: dict[str, str] = {}
-        self.fleets = FleetEmulator(clock, emit, on_line, start_delay, decommission)
+        self.fleets = FleetEmulator(clock, emit, on_line, start_delay, decommission, launch=self.launch_instances)
         self.managed = ManagedScalingEmulator(self)
 
     def __enter__(self) -> EmrEmulator:
@@ -378,6 +382,26 @@ class EmrEmulator:
                 }
             )
         return found
+
+    def launch_instances(self, cluster_id: str, role: str, instance_type: str, count: int) -> list[str]:
+        """Launch_instances starts `count` Spot EC2 instances of the cluster on the local EC2 (moto), tagged as EMR tags
+        its instances (https://docs.aws.amazon.com/emr/latest/ManagementGuide/emr-plan-tags.html), so EC2's
+        DescribeInstances names their cluster as it does on AWS; returns their instance ids."""
+        if count <= 0:
+            return []
+        tags = [
+            {"Key": "aws:elasticmapreduce:job-flow-id", "Value": cluster_id},
+            {"Key": "aws:elasticmapreduce:instance-group-role", "Value": role},
+        ]
+        launched = self.aws.client("ec2").run_instances(
+            ImageId=SANDBOX_AMI,
+            MinCount=count,
+            MaxCount=count,
+            InstanceType=instance_type,
+            InstanceMarketOptions={"MarketType": "spot"},
+            TagSpecifications=[{"ResourceType": "instance", "Tags": tags}],
+        )
+        return [str(i["InstanceId"]) for i in launched["Instances"]]
 
     def nodes(self, cluster_id: str) -> dict[str, tuple[int, int]]:
         """Nodes returns (running, requested) per group role, as EMR reports them."""

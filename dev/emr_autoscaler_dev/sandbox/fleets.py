@@ -36,6 +36,10 @@ _ids = (f"if-{n:013d}" for n in itertools.count(1))
 _instances = (f"i-{n:017x}" for n in itertools.count(0xA000))
 
 
+# Launch(cluster id, role, instance type, count) starts `count` Spot EC2 instances of the cluster and returns their ids.
+Launch = Callable[[str, str, str, int], list[str]]
+
+
 def _get(item: Any, camel: str, snake: str, default: Any = None) -> Any:
     """Moto hands request parameters over with snake_case keys; plain dicts have the API's CamelCase."""
     if snake in item:
@@ -98,8 +102,10 @@ class FleetEmulator:
         on_line: Callable[[str], None],
         start_delay: timedelta,
         decommission: timedelta,
+        launch: Launch | None = None,
     ) -> None:
         self.clock = clock
+        self.launch = launch
         self.emit = emit
         self.on_line = on_line
         self.start_delay = start_delay
@@ -190,7 +196,10 @@ class FleetEmulator:
         fleet = next(f for f in self._fleets[cluster_id] if f.role == "TASK")
         instance_type, weight = fleet.types[0]
         count = min(count, fleet.spot.provisioned // weight)
-        ids = [next(_instances) for _ in range(count)]
+        if self.launch is not None:  # real EC2 instances (moto), tagged by "EMR": DescribeInstances names the cluster
+            ids = self.launch(cluster_id, fleet.role, instance_type, count)
+        else:
+            ids = [next(_instances) for _ in range(count)]
         self._instances.setdefault(cluster_id, []).extend(
             {
                 "Id": f"ci-{instance_id[2:]}",

@@ -105,6 +105,7 @@ def build_scaler(
     from emr_autoscaler.adapters.aws.cloudwatch import CloudWatchMetrics
     from emr_autoscaler.adapters.aws.dynamodb.registry import DynamoRegistry
     from emr_autoscaler.adapters.aws.dynamodb.state import DynamoStateStore
+    from emr_autoscaler.adapters.aws.ec2_instances import Ec2InstanceDirectory
     from emr_autoscaler.adapters.aws.emr import EmrInstanceGroups
     from emr_autoscaler.adapters.aws.emr_fleets import EmrInstanceFleets
     from emr_autoscaler.adapters.aws.emr_managed_scaling import EmrManagedScaling
@@ -149,6 +150,7 @@ def build_scaler(
         log_context=cluster_log_context,
         registry=DynamoRegistry(clients("dynamodb"), settings.state_table),
         fleets=EmrInstanceFleets(clients("emr")),
+        instances=Ec2InstanceDirectory(lambda: clients("ec2")),
         managed_scaling=EmrManagedScaling(clients("emr")),
         queue=queue,
         batch_metrics=PowertoolsBatchMetrics(),

@@ -95,6 +95,20 @@ class EmrFleets(Protocol):
         ...
 
 
+class InstanceUnresolvedError(RuntimeError):
+    """InstanceUnresolvedError: EC2 could not say which cluster an instance belongs to (DescribeInstances throttled
+    past botocore's retries, refused, timed out); the instance may not even be an EMR one."""
+
+
+class InstanceDirectory(Protocol):
+    """InstanceDirectory says which EMR cluster runs an EC2 instance (EC2 DescribeInstances, EMR's system tag)."""
+
+    def cluster_of(self, ec2_instance_id: str) -> str | None:
+        """Cluster_of is the id of the EMR cluster the instance belongs to; None when it is no EMR instance or EC2
+        does not know it; raises InstanceUnresolvedError when EC2 cannot answer."""
+        ...
+
+
 class YarnMetricsReader(Protocol):
     """YarnMetricsReader reads one source of YARN metrics for a cluster; None when it cannot answer."""
 

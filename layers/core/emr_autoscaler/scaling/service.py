@@ -69,6 +69,8 @@ from emr_autoscaler.scaling.ports import (
     EmrFleets,
     EvaluationQueue,
     GroupMovedError,
+    InstanceDirectory,
+    InstanceUnresolvedError,
     ManagedScaling,
     OtherScalerUnreadableError,
     StateStore,
@@ -163,6 +165,8 @@ class Scaler:
     log_context: Callable[[str], AbstractContextManager[object]]
     registry: ClusterRegistry | None = None
     fleets: EmrFleets | None = None
+    # Which cluster runs an EC2 instance (EC2's Spot warning names the instance only); see locate_interrupted.
+    instances: InstanceDirectory | None = None
     managed_scaling: ManagedScaling | None = None
     queue: EvaluationQueue | None = None
     batch_metrics: BatchMetrics | None = None
@@ -399,19 +403,36 @@ class Scaler:
         with self.log_context(cluster_id):
             return self._reconcile(cluster_id, interrupted, lost_from, short_of)
 
-    def locate_interrupted(self, ec2_instance_id: str) -> InstanceLocation | None:
-        """Locate_interrupted finds the registered (or active) fleet cluster running the EC2 instance: one
-        ListInstances per cluster, as EC2's warning names the instance only."""
-        if self.fleets is None:
-            return None
-        for cluster_id in self.registered_ids():
-            try:
-                found = self.fleets.locate_instance(cluster_id, ec2_instance_id)
-            except ClusterUnreadableError:
-                continue  # an instance-group cluster (ListInstances answers both; a refusal means not this one)
-            if found is not None:
-                return found
-        return None
+    def locate_interrupted(self, ec2_instance_id: str) -> InstanceLocation | str:
+        """Locate_interrupted finds where the EC2 instance of a Spot warning runs, or says why the warning is ignored.
+
+        EC2's warning names the instance only, and comes for every Spot instance of the account. One question to EC2
+        (`instances`: DescribeInstances, EMR's cluster tag) names its cluster; an instance of no EMR cluster, or of a
+        cluster the scaler does not evaluate (not registered: not opted in), is ignored without any EMR call. Only
+        then is that one cluster's ListInstances read, for the instance's fleet or group. When EC2 cannot answer
+        (throttled past botocore's retries, the permission refused), the warning is ignored with a logged warning,
+        not failed: the instance may be no EMR one at all, and the minute's tick and EMR's own node-loss event still
+        see a loss. An EMR error on a registered cluster raises, so the trigger is retried as before.
+        """
+        if self.fleets is None or self.instances is None:
+            return f"Spot instance {ec2_instance_id}: this scaler cannot locate instances (no fleet support)"
+        try:
+            cluster_id = self.instances.cluster_of(ec2_instance_id)
+        except InstanceUnresolvedError as error:
+            reason = f"Spot instance {ec2_instance_id} could not be resolved to a cluster: {error}"
+            logger.warning("Spot interruption warning ignored: %s", reason)
+            return reason
+        if cluster_id is None:
+            return f"Spot instance {ec2_instance_id} is no EMR instance (EC2 names no EMR cluster for it)"
+        if cluster_id not in self.registered_ids():
+            return f"Spot instance {ec2_instance_id} runs in {cluster_id}, which is not registered (not opted in)"
+        try:
+            found = self.fleets.locate_instance(cluster_id, ec2_instance_id)
+        except ClusterUnreadableError as error:
+            return f"Spot instance {ec2_instance_id} runs in {cluster_id}, whose instances cannot be read: {error}"
+        if found is None:
+            return f"Spot instance {ec2_instance_id} is not among the running instances of {cluster_id}"
+        return found
 
     def _reconcile(
         self,
@@ -667,10 +688,9 @@ def handle_trigger(trigger: Trigger, scaler: Scaler) -> dict[str, Any]:
         decisions = scaler.reconcile_all()
     elif isinstance(trigger, SpotInterruption):
         location = scaler.locate_interrupted(trigger.ec2_instance_id)
-        if location is None:
-            reason = f"Spot instance {trigger.ec2_instance_id} runs in no opted-in fleet cluster"
-            logger.info("event ignored: %s", reason)
-            return {"ignored": True, "reason": reason, "decisions": []}
+        if isinstance(location, str):
+            logger.info("event ignored: %s", location)
+            return {"ignored": True, "reason": location, "decisions": []}
         if scaler.queue is not None:
             cause = f"Spot interruption of {trigger.ec2_instance_id}"
             scaler.enqueue([location.cluster_id], cause, trigger.event_id, location.ec2_instance_id)

@@ -14,6 +14,10 @@ port and the same path: the addresses come from EMR's ListInstances (`primaries`
 so a compromised or misconfigured node cannot send the scaler elsewhere; any other redirect is refused and logged.
 When the RM asked does not answer (its node is gone), the other primaries are asked `/ws/v1/cluster/info` and the
 one that says ACTIVE is used. A cold container finds the active RM again within one evaluation.
+
+When the primaries cannot be listed (ListInstances throttled past botocore's retries, refused, or answered in a shape
+the scaler cannot read), the RM counts as unanswered, with that cause: the metrics chain then falls back to
+CloudWatch (or the core holds on missing metrics); the evaluation never fails for it.
 """
 
 from __future__ import annotations
@@ -24,14 +28,22 @@ import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from emr_autoscaler.adapters.yarn.rest import ResourceManagerUnansweredError, get_json
 from emr_autoscaler.kernel.models import ClusterSnapshot, GroupRole
+from emr_autoscaler.scaling.ports import ClusterUnreadableError
 
 logger = logging.getLogger(__name__)
 
 INFO_PATH = "/ws/v1/cluster/info"
 # A cluster's primary nodes, each by its names (private IP address first, then private DNS name).
 Primaries = Callable[[ClusterSnapshot], tuple[tuple[str, ...], ...]]
+
+
+class PrimariesUnlistedError(ResourceManagerUnansweredError):
+    """PrimariesUnlistedError: the cluster's primary nodes could not be listed (EMR ListInstances failed), so the
+    active RM cannot be found; asking again within this evaluation would not help."""
 
 
 def _host_of(url: str) -> tuple[str, int | None, str]:
@@ -74,6 +86,8 @@ class ActiveResourceManagers:
             )
         try:
             return self._get_following(snapshot, first, path, timeout_s)
+        except PrimariesUnlistedError:
+            raise  # ListInstances failed: asking it again for the other primaries would fail alike
         except ResourceManagerUnansweredError as error:
             if error.status is not None and error.location is None and error.status not in (307, 503):
                 raise  # the RM answered (a 404, a 500): another primary would not answer better
@@ -129,7 +143,13 @@ class ActiveResourceManagers:
         with self._lock:
             known = self._known.get(snapshot.cluster_id)
         if known is None or fresh or (must_include is not None and not any(must_include in n for n in known)):
-            known = tuple(tuple(name.lower() for name in node) for node in self._primaries(snapshot) if node)
+            try:
+                listed = self._primaries(snapshot)
+            except (ClientError, BotoCoreError, ClusterUnreadableError) as error:
+                raise PrimariesUnlistedError(
+                    f"the primary nodes could not be listed (EMR ListInstances): {error}"
+                ) from error
+            known = tuple(tuple(name.lower() for name in node) for node in listed if node)
             with self._lock:
                 self._known[snapshot.cluster_id] = known
         return known
