@@ -16,6 +16,7 @@ from emr_autoscaler.scaling.service import Outcome, Scaler
 from tests.fakes import (
     FakeEmr,
     FakeFleets,
+    FakeInstanceDirectory,
     FakeManagedScaling,
     FakeMetrics,
     InMemoryStateStore,
@@ -284,6 +285,8 @@ def _tuned_fleet_scaler(
         log_context=no_log_context,
         managed_scaling=managed,
         fleets=fleets,
+        # EC2's DescribeInstances names the cluster of each instance the fleets run (its EMR tag)
+        instances=FakeInstanceDirectory({i.ec2_instance_id: i.cluster_id for i in fleets.instances}),
     )
     return scaler, managed, fleets, store
 
