@@ -3,28 +3,17 @@
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from emr_autoscaler.adapters.powertools.logging import logger as app_logger
 from emr_autoscaler_dev.sandbox.emr import SANDBOX_AMI
 from emr_autoscaler_dev.sandbox.sandbox import Sandbox, SandboxError
 from emr_autoscaler_dev.sandbox.template import load_template
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.network
-
-
-@pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    app_logger.setLevel(logging.WARNING)
-    with Sandbox() as running:
-        yield running
-    app_logger.setLevel(logging.INFO)
 
 
 def _reasons(sandbox: Sandbox, cluster_id: str) -> list[str]:

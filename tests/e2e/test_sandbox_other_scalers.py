@@ -5,27 +5,16 @@ maximum instead, unreadable answers hold, and `explain` says why."""
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from emr_autoscaler.adapters.powertools.logging import logger as app_logger
 from emr_autoscaler_dev.cli import main as cli_main
 from emr_autoscaler_dev.sandbox.sandbox import Sandbox
 
 pytestmark = pytest.mark.network
 
 TUNE = json.dumps({"defaults": {"managed_scaling": "tune"}})
-
-
-@pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    app_logger.setLevel(logging.WARNING)
-    with Sandbox() as running:
-        yield running
-    app_logger.setLevel(logging.INFO)
 
 
 def _decisions(sandbox: Sandbox, cluster_id: str) -> list[dict[str, Any]]:

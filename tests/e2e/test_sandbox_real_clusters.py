@@ -7,25 +7,15 @@ primary nodes with one active ResourceManager and standbys that redirect.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 
 import pytest
 
-from emr_autoscaler.adapters.powertools.logging import logger as app_logger
 from emr_autoscaler_dev.sandbox.sandbox import Sandbox
 from emr_autoscaler_dev.sandbox.yarn import YarnResourceManagerEmulator
 
 pytestmark = pytest.mark.network
 
 NODE_MB = 12288  # one m5.xlarge node's YARN memory (EMR's default)
-
-
-@pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    app_logger.setLevel(logging.WARNING)
-    with Sandbox() as running:
-        yield running
-    app_logger.setLevel(logging.INFO)
 
 
 def _decisions(sandbox: Sandbox, cluster_id: str) -> list[dict[str, object]]:
