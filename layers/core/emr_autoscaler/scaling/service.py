@@ -98,6 +98,19 @@ MANAGED_RECHECK = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
+class Occasion:
+    """Occasion is what an evaluation is for besides the tick: a Spot instance EC2 reclaims (`interrupted`), the
+    group or fleet EMR says lost nodes (`lost_from`), or the one EMR says is short of capacity (`short_of`)."""
+
+    interrupted: InstanceLocation | None = None
+    lost_from: str | None = None
+    short_of: str | None = None
+
+
+TICK = Occasion()
+
+
+@dataclass(frozen=True)
 class Evaluation:
     """Evaluation is one decision with what it was made from (what `explain` shows); nothing was written."""
 
@@ -245,14 +258,7 @@ class Scaler:
         except Exception:
             logger.exception("could not publish the node-label notice for %s", snapshot.cluster_id)
 
-    def evaluate(
-        self,
-        cluster_id: str,
-        now: datetime,
-        interrupted: InstanceLocation | None = None,
-        lost_from: str | None = None,
-        short_of: str | None = None,
-    ) -> Evaluation:
+    def evaluate(self, cluster_id: str, now: datetime, occasion: Occasion = TICK) -> Evaluation:
         """Evaluate reads everything the decision needs and asks the core; it writes and acts never.
 
         Clusters that did not opt in, are not RUNNING/WAITING, or are paused cost one DescribeCluster: the
@@ -311,6 +317,7 @@ class Scaler:
             # Another scaler resizes it: no metrics are read, nothing is decided but the hold.
             return evaluation(_remember_reason(held), state=state, snapshot=snapshot, managed_scaling=managed)
         # EMR said nodes of a group or fleet were lost: their Spot instances are counted (once each) before deciding.
+        interrupted, lost_from, short_of = occasion.interrupted, occasion.lost_from, occasion.short_of
         seen = count_losses(state, self._lost(cluster_id, lost_from, now), now) if lost_from else state
         if short_of is not None:
             # EMR said this group or fleet is short of EC2 capacity: its Spot fallback need not wait the timeout.
@@ -401,7 +408,7 @@ class Scaler:
         instances; with `lost_from`, EMR's node loss in one of its groups or fleets) and applies the decision at
         most once (see `_reconcile`); every log line meanwhile carries the cluster id."""
         with self.log_context(cluster_id):
-            return self._reconcile(cluster_id, interrupted, lost_from, short_of)
+            return self._reconcile(cluster_id, Occasion(interrupted, lost_from, short_of))
 
     def locate_interrupted(self, ec2_instance_id: str) -> InstanceLocation | str:
         """Locate_interrupted finds where the EC2 instance of a Spot warning runs, or says why the warning is ignored.
@@ -434,13 +441,7 @@ class Scaler:
             return f"Spot instance {ec2_instance_id} is not among the running instances of {cluster_id}"
         return found
 
-    def _reconcile(
-        self,
-        cluster_id: str,
-        interrupted: InstanceLocation | None = None,
-        lost_from: str | None = None,
-        short_of: str | None = None,
-    ) -> DecisionSummary:
+    def _reconcile(self, cluster_id: str, occasion: Occasion = TICK) -> DecisionSummary:
         """_Reconcile evaluates one cluster and applies the decision at most once.
 
         In `observe` mode the decision is claimed and recorded as if applied (so cooldowns and notices follow
@@ -448,7 +449,7 @@ class Scaler:
         retries, after undoing its claim, so the trigger is retried or reaches the dead-letter queue.
         """
         started = time.perf_counter()
-        evaluation = self.evaluate(cluster_id, self.clock(), interrupted, lost_from, short_of)
+        evaluation = self.evaluate(cluster_id, self.clock(), occasion)
         self._warn_unreadable_labels(evaluation.snapshot)
         summary = self._apply(evaluation, started)
         source = evaluation.metrics.source.value if evaluation.metrics is not None else None
@@ -610,7 +611,7 @@ class Scaler:
             if request.ec2_instance_id is not None and self.fleets is not None:
                 # Found once when enqueued; read again, fresh, right before the decision.
                 interrupted = self.fleets.locate_instance(request.cluster_id, request.ec2_instance_id)
-            return self._reconcile(request.cluster_id, interrupted, request.lost_from, request.short_of)
+            return self._reconcile(request.cluster_id, Occasion(interrupted, request.lost_from, request.short_of))
 
     def consume(self, batch: EvaluationBatch) -> dict[str, Any]:
         """Consume evaluates a batch of the evaluation queue and reports the failed records (partial batch response).
