@@ -13,8 +13,11 @@ BIN := $(VENV)/bin
 SAM := $(SAM_VENV)/bin/sam
 PIP_QUIET := --quiet --disable-pip-version-check
 REGION ?= eu-west-1
+# The simulator's scheduler, compiled by Cython from its Python source (dev/emr_autoscaler_dev/sim/compiled.py).
+SIM := dev/emr_autoscaler_dev/sim
+SIM_BUILT := $(SIM)/_compiled.sha256
 
-.PHONY: help venv sam-venv checkov-venv lint format typecheck unit template test demo bench clean
+.PHONY: help venv sim sam-venv checkov-venv lint format typecheck unit template test demo bench clean
 
 help:
 	@echo "make demo   run the scaler on a local AWS (moto) against a cluster under changing YARN load"
@@ -44,6 +47,11 @@ $(CHECKOV_VENV)/bin/.installed: requirements/checkov.lock
 	@touch $@
 
 venv: $(BIN)/.installed
+
+$(SIM_BUILT): $(BIN)/.installed $(SIM)/cluster.py $(SIM)/cluster.pxd $(SIM)/waiting.py $(SIM)/waiting.pxd $(SIM)/compiled.py $(SIM)/compile.py
+	$(BIN)/python -m emr_autoscaler_dev.sim.compile
+
+sim: $(SIM_BUILT)
 sam-venv: $(SAM_VENV)/bin/.installed
 checkov-venv: $(CHECKOV_VENV)/bin/.installed
 
@@ -58,7 +66,7 @@ format: venv
 typecheck: venv
 	$(BIN)/mypy
 
-unit: venv
+unit: venv sim
 	$(BIN)/pytest -q -n 2
 
 template: sam-venv checkov-venv
@@ -79,7 +87,7 @@ test: lint typecheck unit template
 demo: venv
 	$(BIN)/emr-autoscaler demo
 
-bench: venv
+bench: venv sim
 	$(BIN)/python bench/api_calls.py
 	$(BIN)/python bench/fanout.py
 	$(BIN)/python bench/scaling.py
@@ -91,3 +99,4 @@ bench: venv
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .venv-layer .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -f $(SIM)/*.so $(SIM_BUILT)

@@ -4,6 +4,8 @@
 
 Targets (issue 12): FB-2009 sample 0 in at most 2 s per policy, the 25,000-job day (synthetic, fitted with
 `--fit-nodes 300` at 60 % mean utilization, CORE 2 fixed, TASK 0-298) in at most 20 s per policy, one core.
+`make bench` times the compiled core (dev/emr_autoscaler_dev/sim/compiled.py); `EMR_AUTOSCALER_SIM_PURE=1` times
+the pure-Python one.
 Prints each run's CPU time (what the target is judged on: one core, whatever else the machine runs), its wall
 time, the simulated-to-CPU ratio, and the process's peak memory after each workload. Wall times are noisy on a
 shared machine: the load average is printed with them.
@@ -20,6 +22,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from emr_autoscaler.kernel.config.scaling import GroupLimits, GroupsConfig, ScalingPolicy
+from emr_autoscaler_dev.sim import compiled
 from emr_autoscaler_dev.sim.cluster import ClusterSpec
 from emr_autoscaler_dev.sim.policies.base import Bounds
 from emr_autoscaler_dev.sim.policies.managed import VARIANTS
@@ -71,6 +74,8 @@ def main() -> int:
     args = parser.parse_args()
     names = args.policy or [n for n in POLICIES if n != "managed-like"] + [v.name for v in VARIANTS]
     print(f"load average at start: {', '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} cores)")
+    # `make bench` builds the compiled core first; EMR_AUTOSCALER_SIM_PURE=1 times the Python one.
+    print(f"simulator core: {compiled.status()}")
     _time("FB-2009 sample 0", JobModel().jobs(load_trace(FB_TRACE)), names, ScalingPolicy(), FB_TARGET_S)
     if not args.skip_big:
         config = ScalingPolicy(groups=GroupsConfig(task=GroupLimits(min_nodes=0, max_nodes=BIG_NODES - 2)))

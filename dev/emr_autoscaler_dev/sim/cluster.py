@@ -34,12 +34,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import IntEnum
 from math import inf
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import cast
 
 from emr_autoscaler.kernel.config.scaling import DEFAULT_NODE_CAPACITY, NodeCapacity
 from emr_autoscaler.kernel.models import GroupRole
-from emr_autoscaler_dev.sim.waiting import HEAP_ABOVE, TaskQueue
+from emr_autoscaler_dev.sim.waiting import HEAP_ABOVE, Entry, TaskQueue
 from emr_autoscaler_dev.sim.workload import Job
 
 ON_DEMAND = "ON_DEMAND"
@@ -125,6 +125,13 @@ class NodeState(IntEnum):
     GONE = 3
 
 
+# The scheduler's hot paths compare against these (one lookup, not two).
+_RUNNING = NodeState.RUNNING
+_DRAINING = NodeState.DRAINING
+_BY_KEY = attrgetter("key")
+_REQUEST = itemgetter(3)  # a TaskQueue entry's request
+
+
 class Node:
     """Node is one instance: its YARN capacity (MB, vcores), what is free, and its life times (s)."""
 
@@ -173,11 +180,12 @@ class Batch:
     An AM batch ends with its job, not at a known time (`end_s` is infinite).
     """
 
-    __slots__ = ("alive", "count", "end_s", "job", "memory_mb", "node", "phase", "vcores")
+    __slots__ = ("alive", "count", "end_s", "job", "job_index", "memory_mb", "node", "phase", "vcores")
 
     def __init__(self, node: Node, job: Job, phase: int, count: int, end_s: float) -> None:
         self.node = node
         self.job = job
+        self.job_index = job.index
         self.phase = phase
         self.count = count
         self.memory_mb, self.vcores = container_size(job, phase)
@@ -193,15 +201,23 @@ class Batch:
 class Request:
     """Request is a job phase's containers waiting for room, ordered by (job index, phase)."""
 
-    __slots__ = ("count", "job", "key", "memory_mb", "phase", "stamp", "vcores")
+    __slots__ = ("count", "duration_s", "job", "job_index", "key", "memory_mb", "phase", "stamp", "vcores")
 
     def __init__(self, job: Job, phase: int, count: int) -> None:
         self.job = job
+        self.job_index = job.index
         self.phase = phase
         self.count = count
         self.key = (job.index, phase)
+        # How long each container runs once placed (s): an AM ends with its job, not at a known time.
+        self.duration_s = inf if phase == AM else job.reduce_s if phase == REDUCE else job.map_s
         self.memory_mb, self.vcores = container_size(job, phase)
         self.stamp = 0  # its live entry in the TaskQueue (0: none)
+
+
+def _idlest_first(node: Node) -> tuple[int, int]:
+    """The order in which a shrink drains running nodes: fewest containers first, then the newest."""
+    return sum([b.count for b in node.batches]), -node.node_id
 
 
 class SimGroup:
@@ -221,12 +237,12 @@ class SimGroup:
     @property
     def running_count(self) -> int:
         """Running_count counts running and draining nodes, as EMR's RunningInstanceCount does."""
-        return sum(1 for n in self.nodes if n.state is NodeState.RUNNING or n.state is NodeState.DRAINING)
+        return len([n for n in self.nodes if n.state is NodeState.RUNNING or n.state is NodeState.DRAINING])
 
     @property
     def starting(self) -> int:
         """Starting counts nodes requested but not yet running."""
-        return sum(1 for n in self.nodes if n.state is NodeState.STARTING)
+        return len([n for n in self.nodes if n.state is NodeState.STARTING])
 
     @property
     def settled(self) -> bool:
@@ -251,6 +267,10 @@ class SimCluster:
     def __init__(self, spec: ClusterSpec, rng: random.Random, min_container: tuple[int, int] = (1, 1)) -> None:
         self.spec = spec
         self.min_container = min_container
+        self._min_mb, self._min_vcores = min_container
+        self._fair = spec.scheduler == FAIR
+        self._max_am_share = spec.max_am_share
+        self._am_core_only = spec.am_label == "CORE"
         self.capacity = spec.capacity
         self.rng = rng
         self.core = SimGroup("ig-core", "Core", GroupRole.CORE, spec.instance_type)
@@ -268,7 +288,7 @@ class SimCluster:
         self.nodes: list[Node] = []
         self.accepting: list[Node] = []
         self.events: list[tuple[float, int, int, object]] = []
-        self._seq = itertools.count()
+        self._seq = 0
         self.pending: list[Request] = []
         # Waiting AMs apart from waiting tasks: behind the AM share limit thousands may wait, and each pass of the
         # scheduler needs only the few that fit (tasks wait only for jobs whose AM runs, so they stay few).
@@ -319,7 +339,8 @@ class SimCluster:
     # --- nodes -------------------------------------------------------------------------------------------------
 
     def _push(self, at_s: float, kind: int, payload: object) -> None:
-        heapq.heappush(self.events, (at_s, kind, next(self._seq), payload))
+        self._seq += 1
+        heapq.heappush(self.events, (at_s, kind, self._seq, payload))
 
     def _new_node(self, group: SimGroup, now_s: float) -> Node:
         node = Node(len(self.nodes), group, self.capacity, now_s)
@@ -362,7 +383,7 @@ class SimCluster:
     @property
     def pending_am_mb(self) -> int:
         """Pending_am_mb is the memory (MB) of the ApplicationMasters waiting to be placed."""
-        return sum(r.count * r.memory_mb for r in self.pending_am)
+        return sum([r.count * r.memory_mb for r in self.pending_am])
 
     def take_warnings(self) -> list[tuple[Node, float]]:
         """Take_warnings hands over the nodes EC2 warned of since the last call (and forgets them)."""
@@ -373,19 +394,18 @@ class SimCluster:
         """Cost_usd is the billed node time up to `end_s` at each node's market price (Spot at its factor)."""
         price, factor = self.spec.price, self.spec.spot_price_factor
         return (
-            sum(self._billed_s(n, end_s) * (factor if n.group.market == SPOT else 1.0) for n in self.nodes)
+            sum([self._billed_s(n, end_s) * (factor if n.group.market == SPOT else 1.0) for n in self.nodes])
             * price
             / 3600.0
         )
 
     def market_node_seconds(self, end_s: float, market: str) -> float:
         """Market_node_seconds is the billed node time of one market up to `end_s` (s)."""
-        return sum(self._billed_s(n, end_s) for n in self.nodes if n.group.market == market)
+        return sum([self._billed_s(n, end_s) for n in self.nodes if n.group.market == market])
 
     def _roomy(self, node: Node) -> bool:
         """Roomy is true for a running node with room for the smallest container."""
-        min_mb, min_vcores = self.min_container
-        return node.state is NodeState.RUNNING and node.free_mb >= min_mb and node.free_vcores >= min_vcores
+        return node.state is _RUNNING and node.free_mb >= self._min_mb and node.free_vcores >= self._min_vcores
 
     def _node_ready(self, node: Node, *, rejoin: bool = False) -> None:
         node.state = NodeState.RUNNING
@@ -415,9 +435,10 @@ class SimCluster:
         """Resize sets a group's requested count: starts nodes, or cancels starting ones then drains the idlest."""
         delta = to_count - group.requested
         group.requested = to_count
+        members = group.nodes
         if delta > 0:
             # Nodes still draining are taken back first (YARN recommissions a DECOMMISSIONING node): they run now.
-            for node in [n for n in group.nodes if n.state is NodeState.DRAINING][::-1][:delta]:
+            for node in [n for n in members if n.state is NodeState.DRAINING][::-1][:delta]:
                 node.deadline_s = inf
                 self._node_ready(node, rejoin=True)
                 delta -= 1
@@ -426,16 +447,13 @@ class SimCluster:
             return
         remove = -delta
         # Nodes still starting hold no container: cancelling them (newest first) loses nothing.
-        starting = [n for n in group.nodes if n.state is NodeState.STARTING]
+        starting = [n for n in members if n.state is NodeState.STARTING]
         for node in starting[::-1][:remove]:
             self._node_gone(node, now_s)
             remove -= 1
         if remove <= 0:
             return
-        running = sorted(
-            (n for n in group.nodes if n.state is NodeState.RUNNING),
-            key=lambda n: (sum(b.count for b in n.batches), -n.node_id),
-        )
+        running = sorted([n for n in members if n.state is NodeState.RUNNING], key=_idlest_first)
         for node in running[:remove]:
             if node in self._roomy_nodes:
                 self._room_mb -= node.free_mb
@@ -461,11 +479,11 @@ class SimCluster:
 
     def _queue(self, request: Request) -> None:
         if request.phase == AM:
-            bisect.insort(self.pending_am, request, key=lambda r: r.key)
+            bisect.insort(self.pending_am, request, key=_BY_KEY)
             size = (request.memory_mb, request.vcores)
             self._am_sizes[size] = self._am_sizes.get(size, 0) + request.count
         else:
-            bisect.insort(self.pending, request, key=lambda r: r.key)
+            bisect.insort(self.pending, request, key=_BY_KEY)
             if self.tasks is not None:
                 self.tasks.add(request)
         self.pending_mb += request.count * request.memory_mb
@@ -494,8 +512,8 @@ class SimCluster:
             nodes = sorted(self._roomy_nodes, key=by_age)
         else:
             nodes = sorted(self._roomy_nodes.intersection(grown), key=by_age)
-        fair = self.spec.scheduler == FAIR
-        min_mb = self.min_container[0]
+        fair = self._fair
+        min_mb = self._min_mb
         waiting = len(self.pending)
         if self.tasks is None and waiting > HEAP_ABOVE:
             self.tasks = TaskQueue(self.job_mb, self.pending, fair=fair)
@@ -513,8 +531,10 @@ class SimCluster:
             if len(nodes) == 1:
                 most_mb, most_vcores = nodes[0].free_mb, nodes[0].free_vcores
             else:
-                most_mb = max(n.free_mb for n in nodes)
-                most_vcores = max(n.free_vcores for n in nodes)
+                most_mb = most_vcores = 0
+                for node in nodes:
+                    most_mb = max(most_mb, node.free_mb)
+                    most_vcores = max(most_vcores, node.free_vcores)
             if self.tasks is not None:
                 order: Iterator[Request] = self._in_order(self.tasks, ams, most_mb, most_vcores)
             else:
@@ -524,7 +544,9 @@ class SimCluster:
                     if r.memory_mb <= most_mb and r.vcores <= most_vcores
                 ]
                 usage = self.job_mb if fair else {}
-                order = iter(sorted(fitting, key=lambda r: (usage.get(r.key[0], 0), r.key)))
+                # Decorated with the position: sorted is stable, and a request's own key may repeat (a requeue).
+                ranked = sorted([(usage.get(r.key[0], 0), r.key, i, r) for i, r in enumerate(fitting)])
+                order = iter([entry[3] for entry in ranked])
             placed_any, capped, nodes = self._place(order, nodes, now_s, share)
             if self.tasks is not None:
                 self.tasks.settle()
@@ -554,7 +576,23 @@ class SimCluster:
         Only requests that fit the roomiest node are yielded: the others could not be placed in this pass.
         """
         task_entries = tasks.in_order(most_mb, most_vcores)
-        am_entries = self._am_entries(ams, most_mb, most_vcores)
+        if not self._ams_may_fit(ams, most_mb, most_vcores):
+            return map(_REQUEST, task_entries)
+        return self._merged(task_entries, self._am_entries(ams, most_mb, most_vcores))
+
+    def _ams_may_fit(self, ams: int, most_mb: int, most_vcores: int) -> bool:
+        """Whether any of the first `ams` waiting AMs may be placed on a node with the given room."""
+        if ams:
+            for (mb, vc), n in self._am_sizes.items():
+                if n and mb <= most_mb and vc <= most_vcores:
+                    return True
+        return False
+
+    @staticmethod
+    def _merged(
+        task_entries: Iterator[Entry], am_entries: Iterator[tuple[int, tuple[int, int], Request]]
+    ) -> Iterator[Request]:
+        """The waiting AMs' and tasks' entries merged in the scheduler's order, as requests."""
         am = next(am_entries, None)
         if am is None:
             for entry in task_entries:
@@ -572,10 +610,10 @@ class SimCluster:
 
     def _am_entries(self, ams: int, most_mb: int, most_vcores: int) -> Iterator[tuple[int, tuple[int, int], Request]]:
         """The first `ams` waiting AMs that may fit, as (usage, key, request) in the scheduler's order."""
-        if not ams or not any(mb <= most_mb and vc <= most_vcores for (mb, vc), n in self._am_sizes.items() if n):
+        if not self._ams_may_fit(ams, most_mb, most_vcores):
             return
         waiting = self.pending_am
-        if self._reasked and self.spec.scheduler == FAIR:
+        if self._reasked and self._fair:
             # An AM asked again after a kill belongs to a job that may still use memory: order by usage.
             usage = self.job_mb
             yield from sorted(((usage.get(r.key[0], 0), r.key, r) for r in waiting[:ams]), key=lambda e: e[:2])
@@ -593,19 +631,21 @@ class SimCluster:
         Returns whether any was placed, whether a request stopped at its share with containers left, and the nodes
         that still have room.
         """
-        min_mb, min_vcores = self.min_container
+        min_mb = self._min_mb
+        min_vcores = self._min_vcores
         emptied = placed_any = filled = capped = False
         for request in order:
             mem = request.memory_mb
             vc = request.vcores
             job = request.job
+            job_index = request.job_index
             phase = request.phase
-            end_s = inf if phase == AM else now_s + (job.reduce_s if phase == REDUCE else job.map_s)
+            end_s = now_s + request.duration_s
             want = min(request.count, share) if share else request.count
-            if phase == AM and self.am_mb and self.am_mb + mem > self.spec.max_am_share * self.total_mb:
+            if phase == AM and self.am_mb and self.am_mb + mem > self._max_am_share * self.total_mb:
                 continue
             placed = 0
-            core_only = phase == AM and self.spec.am_label == "CORE"
+            core_only = phase == AM and self._am_core_only
             for node in nodes:
                 if core_only and node.group.role is not GroupRole.CORE:
                     continue
@@ -619,7 +659,7 @@ class SimCluster:
                 node.free_vcores -= fit * vc
                 placed += fit
                 if phase == AM:
-                    self.am_batches[job.index] = batch
+                    self.am_batches[job_index] = batch
                     self.am_mb += mem
                 else:
                     self._push(end_s, _COMPLETE, batch)
@@ -643,19 +683,19 @@ class SimCluster:
             self.allocated_mb += placed * mem
             self.allocated_vcores += placed * vc
             self.containers_allocated += placed
-            self.job_mb[job.index] = self.job_mb.get(job.index, 0) + placed * mem
+            self.job_mb[job_index] = self.job_mb.get(job_index, 0) + placed * mem
             if self.tasks is not None:
-                self.tasks.placed(job.index)
-            if job.index not in self.started:
-                self.started.add(job.index)
+                self.tasks.placed(job_index)
+            if job_index not in self.started:
+                self.started.add(job_index)
                 self.apps_pending -= 1
                 self.apps_running += 1
             if phase == AM:
                 size = (mem, vc)
                 self._am_sizes[size] -= placed
-                self._reasked.discard(job.index)
-                if job.index not in self.outstanding:
-                    self.outstanding[job.index] = job.maps
+                self._reasked.discard(job_index)
+                if job_index not in self.outstanding:
+                    self.outstanding[job_index] = job.maps
                     self._queue(Request(job, MAP, job.maps))
             # Rebuilding the list costs a scan of every node: only worth it when one of them just filled up.
             if filled:
@@ -673,7 +713,7 @@ class SimCluster:
         node.batches.discard(batch)
         node.free_mb += batch.count * batch.memory_mb
         node.free_vcores += batch.count * batch.vcores
-        if node.state is NodeState.RUNNING:
+        if node.state is _RUNNING:
             if node in self._roomy_nodes:
                 self._room_mb += batch.count * batch.memory_mb
             elif self._roomy(node):
@@ -684,9 +724,9 @@ class SimCluster:
         if batch.phase == AM:
             self.am_mb -= batch.count * batch.memory_mb
             self._asked = True  # the AM share limit lets another AM run
-        self.job_mb[batch.job.index] -= batch.count * batch.memory_mb
+        self.job_mb[batch.job_index] -= batch.count * batch.memory_mb
         if self.tasks is not None:
-            self.tasks.usage_changed(batch.job.index)
+            self.tasks.usage_changed(batch.job_index)
         self.allocated_vcores -= batch.count * batch.vcores
         self.containers_allocated -= batch.count
 
@@ -695,21 +735,22 @@ class SimCluster:
             return
         self._release(batch)
         job = batch.job
-        left = self.outstanding[job.index] - batch.count
+        job_index = batch.job_index
+        left = self.outstanding[job_index] - batch.count
         if left == 0 and batch.phase == MAP and job.reduces:
-            self.outstanding[job.index] = job.reduces
-            self.reducing.add(job.index)
+            self.outstanding[job_index] = job.reduces
+            self.reducing.add(job_index)
             self._queue(Request(job, REDUCE, job.reduces))
         elif left == 0:
-            del self.outstanding[job.index]
-            self._finish_am(job.index, now_s)
-            del self.job_mb[job.index]
-            self.finished_s[job.index] = now_s
+            del self.outstanding[job_index]
+            self._finish_am(job_index, now_s)
+            del self.job_mb[job_index]
+            self.finished_s[job_index] = now_s
             self.apps_running -= 1
         else:
-            self.outstanding[job.index] = left
+            self.outstanding[job_index] = left
         node = batch.node
-        if node.state is NodeState.DRAINING and not node.batches:
+        if node.state is _DRAINING and not node.batches:
             self._node_gone(node, now_s)
         else:
             self.dirty = True
@@ -788,7 +829,7 @@ class SimCluster:
 
     def node_seconds(self, end_s: float) -> float:
         """Node_seconds is the billed node time up to `end_s` (s): from each request until the node is gone."""
-        return sum(self._billed_s(n, end_s) for n in self.nodes)
+        return sum([self._billed_s(n, end_s) for n in self.nodes])
 
     @staticmethod
     def _billed_s(node: Node, end_s: float) -> float:

@@ -18,9 +18,8 @@ the pass's own placements is pushed by `settle()` at its end.
 from __future__ import annotations
 
 import heapq
-import itertools
 from collections.abc import Iterable, Iterator
-from typing import Protocol
+from typing import Protocol, TypeAlias
 
 
 class Waiting(Protocol):
@@ -33,7 +32,8 @@ class Waiting(Protocol):
     stamp: int
 
 
-type Entry = tuple[int, tuple[int, int], int, Waiting]
+# Not a `type` statement: Cython (compiled.py) does not parse those yet.
+Entry: TypeAlias = tuple[int, tuple[int, int], int, Waiting]  # noqa: UP040
 
 
 # Heaps pay off above this many waiting requests, and are dropped again below half of it.
@@ -48,7 +48,7 @@ class TaskQueue:
         self._fair = fair
         self._heaps: dict[tuple[int, int], list[Entry]] = {}
         self._by_job: dict[int, list[Waiting]] = {}
-        self._stamps = itertools.count(1)
+        self._stamps = 0  # the last stamp given (a live entry's is never 0)
         self._popped: list[Waiting] = []
         self._touched: set[int] = set()
         self._entries = 0
@@ -62,7 +62,8 @@ class TaskQueue:
         return self._live
 
     def _enter(self, request: Waiting) -> None:
-        stamp = next(self._stamps)
+        self._stamps += 1
+        stamp = self._stamps
         request.stamp = stamp
         usage = self._usage.get(request.key[0], 0) if self._fair else 0
         heap = self._heaps.setdefault((request.memory_mb, request.vcores), [])
@@ -95,24 +96,7 @@ class TaskQueue:
         Each yielded request leaves its heap until `settle()`; what is not reached stays where it was.
         """
         self._passing = True
-        heaps = [h for (mb, vc), h in self._heaps.items() if mb <= most_mb and vc <= most_vcores]
-        popped = self._popped
-        while True:
-            best: list[Entry] | None = None
-            for heap in heaps:
-                while heap and (heap[0][2] != heap[0][3].stamp or not heap[0][3].count):
-                    heapq.heappop(heap)
-                    self._entries -= 1
-                if heap and (best is None or heap[0] < best[0]):
-                    best = heap
-            if best is None:
-                return
-            entry = heapq.heappop(best)
-            self._entries -= 1
-            request = entry[3]
-            request.stamp = 0  # out of the heap: any entry still there for it is stale
-            popped.append(request)
-            yield entry
+        return _InOrder(self, [h for (mb, vc), h in self._heaps.items() if mb <= most_mb and vc <= most_vcores])
 
     def settle(self) -> None:
         """Settle ends a pass: what it took and did not finish goes back, jobs it placed move to their new usage."""
@@ -147,4 +131,41 @@ class TaskQueue:
                 live = [e for e in heap if e[2] == e[3].stamp and e[3].count]
                 heapq.heapify(live)
                 self._heaps[size] = live
-            self._entries = sum(len(h) for h in self._heaps.values())
+            self._entries = 0
+            for heap in self._heaps.values():
+                self._entries += len(heap)
+
+
+class _InOrder:
+    """_InOrder walks a TaskQueue's heaps of the sizes that may fit, best entry first.
+
+    An iterator object rather than a generator: a pass of the scheduler makes one and usually takes one or two
+    entries from it, millions of times a simulated day.
+    """
+
+    __slots__ = ("_heaps", "_queue")
+
+    def __init__(self, queue: TaskQueue, heaps: list[list[Entry]]) -> None:
+        self._queue = queue
+        self._heaps = heaps
+
+    def __iter__(self) -> _InOrder:
+        return self
+
+    def __next__(self) -> Entry:
+        queue = self._queue
+        best: list[Entry] | None = None
+        for heap in self._heaps:
+            while heap and (heap[0][2] != heap[0][3].stamp or not heap[0][3].count):
+                heapq.heappop(heap)
+                queue._entries -= 1
+            if heap and (best is None or heap[0] < best[0]):
+                best = heap
+        if best is None:
+            raise StopIteration
+        entry = heapq.heappop(best)
+        queue._entries -= 1
+        request = entry[3]
+        request.stamp = 0  # out of the heap: any entry still there for it is stale
+        queue._popped.append(request)
+        return entry
