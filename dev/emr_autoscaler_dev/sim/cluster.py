@@ -22,6 +22,9 @@ The model (defaults in `ClusterSpec`, documented in docs/simulator.md):
   the limit, a queue of small jobs fills every node with AMs whose tasks then find no room (a deadlock);
 - with `am_label="CORE"` (EMR 5.19+'s YARN node labels) an AM is placed on CORE nodes only, whatever room TASK
   nodes have; maps and reduces go anywhere (EMR's CORE partition is non-exclusive).
+
+Cython compiles this module as it is (compiled.py; C types in cluster.pxd): the methods declared there hold no
+lambda or generator expression (Cython compiles no closure in them), and the module stays valid, checked Python.
 """
 
 from __future__ import annotations
