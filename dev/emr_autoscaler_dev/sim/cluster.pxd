@@ -3,9 +3,13 @@
 # the policies, the engine and the tests read them as before. Counts and memory are C longs (MB and vcores are far
 # below 2**63), times are doubles as in Python.
 cimport cython
+from emr_autoscaler_dev.sim.waiting cimport Request, TaskQueue
 
-cdef object _RUNNING
-cdef object _DRAINING
+# Module-level names the hot paths read: C globals, not dictionary lookups.
+cdef object _RUNNING, _DRAINING, _BY_KEY, _BY_AGE, _REQUEST, heappop, heappush
+cdef long _COMPLETE, _READY, _DEADLINE, _INTERRUPT, _WARNING
+
+cdef double inf
 
 cdef class Node:
     cdef public object batches
@@ -30,17 +34,6 @@ cdef class Batch:
     cdef public long memory_mb
     cdef public Node node
     cdef public long phase
-    cdef public long vcores
-
-cdef class Request:
-    cdef public long count
-    cdef public double duration_s
-    cdef public long job_index
-    cdef public object job
-    cdef public tuple key
-    cdef public long memory_mb
-    cdef public long phase
-    cdef public long stamp
     cdef public long vcores
 
 cdef class SimGroup:
@@ -98,7 +91,7 @@ cdef class SimCluster:
     cdef public set started
     cdef public dict outstanding
     cdef public dict job_mb
-    cdef public object tasks
+    cdef public TaskQueue tasks
     cdef public dict _am_sizes
     cdef public set _reasked
     cdef public dict finished_s
@@ -125,6 +118,14 @@ cdef class SimCluster:
     cpdef void allocate(self, double now_s)
 
     cpdef bint _roomy(self, Node node)
+
+    @cython.locals(mem=long, room=double, fit=long)
+    cpdef long _am_limit(self)
+
+    cpdef object _in_order(self, TaskQueue tasks, long ams, long most_mb, long most_vcores)
+
+    @cython.locals(mb=long, vc=long, n=long)
+    cpdef bint _ams_may_fit(self, long ams, long most_mb, long most_vcores)
 
     cpdef void _node_gone(self, Node node, double now_s)
 

@@ -30,19 +30,18 @@ lambda or generator expression (Cython compiles no closure in them), and the mod
 from __future__ import annotations
 
 import bisect
-import heapq
 import itertools
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import IntEnum
+from heapq import heappop, heappush
 from math import inf
 from operator import attrgetter, itemgetter
-from typing import cast
 
 from emr_autoscaler.kernel.config.scaling import DEFAULT_NODE_CAPACITY, NodeCapacity
 from emr_autoscaler.kernel.models import GroupRole
-from emr_autoscaler_dev.sim.waiting import HEAP_ABOVE, Entry, TaskQueue
+from emr_autoscaler_dev.sim.waiting import AM, HEAP_ABOVE, MAP, REDUCE, Entry, Request, TaskQueue, container_size
 from emr_autoscaler_dev.sim.workload import Job
 
 ON_DEMAND = "ON_DEMAND"
@@ -51,11 +50,6 @@ SPOT = "SPOT"
 FAIR = "fair"
 FIFO = "fifo"
 SCHEDULERS = (FAIR, FIFO)
-
-# A container's phase: its job's ApplicationMaster, one of its maps, one of its reduces.
-AM = 0
-MAP = 1
-REDUCE = 2
 
 # On-demand EC2 plus the EMR uplift, USD per instance-hour (us-east-1 list prices): a relative cost, not a quote.
 DEFAULT_PRICE_PER_HOUR: dict[str, float] = {
@@ -132,6 +126,7 @@ class NodeState(IntEnum):
 _RUNNING = NodeState.RUNNING
 _DRAINING = NodeState.DRAINING
 _BY_KEY = attrgetter("key")
+_BY_AGE = attrgetter("order")  # nodes, oldest in YARN first
 _REQUEST = itemgetter(3)  # a TaskQueue entry's request
 
 
@@ -168,15 +163,6 @@ class Node:
         self.deadline_s = inf  # when its graceful decommission times out, while it drains
 
 
-def container_size(job: Job, phase: int) -> tuple[int, int]:
-    """Container_size is one container's (memory MB, vcores) for a job's phase (AM, MAP or REDUCE)."""
-    if phase == AM:
-        return job.am_memory_mb, job.am_vcores
-    if phase == REDUCE:
-        return job.reduce_memory_mb, job.reduce_vcores
-    return job.map_memory_mb, job.map_vcores
-
-
 class Batch:
     """Batch is `count` identical containers of one job phase started together on one node, ending at `end_s`.
 
@@ -199,23 +185,6 @@ class Batch:
     def reduce(self) -> bool:
         """Reduce is true for a batch of reduces."""
         return self.phase == REDUCE
-
-
-class Request:
-    """Request is a job phase's containers waiting for room, ordered by (job index, phase)."""
-
-    __slots__ = ("count", "duration_s", "job", "job_index", "key", "memory_mb", "phase", "stamp", "vcores")
-
-    def __init__(self, job: Job, phase: int, count: int) -> None:
-        self.job = job
-        self.job_index = job.index
-        self.phase = phase
-        self.count = count
-        self.key = (job.index, phase)
-        # How long each container runs once placed (s): an AM ends with its job, not at a known time.
-        self.duration_s = inf if phase == AM else job.reduce_s if phase == REDUCE else job.map_s
-        self.memory_mb, self.vcores = container_size(job, phase)
-        self.stamp = 0  # its live entry in the TaskQueue (0: none)
 
 
 def _idlest_first(node: Node) -> tuple[int, int]:
@@ -343,7 +312,7 @@ class SimCluster:
 
     def _push(self, at_s: float, kind: int, payload: object) -> None:
         self._seq += 1
-        heapq.heappush(self.events, (at_s, kind, self._seq, payload))
+        heappush(self.events, (at_s, kind, self._seq, payload))
 
     def _new_node(self, group: SimGroup, now_s: float) -> Node:
         node = Node(len(self.nodes), group, self.capacity, now_s)
@@ -510,11 +479,12 @@ class SimCluster:
         self._asked = False
         if not (self.pending or self.pending_am):
             return
-        by_age = attrgetter("order")
         if asked:
-            nodes = sorted(self._roomy_nodes, key=by_age)
+            nodes = sorted(self._roomy_nodes, key=_BY_AGE)
+        elif len(grown) == 1:  # most often: one container ended
+            nodes = [node for node in grown if node in self._roomy_nodes]
         else:
-            nodes = sorted(self._roomy_nodes.intersection(grown), key=by_age)
+            nodes = sorted(self._roomy_nodes.intersection(grown), key=_BY_AGE)
         fair = self._fair
         min_mb = self._min_mb
         waiting = len(self.pending)
@@ -558,7 +528,7 @@ class SimCluster:
             if not placed_any or not (capped or self.requeued):
                 break
             if self.requeued:
-                nodes = sorted(self._roomy_nodes, key=by_age)
+                nodes = sorted(self._roomy_nodes, key=_BY_AGE)
             self.requeued = False
         self._asked = False
 
@@ -567,7 +537,7 @@ class SimCluster:
         if not self.pending_am:
             return 0
         mem = self.pending_am[0].memory_mb
-        room = self.spec.max_am_share * self.total_mb - self.am_mb
+        room = self._max_am_share * self.total_mb - self.am_mb
         fit = int(room // mem) if mem else len(self.pending_am)
         if not self.am_mb:
             fit = max(1, fit)
@@ -599,7 +569,7 @@ class SimCluster:
         am = next(am_entries, None)
         if am is None:
             for entry in task_entries:
-                yield cast("Request", entry[3])
+                yield entry[3]
             return
         task = next(task_entries, None)
         while task is not None or am is not None:
@@ -608,7 +578,7 @@ class SimCluster:
                 am = next(am_entries, None)
             else:
                 assert task is not None
-                yield cast("Request", task[3])
+                yield task[3]
                 task = next(task_entries, None)
 
     def _am_entries(self, ams: int, most_mb: int, most_vcores: int) -> Iterator[tuple[int, tuple[int, int], Request]]:
@@ -805,7 +775,7 @@ class SimCluster:
         """Advance handles every event due at or before `now_s` (containers end first, then nodes change)."""
         events = self.events
         while events and events[0][0] <= now_s:
-            at_s, kind, _, payload = heapq.heappop(events)
+            at_s, kind, _, payload = heappop(events)
             if kind == _COMPLETE:
                 assert isinstance(payload, Batch)
                 self._complete(payload, at_s)

@@ -18,9 +18,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from emr_autoscaler_dev.sim.cluster import AM, REDUCE, SPOT, ClusterSpec, SimCluster
+from emr_autoscaler_dev.sim.cluster import SPOT, ClusterSpec, SimCluster
 from emr_autoscaler_dev.sim.metrics import CloudWatchFeed
 from emr_autoscaler_dev.sim.policies.base import Bounds, SimPolicy
+from emr_autoscaler_dev.sim.waiting import AM, REDUCE
 from emr_autoscaler_dev.sim.workload import Job
 
 SAMPLE_S = 60.0

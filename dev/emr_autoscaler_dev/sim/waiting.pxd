@@ -1,30 +1,52 @@
 # C types for waiting.py when Cython compiles it (see compiled.py); the source stays plain Python.
 cimport cython
 
+# Module-level names the hot paths read: C globals, not dictionary lookups.
+cdef object heapify, heappop, heappush, inf
+cdef object _STAMP_MASK, _USAGE_UNIT
+cdef long _PHASE_UNIT
+
+cdef class Request:
+    cdef public long count
+    cdef public double duration_s
+    cdef public object job
+    cdef public long job_index
+    cdef public tuple key
+    cdef public long memory_mb
+    cdef public long phase
+    cdef public long stamp
+    cdef public long vcores
+
 cdef class TaskQueue:
     cdef public dict _usage
     cdef public bint _fair
     cdef public dict _heaps
+    cdef public dict _live
     cdef public dict _by_job
     cdef public long _stamps
     cdef public list _popped
     cdef public set _touched
     cdef public long _entries
-    cdef public long _live
+    cdef public long _waiting
     cdef public bint _passing
     cdef public list _later
 
-    @cython.locals(stamp=long, usage=long, heap=list)
-    cpdef void _enter(self, object request)
+    @cython.locals(stamp=long, old=long, heap=list, job_index=long, phase=long)
+    cpdef void _enter(self, Request request)
 
-    cpdef void add(self, object request)
+    cpdef void add(self, Request request)
 
+    @cython.locals(request=Request)
     cpdef void usage_changed(self, long job_index)
 
     cpdef void placed(self, long job_index)
 
+    @cython.locals(request=Request)
     cpdef void settle(self)
 
 cdef class _InOrder:
     cdef TaskQueue _queue
     cdef list _heaps
+
+@cython.locals(low=long)
+cpdef object entry_order(object usage, long job_index, long phase, long stamp)

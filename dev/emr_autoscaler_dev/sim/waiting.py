@@ -1,12 +1,13 @@
-"""The waiting task requests in the scheduler's order, found without sorting them all at every event.
+"""What waits for room in YARN (`Request`: a job phase's containers), and the waiting tasks in the scheduler's order.
 
 The Fair Scheduler serves first the job that uses the least memory now, then the oldest (`(usage, job index,
 phase)`); FIFO serves the oldest (`usage` is 0 for every job). A pass of the scheduler usually places one or two
 containers on the node that just freed room, so re-sorting every waiting request (thousands on a busy 300-node
 cluster) at each of the ~2 million container ends of a day cost most of a run. Here each container size has a
-heap of `(usage, key, stamp, request)` entries; an entry is live while its stamp is the request's, so a change of
-a job's usage pushes fresh entries instead of reordering, and stale ones are dropped when they surface. Sizes
-that cannot fit the roomiest node are not even looked at.
+heap of entries, each one integer that orders as `(usage, job index, phase, stamp)` does (`entry_order`), so the heap
+compares integers, not tuples. An entry is live while its stamp is its request's (`_live` maps the live stamps to
+their requests), so a change of a job's usage pushes fresh entries instead of reordering, and stale ones are
+dropped when they surface. Sizes that cannot fit the roomiest node are not even looked at.
 
 A few waiting requests (a 20-node cluster has about ten) are better sorted at each pass: the cluster builds a
 queue when more than `HEAP_ABOVE` requests wait and drops it below half as many.
@@ -17,66 +18,120 @@ the pass's own placements is pushed by `settle()` at its end.
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Iterable, Iterator
-from typing import Protocol, TypeAlias
+from heapq import heapify, heappop, heappush
+from math import inf
+from typing import TypeAlias
+
+from emr_autoscaler_dev.sim.workload import Job
+
+# A container's phase: its job's ApplicationMaster, one of its maps, one of its reduces.
+AM = 0
+MAP = 1
+REDUCE = 2
 
 
-class Waiting(Protocol):
-    """Waiting is what the queue needs of a request: its size, key, job, how many containers wait, its stamp."""
+def container_size(job: Job, phase: int) -> tuple[int, int]:
+    """Container_size is one container's (memory MB, vcores) for a job's phase (AM, MAP or REDUCE)."""
+    if phase == AM:
+        return job.am_memory_mb, job.am_vcores
+    if phase == REDUCE:
+        return job.reduce_memory_mb, job.reduce_vcores
+    return job.map_memory_mb, job.map_vcores
 
-    count: int
-    key: tuple[int, int]
-    memory_mb: int
-    vcores: int
-    stamp: int
+
+class Request:
+    """Request is a job phase's containers waiting for room, ordered by (job index, phase)."""
+
+    __slots__ = ("count", "duration_s", "job", "job_index", "key", "memory_mb", "phase", "stamp", "vcores")
+
+    def __init__(self, job: Job, phase: int, count: int) -> None:
+        self.job = job
+        self.job_index = job.index
+        self.phase = phase
+        self.count = count
+        self.key = (job.index, phase)
+        # How long each container runs once placed (s): an AM ends with its job, not at a known time.
+        self.duration_s = inf if phase == AM else job.reduce_s if phase == REDUCE else job.map_s
+        self.memory_mb, self.vcores = container_size(job, phase)
+        self.stamp = 0  # its live entry in the TaskQueue (0: none)
 
 
 # Not a `type` statement: Cython (compiled.py) does not parse those yet.
-Entry: TypeAlias = tuple[int, tuple[int, int], int, Waiting]  # noqa: UP040
+Entry: TypeAlias = tuple[int, tuple[int, int], int, Request]  # noqa: UP040
 
 
 # Heaps pay off above this many waiting requests, and are dropped again below half of it.
 HEAP_ABOVE = 64
 
+# An entry is usage, job index, phase and stamp packed in one integer, low bits last: it orders as their tuple does
+# while the job index stays below 2**JOB_BITS and the stamp below 2**STAMP_BITS (both checked). All but the usage
+# fit in 63 bits, a C integer when compiled.
+STAMP_BITS = 40
+JOB_BITS = 21
+_STAMP_MASK = (1 << STAMP_BITS) - 1
+_PHASE_UNIT = 1 << STAMP_BITS
+_USAGE_UNIT = 1 << (STAMP_BITS + 2 + JOB_BITS)
+
+
+def entry_order(usage: int, job_index: int, phase: int, stamp: int) -> int:
+    """Entry_order is a request's entry: one integer ordered as (usage, job index, phase, stamp) are.
+
+    Usage may be any integer; the job index and stamp must stay below their bits, the phase below 4.
+    """
+    low = (job_index * 4 + phase) * _PHASE_UNIT + stamp
+    return usage * _USAGE_UNIT + low if usage else low
+
 
 class TaskQueue:
     """TaskQueue holds the waiting task requests in `(usage, key)` order, one heap per container size."""
 
-    def __init__(self, usage: dict[int, int], requests: Iterable[Waiting], *, fair: bool) -> None:
+    def __init__(self, usage: dict[int, int], requests: Iterable[Request], *, fair: bool) -> None:
         self._usage = usage
         self._fair = fair
-        self._heaps: dict[tuple[int, int], list[Entry]] = {}
-        self._by_job: dict[int, list[Waiting]] = {}
+        self._heaps: dict[tuple[int, int], list[int]] = {}
+        self._live: dict[int, Request] = {}  # the live entries' stamps, and their requests
+        self._by_job: dict[int, list[Request]] = {}
         self._stamps = 0  # the last stamp given (a live entry's is never 0)
-        self._popped: list[Waiting] = []
+        self._popped: list[Request] = []
         self._touched: set[int] = set()
         self._entries = 0
-        self._live = 0
+        self._waiting = 0
         self._passing = False
-        self._later: list[Waiting] = []
+        self._later: list[Request] = []
         for request in requests:
             self.add(request)
 
     def __len__(self) -> int:
-        return self._live
+        return self._waiting
 
-    def _enter(self, request: Waiting) -> None:
+    def _enter(self, request: Request) -> None:
+        old = request.stamp
+        if old and self._live.get(old) is request:
+            del self._live[old]  # its entry still in a heap goes stale
         self._stamps += 1
         stamp = self._stamps
+        if stamp > _STAMP_MASK:
+            raise OverflowError(f"the task queue gave out {_STAMP_MASK:,} stamps")
         request.stamp = stamp
-        usage = self._usage.get(request.key[0], 0) if self._fair else 0
-        heap = self._heaps.setdefault((request.memory_mb, request.vcores), [])
-        heapq.heappush(heap, (usage, request.key, stamp, request))
+        self._live[stamp] = request
+        job_index, phase = request.key
+        if job_index >> JOB_BITS:
+            raise ValueError(f"job index {job_index} is beyond the task queue's {1 << JOB_BITS:,} jobs")
+        usage = self._usage.get(job_index, 0) if self._fair else 0
+        heap = self._heaps.get((request.memory_mb, request.vcores))
+        if heap is None:
+            heap = self._heaps[request.memory_mb, request.vcores] = []
+        heappush(heap, entry_order(usage, job_index, phase, stamp))
         self._entries += 1
 
-    def add(self, request: Waiting) -> None:
+    def add(self, request: Request) -> None:
         """Add queues a new request in its place; one made during a pass (an AM's maps) waits for the next."""
         if self._passing:
             self._later.append(request)
             return
         self._by_job.setdefault(request.key[0], []).append(request)
-        self._live += 1
+        self._waiting += 1
         self._enter(request)
 
     def usage_changed(self, job_index: int) -> None:
@@ -112,7 +167,7 @@ class TaskQueue:
             if requests is None:
                 continue
             left = [r for r in requests if r.count]
-            self._live -= len(requests) - len(left)
+            self._waiting -= len(requests) - len(left)
             if not left:
                 del self._by_job[job_index]
                 continue
@@ -126,10 +181,10 @@ class TaskQueue:
         later, self._later = self._later, []
         for request in later:
             self.add(request)
-        if self._entries > 4 * self._live + 64:
+        if self._entries > 4 * self._waiting + 64:
             for size, heap in self._heaps.items():
-                live = [e for e in heap if e[2] == e[3].stamp and e[3].count]
-                heapq.heapify(live)
+                live = [e for e in heap if e & _STAMP_MASK in self._live]
+                heapify(live)
                 self._heaps[size] = live
             self._entries = 0
             for heap in self._heaps.values():
@@ -145,7 +200,7 @@ class _InOrder:
 
     __slots__ = ("_heaps", "_queue")
 
-    def __init__(self, queue: TaskQueue, heaps: list[list[Entry]]) -> None:
+    def __init__(self, queue: TaskQueue, heaps: list[list[int]]) -> None:
         self._queue = queue
         self._heaps = heaps
 
@@ -154,18 +209,27 @@ class _InOrder:
 
     def __next__(self) -> Entry:
         queue = self._queue
-        best: list[Entry] | None = None
+        live = queue._live
+        best: list[int] | None = None
         for heap in self._heaps:
-            while heap and (heap[0][2] != heap[0][3].stamp or not heap[0][3].count):
-                heapq.heappop(heap)
+            while heap:
+                stamp = heap[0] & _STAMP_MASK
+                request = live.get(stamp)
+                if request is not None and request.count:
+                    break
+                heappop(heap)
                 queue._entries -= 1
+                if request is not None:  # nothing left to place: it leaves the queue
+                    del live[stamp]
+                    request.stamp = 0
             if heap and (best is None or heap[0] < best[0]):
                 best = heap
         if best is None:
             raise StopIteration
-        entry = heapq.heappop(best)
+        entry = heappop(best)
         queue._entries -= 1
-        request = entry[3]
+        stamp = entry & _STAMP_MASK
+        request = live.pop(stamp)
         request.stamp = 0  # out of the heap: any entry still there for it is stale
         queue._popped.append(request)
-        return entry
+        return entry // _USAGE_UNIT, request.key, stamp, request
