@@ -114,7 +114,7 @@ cdef class SimCluster:
     @cython.locals(at_s=double, kind=long, events=list)
     cpdef void advance(self, double now_s)
 
-    @cython.locals(node=Node, ams=long, candidates=long, share=long, min_mb=long, most_mb=long, most_vcores=long, waiting=long, fair=bint, placed_any=bint, capped=bint)
+    @cython.locals(node=Node, r=Request, ams=long, candidates=long, share=long, min_mb=long, most_mb=long, most_vcores=long, waiting=long, fair=bint, placed_any=bint, capped=bint)
     cpdef void allocate(self, double now_s)
 
     cpdef bint _roomy(self, Node node)

@@ -41,7 +41,7 @@ from operator import attrgetter, itemgetter
 
 from emr_autoscaler.kernel.config.scaling import DEFAULT_NODE_CAPACITY, NodeCapacity
 from emr_autoscaler.kernel.models import GroupRole
-from emr_autoscaler_dev.sim.waiting import AM, HEAP_ABOVE, MAP, REDUCE, Entry, Request, TaskQueue, container_size
+from emr_autoscaler_dev.sim.waiting import AM, HEAP_ABOVE, MAP, REDUCE, Entry, Request, TaskQueue
 from emr_autoscaler_dev.sim.workload import Job
 
 ON_DEMAND = "ON_DEMAND"
@@ -171,13 +171,14 @@ class Batch:
 
     __slots__ = ("alive", "count", "end_s", "job", "job_index", "memory_mb", "node", "phase", "vcores")
 
-    def __init__(self, node: Node, job: Job, phase: int, count: int, end_s: float) -> None:
+    def __init__(self, node: Node, request: Request, count: int, end_s: float) -> None:
         self.node = node
-        self.job = job
-        self.job_index = job.index
-        self.phase = phase
+        self.job = request.job
+        self.job_index = request.job_index
+        self.phase = request.phase
         self.count = count
-        self.memory_mb, self.vcores = container_size(job, phase)
+        self.memory_mb = request.memory_mb
+        self.vcores = request.vcores
         self.end_s = end_s
         self.alive = True
 
@@ -511,11 +512,9 @@ class SimCluster:
             if self.tasks is not None:
                 order: Iterator[Request] = self._in_order(self.tasks, ams, most_mb, most_vcores)
             else:
-                fitting = [
-                    r
-                    for r in itertools.chain(self.pending, self.pending_am[:ams])
-                    if r.memory_mb <= most_mb and r.vcores <= most_vcores
-                ]
+                fitting = [r for r in self.pending if r.memory_mb <= most_mb and r.vcores <= most_vcores]
+                if ams:
+                    fitting += [r for r in self.pending_am[:ams] if r.memory_mb <= most_mb and r.vcores <= most_vcores]
                 usage = self.job_mb if fair else {}
                 # Decorated with the position: sorted is stable, and a request's own key may repeat (a requeue).
                 ranked = sorted([(usage.get(r.key[0], 0), r.key, i, r) for i, r in enumerate(fitting)])
@@ -625,7 +624,7 @@ class SimCluster:
                 fit = min(want - placed, node.free_mb // mem, node.free_vcores // vc)
                 if fit <= 0:
                     continue
-                batch = Batch(node, job, phase, fit, end_s)
+                batch = Batch(node, request, fit, end_s)
                 node.batches.add(batch)
                 before_mb = node.free_mb
                 node.free_mb -= fit * mem

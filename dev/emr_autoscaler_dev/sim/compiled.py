@@ -31,8 +31,8 @@ from types import ModuleType
 
 HERE = Path(__file__).resolve().parent
 PACKAGE = "emr_autoscaler_dev.sim"
-# In import order: cluster imports waiting.
-MODULES = ("waiting", "cluster")
+# In import order: cluster imports waiting, engine imports both.
+MODULES = ("waiting", "cluster", "engine")
 STAMP = HERE / "_compiled.sha256"
 PURE_ENV = "EMR_AUTOSCALER_SIM_PURE"
 # The .py files are compiled as plain Python: their annotations are for mypy, the .pxd files carry the C types.

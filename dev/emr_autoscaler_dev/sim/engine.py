@@ -168,12 +168,69 @@ def simulate(
     )
     cluster = SimCluster(spec, random.Random(seed), min_container)  # noqa: S311 - a simulation, not a secret
     feed = CloudWatchFeed(sample_s=SAMPLE_S)
-    node_mb = cluster.capacity.memory_mb
     total_jobs = len(jobs)
     last_submit_s = jobs[-1].submit_s if jobs else 0.0
     limit_s = last_submit_s + max_extra_s
     if until_s is not None:
         limit_s = min(limit_s, until_s)
+    now_s, pending_integral, actions, series = _replay(cluster, jobs, policy, feed, limit_s, until_s, progress)
+    node_mb = cluster.capacity.memory_mb
+    slowdowns = []
+    bounded = []
+    waits = []
+    finished = cluster.finished_s
+    for job in jobs:
+        if job.submit_s > now_s:
+            continue  # never submitted before the run stopped: no wait yet
+        ideal = job.unconstrained_s
+        in_system = finished.get(job.index, now_s) - job.submit_s
+        slowdowns.append(in_system / max(ideal, 1e-9))
+        bounded.append(max(1.0, in_system / max(ideal, BOUNDED_SLOWDOWN_S)))
+        waits.append(max(0.0, in_system - ideal))
+    node_hours = cluster.node_seconds(now_s) / 3600.0
+    return RunResult(
+        policy=policy.name,
+        node_hours=node_hours,
+        cost_usd=cluster.cost_usd(now_s) if spec.spot_task else node_hours * spec.price,
+        pending_container_hours=pending_integral / 3600.0,
+        wait_p50_s=percentile(waits, 50.0),
+        wait_p95_s=percentile(waits, 95.0),
+        wait_p99_s=percentile(waits, 99.0),
+        mean_bounded_slowdown=sum(bounded) / len(bounded) if bounded else 0.0,
+        mean_slowdown=sum(slowdowns) / len(slowdowns) if slowdowns else 0.0,
+        p95_slowdown=percentile(slowdowns, 95.0),
+        resize_actions=actions,
+        node_launches=len(cluster.nodes) - cluster.initial_nodes,
+        peak_nodes=cluster.peak_nodes,
+        jobs=total_jobs,
+        unfinished_jobs=total_jobs - len(cluster.finished_s),
+        pending_work_node_hours=remaining_work_mb_s(cluster, jobs, now_s) / node_mb / 3600.0,
+        killed_containers=cluster.killed_containers,
+        simulated_s=now_s,
+        wall_s=time.perf_counter() - started,
+        series=series,
+        spot_node_hours=cluster.market_node_seconds(now_s, SPOT) / 3600.0 if spec.spot_task else 0.0,
+        interrupted_nodes=cluster.interrupted_nodes,
+    )
+
+
+def _replay(
+    cluster: SimCluster,
+    jobs: Sequence[Job],
+    policy: SimPolicy,
+    feed: CloudWatchFeed,
+    limit_s: float,
+    until_s: float | None,
+    progress: Progress | None,
+) -> tuple[float, float, int, Series]:
+    """_replay runs the event loop until every job has finished or `limit_s`; compiled with C types (engine.pxd).
+
+    Returns when it stopped (s), the integral of waiting containers over time (container-s), the resizes made, and
+    the minute series.
+    """
+    node_mb = cluster.capacity.memory_mb
+    total_jobs = len(jobs)
+    last_submit_s = jobs[-1].submit_s if jobs else 0.0
     next_job = 0
     next_eval_s = 0.0
     next_sample_s = 0.0
@@ -231,40 +288,4 @@ def simulate(
         if progress is not None and t >= next_progress_s:
             progress(policy.name, t, last_submit_s)
             next_progress_s += 3600.0
-    slowdowns = []
-    bounded = []
-    waits = []
-    finished = cluster.finished_s
-    for job in jobs:
-        if job.submit_s > now_s:
-            continue  # never submitted before the run stopped: no wait yet
-        ideal = job.unconstrained_s
-        in_system = finished.get(job.index, now_s) - job.submit_s
-        slowdowns.append(in_system / max(ideal, 1e-9))
-        bounded.append(max(1.0, in_system / max(ideal, BOUNDED_SLOWDOWN_S)))
-        waits.append(max(0.0, in_system - ideal))
-    node_hours = cluster.node_seconds(now_s) / 3600.0
-    return RunResult(
-        policy=policy.name,
-        node_hours=node_hours,
-        cost_usd=cluster.cost_usd(now_s) if spec.spot_task else node_hours * spec.price,
-        pending_container_hours=pending_integral / 3600.0,
-        wait_p50_s=percentile(waits, 50.0),
-        wait_p95_s=percentile(waits, 95.0),
-        wait_p99_s=percentile(waits, 99.0),
-        mean_bounded_slowdown=sum(bounded) / len(bounded) if bounded else 0.0,
-        mean_slowdown=sum(slowdowns) / len(slowdowns) if slowdowns else 0.0,
-        p95_slowdown=percentile(slowdowns, 95.0),
-        resize_actions=actions,
-        node_launches=len(cluster.nodes) - cluster.initial_nodes,
-        peak_nodes=cluster.peak_nodes,
-        jobs=total_jobs,
-        unfinished_jobs=total_jobs - len(cluster.finished_s),
-        pending_work_node_hours=remaining_work_mb_s(cluster, jobs, now_s) / node_mb / 3600.0,
-        killed_containers=cluster.killed_containers,
-        simulated_s=now_s,
-        wall_s=time.perf_counter() - started,
-        series=Series(tuple(times), tuple(billed), tuple(capacity), tuple(demand)),
-        spot_node_hours=cluster.market_node_seconds(now_s, SPOT) / 3600.0 if spec.spot_task else 0.0,
-        interrupted_nodes=cluster.interrupted_nodes,
-    )
+    return now_s, pending_integral, actions, Series(tuple(times), tuple(billed), tuple(capacity), tuple(demand))
