@@ -12,7 +12,7 @@ cdef long _COMPLETE, _READY, _DEADLINE, _INTERRUPT, _WARNING
 cdef double inf
 
 cdef class Node:
-    cdef public object batches
+    cdef public set batches
     cdef public double deadline_s
     cdef public long free_mb
     cdef public long free_vcores
@@ -30,7 +30,7 @@ cdef class Batch:
     cdef public long count
     cdef public double end_s
     cdef public object job
-    cdef public long job_index
+    cdef public object job_index  # a dictionary key: kept a Python int, not boxed again at each use
     cdef public long memory_mb
     cdef public Node node
     cdef public long phase
@@ -102,13 +102,13 @@ cdef class SimCluster:
 
     cpdef void _push(self, double at_s, long kind, object payload)
 
-    @cython.locals(node=Node, before_mb=long, mem=long, vc=long, phase=long, placed=long, want=long, fit=long, min_mb=long, min_vcores=long, request=Request, batch=Batch, end_s=double, job_index=long, emptied=bint, placed_any=bint, filled=bint, capped=bint, core_only=bint)
+    @cython.locals(node=Node, before_mb=long, mem=long, vc=long, phase=long, placed=long, want=long, fit=long, min_mb=long, min_vcores=long, request=Request, batch=Batch, end_s=double, emptied=bint, placed_any=bint, filled=bint, capped=bint, core_only=bint)
     cpdef tuple _place(self, object order, list nodes, double now_s, long share)
 
     @cython.locals(node=Node)
     cpdef void _release(self, Batch batch)
 
-    @cython.locals(node=Node, left=long, job_index=long)
+    @cython.locals(node=Node, left=long)
     cpdef void _complete(self, Batch batch, double now_s)
 
     @cython.locals(at_s=double, kind=long, events=list)

@@ -10,7 +10,7 @@ cdef class Request:
     cdef public long count
     cdef public double duration_s
     cdef public object job
-    cdef public long job_index
+    cdef public object job_index  # a dictionary key: kept a Python int, not boxed again at each use
     cdef public tuple key
     cdef public long memory_mb
     cdef public long phase
@@ -31,15 +31,17 @@ cdef class TaskQueue:
     cdef public bint _passing
     cdef public list _later
 
-    @cython.locals(stamp=long, old=long, heap=list, job_index=long, phase=long)
+    @cython.locals(stamp=long, old=long, heap=list, phase=long)
     cpdef void _enter(self, Request request)
 
     cpdef void add(self, Request request)
 
     @cython.locals(request=Request)
-    cpdef void usage_changed(self, long job_index)
+    cpdef void usage_changed(self, object job_index)
 
-    cpdef void placed(self, long job_index)
+    cpdef void placed(self, object job_index)
+
+    cpdef object in_order(self, long most_mb, long most_vcores)
 
     @cython.locals(request=Request)
     cpdef void settle(self)
