@@ -36,6 +36,16 @@ cdef class Batch:
     cdef public long phase
     cdef public long vcores
 
+cdef class _Merged:
+    cdef object _task_entries
+    cdef object _am_entries
+    cdef tuple _am
+    cdef tuple _task
+    cdef bint _started
+    cdef bint _tasks_only
+    cdef bint _next_am
+    cdef bint _next_task
+
 cdef class SimGroup:
     cdef public str group_id
     cdef public str instance_type

@@ -193,6 +193,53 @@ def _idlest_first(node: Node) -> tuple[int, int]:
     return sum([b.count for b in node.batches]), -node.node_id
 
 
+class _Merged:
+    """_Merged yields the waiting AMs' and tasks' requests merged in the scheduler's order, as a generator would.
+
+    An iterator object rather than a generator (cheaper, compiled), lazy as one: each entry is taken from its source
+    only when the next request is asked for, so the task queue pops exactly what the pass reaches.
+    """
+
+    __slots__ = ("_am", "_am_entries", "_next_am", "_next_task", "_started", "_task", "_task_entries", "_tasks_only")
+
+    def __init__(
+        self, task_entries: Iterator[Entry], am_entries: Iterator[tuple[int, tuple[int, int], Request]]
+    ) -> None:
+        self._task_entries = task_entries
+        self._am_entries = am_entries
+        self._am: tuple[int, tuple[int, int], Request] | None = None
+        self._task: Entry | None = None
+        self._started = self._tasks_only = self._next_am = self._next_task = False
+
+    def __iter__(self) -> _Merged:
+        return self
+
+    def __next__(self) -> Request:
+        if not self._started:
+            self._started = True
+            self._am = next(self._am_entries, None)
+            if self._am is None:
+                self._tasks_only = True
+            else:
+                self._task = next(self._task_entries, None)
+        if self._tasks_only:
+            return next(self._task_entries)[3]
+        if self._next_am:
+            self._next_am = False
+            self._am = next(self._am_entries, None)
+        if self._next_task:
+            self._next_task = False
+            self._task = next(self._task_entries, None)
+        am, task = self._am, self._task
+        if am is not None and (task is None or (am[0], am[1]) < (task[0], task[1])):
+            self._next_am = True
+            return am[2]
+        if task is None:
+            raise StopIteration
+        self._next_task = True
+        return task[3]
+
+
 class SimGroup:
     """SimGroup is one instance group: its role, its nodes, and the count EMR was last asked for."""
 
@@ -550,7 +597,7 @@ class SimCluster:
         task_entries = tasks.in_order(most_mb, most_vcores)
         if not self._ams_may_fit(ams, most_mb, most_vcores):
             return map(_REQUEST, task_entries)
-        return self._merged(task_entries, self._am_entries(ams, most_mb, most_vcores))
+        return _Merged(task_entries, self._am_entries(ams, most_mb, most_vcores))
 
     def _ams_may_fit(self, ams: int, most_mb: int, most_vcores: int) -> bool:
         """Whether any of the first `ams` waiting AMs may be placed on a node with the given room."""
@@ -559,26 +606,6 @@ class SimCluster:
                 if n and mb <= most_mb and vc <= most_vcores:
                     return True
         return False
-
-    @staticmethod
-    def _merged(
-        task_entries: Iterator[Entry], am_entries: Iterator[tuple[int, tuple[int, int], Request]]
-    ) -> Iterator[Request]:
-        """The waiting AMs' and tasks' entries merged in the scheduler's order, as requests."""
-        am = next(am_entries, None)
-        if am is None:
-            for entry in task_entries:
-                yield entry[3]
-            return
-        task = next(task_entries, None)
-        while task is not None or am is not None:
-            if am is not None and (task is None or (am[0], am[1]) < (task[0], task[1])):
-                yield am[2]
-                am = next(am_entries, None)
-            else:
-                assert task is not None
-                yield task[3]
-                task = next(task_entries, None)
 
     def _am_entries(self, ams: int, most_mb: int, most_vcores: int) -> Iterator[tuple[int, tuple[int, int], Request]]:
         """The first `ams` waiting AMs that may fit, as (usage, key, request) in the scheduler's order."""

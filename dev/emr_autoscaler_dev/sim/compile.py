@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
@@ -44,7 +45,10 @@ def build() -> list[Path]:
         for extension in compiled:
             source = Path(command.get_ext_fullpath(extension.name))
             target = HERE / source.name
-            shutil.copyfile(source, target)
+            # A new file renamed over the old: a process running the old extension keeps its (mapped) copy.
+            staged = target.with_name(target.name + ".new")
+            shutil.copyfile(source, staged)
+            os.replace(staged, target)
             built.append(target)
     STAMP.write_text(source_digest() + "\n")
     return built

@@ -228,10 +228,12 @@ def _replay(
     Returns when it stopped (s), the integral of waiting containers over time (container-s), the resizes made, and
     the minute series.
     """
+    inf = math.inf
     node_mb = cluster.capacity.memory_mb
     total_jobs = len(jobs)
     last_submit_s = jobs[-1].submit_s if jobs else 0.0
     next_job = 0
+    next_arrival = jobs[0].submit_s if total_jobs else inf  # the next job's submit time (s), read once per job
     next_eval_s = 0.0
     next_sample_s = 0.0
     next_progress_s = 3600.0
@@ -243,10 +245,8 @@ def _replay(
     billed: list[int] = []
     capacity: list[float] = []
     demand: list[float] = []
-    inf = math.inf
     while True:
         next_event = cluster.events[0][0] if cluster.events else inf
-        next_arrival = jobs[next_job].submit_s if next_job < total_jobs else inf
         t = min(next_event, next_arrival, next_eval_s, next_sample_s)
         if t > limit_s:
             # Bill and count up to the limit itself, not the last event before it.
@@ -266,9 +266,10 @@ def _replay(
                     for resize in on_warning(cluster, feed, t, node) if on_warning is not None else []:
                         cluster.resize(resize.group, resize.to_count, resize.decommission_timeout_s, t)
                         actions += 1
-        while next_job < total_jobs and jobs[next_job].submit_s <= t:
+        while next_arrival <= t:
             cluster.submit(jobs[next_job])
             next_job += 1
+            next_arrival = jobs[next_job].submit_s if next_job < total_jobs else inf
         if cluster.dirty:
             cluster.allocate(t)
         if next_job == total_jobs and len(cluster.finished_s) == total_jobs:
