@@ -12,7 +12,7 @@ traces on both and compares every figure.
 An import of `emr_autoscaler_dev.sim` loads the Python modules instead of the extensions when
 `EMR_AUTOSCALER_SIM_PURE=1` is set, or when the extensions are stale (a source changed since the build: the build
 writes its sources' digest to `_compiled.sha256`), with a warning that says how to rebuild. Without a build (no C
-compiler, say), the Python modules run as they are, about 1.5x slower.
+compiler, say), the Python modules run as they are, about 3x slower.
 
 Cython is pinned in requirements/dev.lock; 3.3.0 generates code that crashes on a comprehension over an attribute
 (a NULL iterable), so the pin is the 3.2 line.
