@@ -287,6 +287,7 @@ class SimCluster:
     def __init__(self, spec: ClusterSpec, rng: random.Random, min_container: tuple[int, int] = (1, 1)) -> None:
         self.spec = spec
         self.min_container = min_container
+        # Read from `spec` and `min_container` once: the scheduler's passes read them as C fields (cluster.pxd).
         self._min_mb, self._min_vcores = min_container
         self._fair = spec.scheduler == FAIR
         self._max_am_share = spec.max_am_share
@@ -608,9 +609,10 @@ class SimCluster:
         return False
 
     def _am_entries(self, ams: int, most_mb: int, most_vcores: int) -> Iterator[tuple[int, tuple[int, int], Request]]:
-        """The first `ams` waiting AMs that may fit, as (usage, key, request) in the scheduler's order."""
-        if not self._ams_may_fit(ams, most_mb, most_vcores):
-            return
+        """The first `ams` waiting AMs that may fit, as (usage, key, request) in the scheduler's order.
+
+        `_in_order` asks for them only when one may fit (`_ams_may_fit`).
+        """
         waiting = self.pending_am
         if self._reasked and self._fair:
             # An AM asked again after a kill belongs to a job that may still use memory: order by usage.

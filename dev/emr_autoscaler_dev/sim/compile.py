@@ -16,9 +16,8 @@ from emr_autoscaler_dev.sim.compiled import (
     PACKAGE,
     PURE_ENV,
     STAMP,
-    extension_path,
-    pure_reason,
     source_digest,
+    status,
 )
 
 
@@ -60,9 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--status", action="store_true", help="say which core `import emr_autoscaler_dev.sim` loads")
     args = parser.parse_args(argv)
     if args.status:
-        reason = pure_reason()
-        ready = all(extension_path(name) for name in MODULES) and reason is None
-        print("compiled" if ready else f"pure Python ({reason or 'not built'})")
+        print(status())
         return 0
     print(f"simulator: compiling {', '.join(f'{name}.py' for name in MODULES)} with Cython (about 30 s)", flush=True)
     try:

@@ -102,13 +102,12 @@ def select() -> None:
 
 
 def status() -> str:
-    """Status says which core the imported simulator runs: "compiled" or "pure Python (why)"."""
+    """Status says which core the simulator runs, or would once imported: "compiled" or "pure Python (why)"."""
     loaded: list[ModuleType] = [
         sys.modules[f"{PACKAGE}.{name}"] for name in MODULES if f"{PACKAGE}.{name}" in sys.modules
     ]
-    if loaded and all(str(m.__file__).endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES)) for m in loaded):
-        return "compiled"
-    reason = pure_reason()
-    if reason is None:
-        reason = "not built" if not any(extension_path(name) for name in MODULES) else "not imported yet"
-    return f"pure Python ({reason})"
+    if loaded:
+        compiled = all(str(m.__file__).endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES)) for m in loaded)
+    else:
+        compiled = all(extension_path(name) for name in MODULES) and pure_reason() is None
+    return "compiled" if compiled else f"pure Python ({pure_reason() or 'not built'})"
