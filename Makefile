@@ -48,7 +48,7 @@ $(CHECKOV_VENV)/bin/.installed: requirements/checkov.lock
 
 venv: $(BIN)/.installed
 
-$(SIM_BUILT): $(BIN)/.installed $(foreach m,cluster waiting engine,$(SIM)/$(m).py $(SIM)/$(m).pxd) $(SIM)/compiled.py $(SIM)/compile.py
+$(SIM_BUILT): $(BIN)/.installed $(foreach m,heaps cluster waiting engine,$(SIM)/$(m).py $(SIM)/$(m).pxd) $(SIM)/heaps.pyx $(SIM)/compiled.py $(SIM)/compile.py
 	@# The build imports the package: let that import take the Python modules quietly while their build is stale.
 	EMR_AUTOSCALER_SIM_PURE=1 $(BIN)/python -m emr_autoscaler_dev.sim.compile
 

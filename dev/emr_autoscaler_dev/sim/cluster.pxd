@@ -3,10 +3,11 @@
 # the policies, the engine and the tests read them as before. Counts and memory are C longs (MB and vcores are far
 # below 2**63), times are doubles as in Python.
 cimport cython
+from emr_autoscaler_dev.sim.heaps cimport EventQueue
 from emr_autoscaler_dev.sim.waiting cimport Request, TaskQueue
 
 # Module-level names the hot paths read: C globals, not dictionary lookups.
-cdef object _RUNNING, _DRAINING, _BY_KEY, _BY_AGE, _REQUEST, heappop, heappush
+cdef object _RUNNING, _DRAINING, _BY_KEY, _BY_AGE, _REQUEST
 cdef long _COMPLETE, _READY, _DEADLINE, _INTERRUPT, _WARNING
 
 cdef double inf
@@ -73,8 +74,7 @@ cdef class SimCluster:
     cdef public list warnings
     cdef public list nodes
     cdef public list accepting
-    cdef public list events
-    cdef public long _seq
+    cdef public EventQueue events
     cdef public list pending
     cdef public list pending_am
     cdef public long allocated_mb
@@ -121,7 +121,7 @@ cdef class SimCluster:
     @cython.locals(node=Node, left=long)
     cpdef void _complete(self, Batch batch, double now_s)
 
-    @cython.locals(at_s=double, kind=long, events=list)
+    @cython.locals(at_s=double, kind=long, events=EventQueue)
     cpdef void advance(self, double now_s)
 
     @cython.locals(node=Node, r=Request, ams=long, candidates=long, share=long, min_mb=long, most_mb=long, most_vcores=long, waiting=long, fair=bint, placed_any=bint, capped=bint)

@@ -35,12 +35,12 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import IntEnum
-from heapq import heappop, heappush
 from math import inf
 from operator import attrgetter, itemgetter
 
 from emr_autoscaler.kernel.config.scaling import DEFAULT_NODE_CAPACITY, NodeCapacity
 from emr_autoscaler.kernel.models import GroupRole
+from emr_autoscaler_dev.sim.heaps import EventQueue
 from emr_autoscaler_dev.sim.waiting import AM, HEAP_ABOVE, MAP, REDUCE, Entry, Request, TaskQueue
 from emr_autoscaler_dev.sim.workload import Job
 
@@ -308,8 +308,7 @@ class SimCluster:
         self.warnings: list[tuple[Node, float]] = []
         self.nodes: list[Node] = []
         self.accepting: list[Node] = []
-        self.events: list[tuple[float, int, int, object]] = []
-        self._seq = 0
+        self.events = EventQueue()
         self.pending: list[Request] = []
         # Waiting AMs apart from waiting tasks: behind the AM share limit thousands may wait, and each pass of the
         # scheduler needs only the few that fit (tasks wait only for jobs whose AM runs, so they stay few).
@@ -360,8 +359,7 @@ class SimCluster:
     # --- nodes -------------------------------------------------------------------------------------------------
 
     def _push(self, at_s: float, kind: int, payload: object) -> None:
-        self._seq += 1
-        heappush(self.events, (at_s, kind, self._seq, payload))
+        self.events.push(at_s, kind, payload)
 
     def _new_node(self, group: SimGroup, now_s: float) -> Node:
         node = Node(len(self.nodes), group, self.capacity, now_s)
@@ -797,13 +795,15 @@ class SimCluster:
     @property
     def next_event_s(self) -> float | None:
         """Next_event_s is when the next container ends or node starts or drain times out (s), if any."""
-        return self.events[0][0] if self.events else None
+        return self.events.head_s() if self.events else None
 
     def advance(self, now_s: float) -> None:
         """Advance handles every event due at or before `now_s` (containers end first, then nodes change)."""
         events = self.events
-        while events and events[0][0] <= now_s:
-            at_s, kind, _, payload = heappop(events)
+        while events.head_s() <= now_s:
+            at_s = events.head_s()
+            kind = events.head_kind()
+            payload = events.pop()
             if kind == _COMPLETE:
                 assert isinstance(payload, Batch)
                 self._complete(payload, at_s)

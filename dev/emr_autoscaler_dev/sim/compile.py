@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 from emr_autoscaler_dev.sim.compiled import (
+    CYTHON_SOURCES,
     DIRECTIVES,
     HERE,
     MODULES,
@@ -31,7 +32,9 @@ def build() -> list[Path]:
     from setuptools.command.build_ext import build_ext
 
     with tempfile.TemporaryDirectory(prefix="sim-build-") as tmp:
-        extensions = [Extension(f"{PACKAGE}.{name}", [str(HERE / f"{name}.py")]) for name in MODULES]
+        extensions = [
+            Extension(f"{PACKAGE}.{name}", [str(HERE / f"{name}{CYTHON_SOURCES.get(name, '.py')}")]) for name in MODULES
+        ]
         compiled = cythonize(  # type: ignore[no-untyped-call]  # Cython ships no annotations
             extensions, compiler_directives=DIRECTIVES, build_dir=tmp, quiet=True, force=True
         )
@@ -61,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.status:
         print(status())
         return 0
-    print(f"simulator: compiling {', '.join(f'{name}.py' for name in MODULES)} with Cython (about 30 s)", flush=True)
+    sources = ", ".join(f"{name}{CYTHON_SOURCES.get(name, '.py')}" for name in MODULES)
+    print(f"simulator: compiling {sources} with Cython (about 30 s)", flush=True)
     try:
         built = build()
     except Exception as error:  # any build failure gets the same clear message

@@ -1,4 +1,4 @@
-"""The simulator's compiled core: `waiting.py` and `cluster.py` built as C extensions by Cython, from the same source.
+"""The simulator's compiled core: `cluster.py`, `waiting.py` and `engine.py` built by Cython from the same source.
 
     .venv/bin/python -m emr_autoscaler_dev.sim.compile            # build (make does it before tests and benches)
     .venv/bin/python -m emr_autoscaler_dev.sim.compile --status   # say which core an import loads
@@ -8,6 +8,10 @@ a `.pxd` file tells Cython the C types of its classes' attributes and of its hot
 memory or a container's end time is a C field instead of a Python attribute; the logic is compiled unchanged. Both
 builds place every container on the same node at the same time: `tests/unit/sim/test_compiled.py` runs the same
 traces on both and compares every figure.
+
+One module is built from a Cython source of its own: `heaps.pyx`, the priority queues on C arrays, which plain
+Python cannot express. `heaps.py` is its reference, with the same classes and methods on `heapq`; the pure core
+runs it, and `tests/unit/sim/test_heaps.py` drives both with the same operations and compares what they pop.
 
 An import of `emr_autoscaler_dev.sim` loads the Python modules instead of the extensions when
 `EMR_AUTOSCALER_SIM_PURE=1` is set, or when the extensions are stale (a source changed since the build: the build
@@ -31,8 +35,10 @@ from types import ModuleType
 
 HERE = Path(__file__).resolve().parent
 PACKAGE = "emr_autoscaler_dev.sim"
-# In import order: cluster imports waiting, engine imports both.
-MODULES = ("waiting", "cluster", "engine")
+# In import order: waiting and cluster import heaps, cluster imports waiting, engine imports both.
+MODULES = ("heaps", "waiting", "cluster", "engine")
+# Built from a Cython source of their own (C arrays), not from the .py: the .py is the reference they must match.
+CYTHON_SOURCES = {"heaps": ".pyx"}
 STAMP = HERE / "_compiled.sha256"
 PURE_ENV = "EMR_AUTOSCALER_SIM_PURE"
 # The .py files are compiled as plain Python: their annotations are for mypy, the .pxd files carry the C types.
@@ -40,10 +46,11 @@ DIRECTIVES = {"language_level": 3, "annotation_typing": False}
 
 
 def source_digest() -> str:
-    """Source_digest is the SHA-256 of what the extensions are built from: each module's .py and .pxd, and this file."""
+    """Source_digest is the SHA-256 of what the extensions are built from: each module's .py, .pxd (and .pyx), and this
+    file."""
     digest = hashlib.sha256()
     for name in MODULES:
-        for suffix in (".py", ".pxd"):
+        for suffix in (".py", ".pxd", *CYTHON_SOURCES.get(name, "").split()):
             digest.update((HERE / f"{name}{suffix}").read_bytes())
     digest.update(Path(__file__).read_bytes())
     return digest.hexdigest()

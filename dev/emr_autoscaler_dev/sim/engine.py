@@ -246,7 +246,7 @@ def _replay(
     capacity: list[float] = []
     demand: list[float] = []
     while True:
-        next_event = cluster.events[0][0] if cluster.events else inf
+        next_event = cluster.events.head_s()
         t = min(next_event, next_arrival, next_eval_s, next_sample_s)
         if t > limit_s:
             # Bill and count up to the limit itself, not the last event before it.

@@ -1,9 +1,10 @@
 # C types for waiting.py when Cython compiles it (see compiled.py); the source stays plain Python.
 cimport cython
+from emr_autoscaler_dev.sim.heaps cimport EntryHeap
 
 # Module-level names the hot paths read: C globals, not dictionary lookups.
-cdef object heapify, heappop, heappush, inf
-cdef object _STAMP_MASK, _USAGE_UNIT
+cdef object inf
+cdef long long _STAMP_MASK
 cdef long _PHASE_UNIT
 
 cdef class Request:
@@ -31,7 +32,7 @@ cdef class TaskQueue:
     cdef public bint _passing
     cdef public list _later
 
-    @cython.locals(stamp=long, old=long, heap=list, phase=long)
+    @cython.locals(stamp=long, old=long, heap=EntryHeap, phase=long)
     cpdef void _enter(self, Request request)
 
     cpdef void add(self, Request request)
@@ -43,12 +44,14 @@ cdef class TaskQueue:
 
     cpdef object in_order(self, long most_mb, long most_vcores)
 
-    @cython.locals(request=Request)
+    @cython.locals(request=Request, heap=EntryHeap)
     cpdef void settle(self)
 
 cdef class _InOrder:
     cdef TaskQueue _queue
     cdef list _heaps
 
-@cython.locals(low=long)
-cpdef object entry_order(object usage, long job_index, long phase, long stamp)
+    @cython.locals(queue=TaskQueue, live=dict, best=EntryHeap, heap=EntryHeap, request=Request, usage=object)
+    cpdef tuple _take(self)
+
+cpdef long long entry_low(long job_index, long phase, long stamp)

@@ -4,10 +4,11 @@ The Fair Scheduler serves first the job that uses the least memory now, then the
 phase)`); FIFO serves the oldest (`usage` is 0 for every job). A pass of the scheduler usually places one or two
 containers on the node that just freed room, so re-sorting every waiting request (thousands on a busy 300-node
 cluster) at each of the ~2 million container ends of a day cost most of a run. Here each container size has a
-heap of entries, each one integer that orders as `(usage, job index, phase, stamp)` does (`entry_order`), so the heap
-compares integers, not tuples. An entry is live while its stamp is its request's (`_live` maps the live stamps to
-their requests), so a change of a job's usage pushes fresh entries instead of reordering, and stale ones are
-dropped when they surface. Sizes that cannot fit the roomiest node are not even looked at.
+heap of entries (heaps.py's `EntryHeap`, C arrays when compiled), each a pair of integers that orders as
+`(usage, job index, phase, stamp)` does: the usage, then the rest packed in one (`entry_low`). An entry is live
+while its stamp is its request's (`_live` maps the live stamps to their requests), so a change of a job's usage
+pushes fresh entries instead of reordering, and stale ones are dropped when they surface. Sizes that cannot fit
+the roomiest node are not even looked at.
 
 A few waiting requests (a 20-node cluster has about ten) are better sorted at each pass: the cluster builds a
 queue when more than `HEAP_ABOVE` requests wait and drops it below half as many. Measured on the compiled core
@@ -20,10 +21,10 @@ the pass's own placements is pushed by `settle()` at its end.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from heapq import heapify, heappop, heappush
 from math import inf
 from typing import TypeAlias
 
+from emr_autoscaler_dev.sim.heaps import STAMP_BITS, EntryHeap
 from emr_autoscaler_dev.sim.workload import Job
 
 # A container's phase: its job's ApplicationMaster, one of its maps, one of its reduces.
@@ -65,23 +66,20 @@ Entry: TypeAlias = tuple[int, tuple[int, int], int, Request]  # noqa: UP040
 # Heaps pay off above this many waiting requests, and are dropped again below half of it (see above).
 HEAP_ABOVE = 16
 
-# An entry is usage, job index, phase and stamp packed in one integer, low bits last: it orders as their tuple does
-# while the job index stays below 2**JOB_BITS and the stamp below 2**STAMP_BITS (both checked). All but the usage
-# fit in 63 bits, a C integer when compiled.
-STAMP_BITS = 40
+# An entry is its job's usage and the job index, phase and stamp packed in one integer, stamp in the low bits: the
+# pair orders as their tuple does while the job index stays below 2**JOB_BITS and the stamp below 2**STAMP_BITS
+# (both checked); the packed part fits in 63 bits, a C integer.
 JOB_BITS = 21
 _STAMP_MASK = (1 << STAMP_BITS) - 1
 _PHASE_UNIT = 1 << STAMP_BITS
-_USAGE_UNIT = 1 << (STAMP_BITS + 2 + JOB_BITS)
 
 
-def entry_order(usage: int, job_index: int, phase: int, stamp: int) -> int:
-    """Entry_order is a request's entry: one integer ordered as (usage, job index, phase, stamp) are.
+def entry_low(job_index: int, phase: int, stamp: int) -> int:
+    """Entry_low packs a request's job index, phase and stamp in one integer that orders as their tuple does.
 
-    Usage may be any integer; the job index and stamp must stay below their bits, the phase below 4.
+    The job index and the stamp must stay below their bits, the phase below 4.
     """
-    low = (job_index * 4 + phase) * _PHASE_UNIT + stamp
-    return usage * _USAGE_UNIT + low if usage else low
+    return (job_index * 4 + phase) * _PHASE_UNIT + stamp
 
 
 class TaskQueue:
@@ -90,7 +88,7 @@ class TaskQueue:
     def __init__(self, usage: dict[int, int], requests: Iterable[Request], *, fair: bool) -> None:
         self._usage = usage
         self._fair = fair
-        self._heaps: dict[tuple[int, int], list[int]] = {}
+        self._heaps: dict[tuple[int, int], EntryHeap] = {}
         self._live: dict[int, Request] = {}  # the live entries' stamps, and their requests
         self._by_job: dict[int, list[Request]] = {}
         self._stamps = 0  # the last stamp given (a live entry's is never 0)
@@ -122,8 +120,8 @@ class TaskQueue:
         usage = self._usage.get(job_index, 0) if self._fair else 0
         heap = self._heaps.get((request.memory_mb, request.vcores))
         if heap is None:
-            heap = self._heaps[request.memory_mb, request.vcores] = []
-        heappush(heap, entry_order(usage, job_index, phase, stamp))
+            heap = self._heaps[request.memory_mb, request.vcores] = EntryHeap()
+        heap.push(usage, entry_low(job_index, phase, stamp))
         self._entries += 1
 
     def add(self, request: Request) -> None:
@@ -183,13 +181,9 @@ class TaskQueue:
         for request in later:
             self.add(request)
         if self._entries > 4 * self._waiting + 64:
-            for size, heap in self._heaps.items():
-                live = [e for e in heap if e & _STAMP_MASK in self._live]
-                heapify(live)
-                self._heaps[size] = live
             self._entries = 0
             for heap in self._heaps.values():
-                self._entries += len(heap)
+                self._entries += heap.retain(self._live)
 
 
 class _InOrder:
@@ -201,7 +195,7 @@ class _InOrder:
 
     __slots__ = ("_heaps", "_queue")
 
-    def __init__(self, queue: TaskQueue, heaps: list[list[int]]) -> None:
+    def __init__(self, queue: TaskQueue, heaps: list[EntryHeap]) -> None:
         self._queue = queue
         self._heaps = heaps
 
@@ -209,28 +203,32 @@ class _InOrder:
         return self
 
     def __next__(self) -> Entry:
+        return self._take()
+
+    def _take(self) -> Entry:
         queue = self._queue
         live = queue._live
-        best: list[int] | None = None
+        best: EntryHeap | None = None
         for heap in self._heaps:
-            while heap:
-                stamp = heap[0] & _STAMP_MASK
+            while heap.size():
+                stamp = heap.head_low() & _STAMP_MASK
                 request = live.get(stamp)
                 if request is not None and request.count:
                     break
-                heappop(heap)
+                heap.pop()
                 queue._entries -= 1
                 if request is not None:  # nothing left to place: it leaves the queue
                     del live[stamp]
                     request.stamp = 0
-            if heap and (best is None or heap[0] < best[0]):
+            if heap.size() and (best is None or heap.before(best)):
                 best = heap
         if best is None:
             raise StopIteration
-        entry = heappop(best)
+        usage = best.head_usage()
+        stamp = best.head_low() & _STAMP_MASK
+        best.pop()
         queue._entries -= 1
-        stamp = entry & _STAMP_MASK
         request = live.pop(stamp)
         request.stamp = 0  # out of the heap: any entry still there for it is stale
         queue._popped.append(request)
-        return entry // _USAGE_UNIT, request.key, stamp, request
+        return usage, request.key, stamp, request

@@ -175,7 +175,7 @@ def _finish_times(monkeypatch: pytest.MonkeyPatch, heap_above: int, scheduler: s
     now = 0.0
     sim.allocate(now)
     while sim.events:
-        now = sim.events[0][0]
+        now = sim.events.head_s()
         sim.advance(now)
         if sim.dirty:
             sim.allocate(now)

@@ -16,7 +16,7 @@ from dataclasses import replace
 import pytest
 
 from emr_autoscaler.kernel.config.scaling import ScalingPolicy
-from emr_autoscaler_dev.sim import cluster, compiled, engine, waiting
+from emr_autoscaler_dev.sim import cluster, compiled, engine, heaps, waiting
 from emr_autoscaler_dev.sim.cluster import ClusterSpec, SimCluster
 from emr_autoscaler_dev.sim.engine import RunResult, simulate
 from emr_autoscaler_dev.sim.metrics import CloudWatchFeed
@@ -87,7 +87,7 @@ def test_the_compiled_core_is_built_current_and_loaded() -> None:
     # GIVEN `make test`, which builds the extensions before the tests
     # THEN an import loads them (not stale, not missing), the speed bench/sim_speed.py reports is this core's
     assert compiled.pure_reason() is None, compiled.status()
-    for module in (cluster, waiting, engine):
+    for module in (heaps, cluster, waiting, engine):
         assert str(module.__file__).endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES)), module.__file__
     assert compiled.status() == "compiled"
 

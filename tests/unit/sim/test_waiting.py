@@ -1,4 +1,4 @@
-"""The task queue's packed entries order as the (usage, job index, phase, stamp) tuples they stand for."""
+"""The task queue's entries, (usage, packed job index, phase and stamp), order as the tuples they stand for."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from emr_autoscaler_dev.sim.waiting import JOB_BITS, MAP, STAMP_BITS, Request, TaskQueue, entry_order
+from emr_autoscaler_dev.sim.waiting import JOB_BITS, MAP, STAMP_BITS, Request, TaskQueue, entry_low
 from tests.unit.sim.builders import job
 
 
@@ -23,9 +23,10 @@ def test_entries_order_as_their_tuples_whatever_the_usage() -> None:
         for _ in range(5000)
     ]
     tuples += [(0, (1 << JOB_BITS) - 1, 2, (1 << STAMP_BITS) - 1), (1, 0, 0, 0), (-1, (1 << JOB_BITS) - 1, 2, 1)]
-    # WHEN each is packed into one integer
-    # THEN sorting the integers sorts the tuples
-    assert sorted(tuples, key=lambda t: entry_order(*t)) == sorted(tuples)
+    # WHEN each is made an entry: its usage, and the rest packed in one integer
+    # THEN sorting the entries sorts the tuples, and the packed part fits a C long long
+    assert sorted(tuples, key=lambda t: (t[0], entry_low(*t[1:]))) == sorted(tuples)
+    assert all(0 <= entry_low(*t[1:]) < 1 << 63 for t in tuples)
 
 
 def test_a_job_index_beyond_the_queue_s_bits_is_refused_not_misordered() -> None:
