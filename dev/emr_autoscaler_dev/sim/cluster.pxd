@@ -4,10 +4,10 @@
 # below 2**63), times are doubles as in Python.
 cimport cython
 from emr_autoscaler_dev.sim.heaps cimport EventQueue
-from emr_autoscaler_dev.sim.waiting cimport Request, TaskQueue
+from emr_autoscaler_dev.sim.waiting cimport InOrder, Request, TaskQueue
 
 # Module-level names the hot paths read: C globals, not dictionary lookups.
-cdef object _RUNNING, _DRAINING, _BY_KEY, _BY_AGE, _REQUEST
+cdef object _RUNNING, _DRAINING, _BY_KEY, _BY_AGE
 cdef long _COMPLETE, _READY, _DEADLINE, _INTERRUPT, _WARNING
 
 cdef double inf
@@ -38,12 +38,12 @@ cdef class Batch:
     cdef public long vcores
 
 cdef class _Merged:
-    cdef object _task_entries
+    cdef InOrder _tasks
     cdef object _am_entries
     cdef tuple _am
-    cdef tuple _task
+    cdef Request _task
+    cdef long long _task_usage
     cdef bint _started
-    cdef bint _tasks_only
     cdef bint _next_am
     cdef bint _next_task
 

@@ -36,12 +36,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import IntEnum
 from math import inf
-from operator import attrgetter, itemgetter
+from operator import attrgetter
 
 from emr_autoscaler.kernel.config.scaling import DEFAULT_NODE_CAPACITY, NodeCapacity
 from emr_autoscaler.kernel.models import GroupRole
 from emr_autoscaler_dev.sim.heaps import EventQueue
-from emr_autoscaler_dev.sim.waiting import AM, HEAP_ABOVE, MAP, REDUCE, Entry, Request, TaskQueue
+from emr_autoscaler_dev.sim.waiting import AM, HEAP_ABOVE, MAP, REDUCE, InOrder, Request, TaskQueue
 from emr_autoscaler_dev.sim.workload import Job
 
 ON_DEMAND = "ON_DEMAND"
@@ -127,7 +127,6 @@ _RUNNING = NodeState.RUNNING
 _DRAINING = NodeState.DRAINING
 _BY_KEY = attrgetter("key")
 _BY_AGE = attrgetter("order")  # nodes, oldest in YARN first
-_REQUEST = itemgetter(3)  # a TaskQueue entry's request
 
 
 class Node:
@@ -196,20 +195,19 @@ def _idlest_first(node: Node) -> tuple[int, int]:
 class _Merged:
     """_Merged yields the waiting AMs' and tasks' requests merged in the scheduler's order, as a generator would.
 
-    An iterator object rather than a generator (cheaper, compiled), lazy as one: each entry is taken from its source
-    only when the next request is asked for, so the task queue pops exactly what the pass reaches.
+    An iterator object rather than a generator (cheaper, compiled), lazy as one: each request is taken from its
+    source only when the next one is asked for, so the task queue pops exactly what the pass reaches.
     """
 
-    __slots__ = ("_am", "_am_entries", "_next_am", "_next_task", "_started", "_task", "_task_entries", "_tasks_only")
+    __slots__ = ("_am", "_am_entries", "_next_am", "_next_task", "_started", "_task", "_task_usage", "_tasks")
 
-    def __init__(
-        self, task_entries: Iterator[Entry], am_entries: Iterator[tuple[int, tuple[int, int], Request]]
-    ) -> None:
-        self._task_entries = task_entries
+    def __init__(self, tasks: InOrder, am_entries: Iterator[tuple[int, tuple[int, int], Request]]) -> None:
+        self._tasks = tasks
         self._am_entries = am_entries
         self._am: tuple[int, tuple[int, int], Request] | None = None
-        self._task: Entry | None = None
-        self._started = self._tasks_only = self._next_am = self._next_task = False
+        self._task: Request | None = None
+        self._task_usage = 0
+        self._started = self._next_am = self._next_task = False
 
     def __iter__(self) -> _Merged:
         return self
@@ -218,26 +216,22 @@ class _Merged:
         if not self._started:
             self._started = True
             self._am = next(self._am_entries, None)
-            if self._am is None:
-                self._tasks_only = True
-            else:
-                self._task = next(self._task_entries, None)
-        if self._tasks_only:
-            return next(self._task_entries)[3]
+            self._next_task = True
         if self._next_am:
             self._next_am = False
             self._am = next(self._am_entries, None)
         if self._next_task:
             self._next_task = False
-            self._task = next(self._task_entries, None)
+            self._task = next(self._tasks, None)
+            self._task_usage = self._tasks.usage
         am, task = self._am, self._task
-        if am is not None and (task is None or (am[0], am[1]) < (task[0], task[1])):
+        if am is not None and (task is None or (am[0], am[1]) < (self._task_usage, task.key)):
             self._next_am = True
             return am[2]
         if task is None:
             raise StopIteration
         self._next_task = True
-        return task[3]
+        return task
 
 
 class SimGroup:
@@ -593,10 +587,10 @@ class SimCluster:
 
         Only requests that fit the roomiest node are yielded: the others could not be placed in this pass.
         """
-        task_entries = tasks.in_order(most_mb, most_vcores)
+        task_requests = tasks.in_order(most_mb, most_vcores)
         if not self._ams_may_fit(ams, most_mb, most_vcores):
-            return map(_REQUEST, task_entries)
-        return _Merged(task_entries, self._am_entries(ams, most_mb, most_vcores))
+            return task_requests
+        return _Merged(task_requests, self._am_entries(ams, most_mb, most_vcores))
 
     def _ams_may_fit(self, ams: int, most_mb: int, most_vcores: int) -> bool:
         """Whether any of the first `ams` waiting AMs may be placed on a node with the given room."""

@@ -11,7 +11,6 @@ container alike. `tests/unit/sim/test_heaps.py` drives both with the same random
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from heapq import heapify, heappop, heappush
 from math import inf
 
@@ -53,16 +52,19 @@ class EventQueue:
 
 
 class EntryHeap:
-    """EntryHeap holds a task queue's entries, each a (usage, low) pair of integers, smallest pair first.
+    """EntryHeap holds a task queue's entries, each a (usage, low) pair of integers and a payload, smallest pair first.
 
     `usage` is a job's memory in use (MB, 0 under FIFO), within a C long long; `low` packs the job index, the phase
-    and a stamp (waiting.py) below 2**63.
+    and a stamp (waiting.py) below 2**63. The payload is the entry's request: the entry is live while the request's
+    `stamp` is the entry's (`retain_live`).
     """
 
-    __slots__ = ("_heap",)
+    __slots__ = ("_heap", "_payloads", "_seq")
 
     def __init__(self) -> None:
-        self._heap: list[int] = []
+        self._heap: list[tuple[int, int]] = []
+        self._payloads: dict[int, object] = {}  # by the order pushed: pairs may repeat, payloads are not compared
+        self._seq = 0
 
     def __len__(self) -> int:
         return len(self._heap)
@@ -71,30 +73,38 @@ class EntryHeap:
         """Size is how many entries the heap holds, live or stale."""
         return len(self._heap)
 
-    def push(self, usage: int, low: int) -> None:
+    def push(self, usage: int, low: int, payload: object) -> None:
         """Push adds an entry."""
         if not 0 <= low < _USAGE_UNIT or not -_USAGE_UNIT <= usage < _USAGE_UNIT:
             raise OverflowError(f"an entry ({usage}, {low}) is outside the heap's C range")
-        heappush(self._heap, usage * _USAGE_UNIT + low)
+        self._seq += 1
+        self._payloads[self._seq] = payload
+        heappush(self._heap, (usage * _USAGE_UNIT + low, self._seq))
 
     def head_usage(self) -> int:
         """Head_usage is the smallest entry's usage (the heap must not be empty)."""
-        return self._heap[0] >> 63
+        return self._heap[0][0] >> 63
 
     def head_low(self) -> int:
         """Head_low is the smallest entry's low part (the heap must not be empty)."""
-        return self._heap[0] & (_USAGE_UNIT - 1)
+        return self._heap[0][0] & (_USAGE_UNIT - 1)
+
+    def head_payload(self) -> object:
+        """Head_payload is the smallest entry's payload (the heap must not be empty)."""
+        return self._payloads[self._heap[0][1]]
 
     def before(self, other: EntryHeap) -> bool:
-        """Before is true when this heap's smallest entry is smaller than `other`'s (neither may be empty)."""
-        return self._heap[0] < other._heap[0]
+        """Before is true when this heap's smallest pair is smaller than `other`'s (neither may be empty)."""
+        return self._heap[0][0] < other._heap[0][0]
 
-    def pop(self) -> None:
-        """Pop drops the smallest entry (the heap must not be empty)."""
-        heappop(self._heap)
+    def pop(self) -> object:
+        """Pop drops the smallest entry and returns its payload (the heap must not be empty)."""
+        return self._payloads.pop(heappop(self._heap)[1])
 
-    def retain(self, stamps: Collection[int]) -> int:
-        """Retain keeps the entries whose stamp is in `stamps`, drops the rest, and returns how many it kept."""
-        self._heap = [e for e in self._heap if e & _STAMP_MASK in stamps]
-        heapify(self._heap)
-        return len(self._heap)
+    def retain_live(self) -> int:
+        """Retain_live drops the stale entries (their payload's `stamp` is no longer theirs), returns how many stay."""
+        live = [e for e in self._heap if e[0] & _STAMP_MASK == getattr(self._payloads[e[1]], "stamp", None)]
+        self._payloads = {e[1]: self._payloads[e[1]] for e in live}
+        heapify(live)
+        self._heap = live
+        return len(live)

@@ -1,8 +1,8 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False
 """The compiled build of heaps.py: the same classes, methods and order on C arrays (see heaps.py and compiled.py).
 
-A push or a pop allocates no Python object and compares C numbers. The event payloads stay in a Python list (the
-garbage collector must see them); the heap itself holds their slots in that list.
+A push or a pop allocates no Python object and compares C numbers. The payloads stay in a Python list (the garbage
+collector must see them); a heap's items hold their slots in that list.
 """
 
 from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
@@ -11,14 +11,13 @@ STAMP_BITS = 40
 cdef long long _STAMP_MASK = (<long long>1 << 40) - 1  # STAMP_BITS of them
 cdef Py_ssize_t _FIRST_CAPACITY = 64
 
-
 ctypedef fused Slot:
     EventSlot
     EntryPair
 
 
 cdef inline bint _before(Slot* a, Slot* b) noexcept nogil:
-    """Whether `a` comes first: events by (time, kind, push order), entries by (usage, low)."""
+    """Whether `a` comes first: events by (time, kind, push order), entries by (usage, low, push order)."""
     if Slot is EventSlot:
         if a.at_s != b.at_s:
             return a.at_s < b.at_s
@@ -28,7 +27,9 @@ cdef inline bint _before(Slot* a, Slot* b) noexcept nogil:
     else:
         if a.usage != b.usage:
             return a.usage < b.usage
-        return a.low < b.low
+        if a.low != b.low:
+            return a.low < b.low
+        return a.seq < b.seq
 
 
 cdef inline void _sift_up(Slot* heap, Py_ssize_t i, Slot item) noexcept nogil:
@@ -60,55 +61,78 @@ cdef inline void _sift_down(Slot* heap, Py_ssize_t i, Py_ssize_t n) noexcept nog
     heap[i] = item
 
 
+cdef void* _grown(void* array, Py_ssize_t* capacity, size_t item_size) except NULL:
+    """The array reallocated to twice its capacity (updated), or MemoryError."""
+    cdef void* grown = PyMem_Realloc(array, 2 * capacity[0] * item_size)
+    if grown == NULL:
+        raise MemoryError()
+    capacity[0] *= 2
+    return grown
+
+
+cdef class _Payloads:
+    """_Payloads keeps a heap's payload objects in numbered slots, reused once taken."""
+
+    def __cinit__(self):
+        self._items = []
+        self._free = <Py_ssize_t*>PyMem_Malloc(_FIRST_CAPACITY * sizeof(Py_ssize_t))
+        if self._free == NULL:
+            raise MemoryError()
+        self._free_capacity = _FIRST_CAPACITY
+        self._free_n = 0
+
+    def __dealloc__(self):
+        PyMem_Free(self._free)
+
+    cdef Py_ssize_t keep(self, object payload) except -1:
+        cdef Py_ssize_t slot
+        if self._free_n:
+            self._free_n -= 1
+            slot = self._free[self._free_n]
+            self._items[slot] = payload
+            return slot
+        slot = len(self._items)
+        if slot == self._free_capacity:  # every slot may be free at once
+            self._free = <Py_ssize_t*>_grown(self._free, &self._free_capacity, sizeof(Py_ssize_t))
+        self._items.append(payload)
+        return slot
+
+    cdef object take(self, Py_ssize_t slot):
+        payload = self._items[slot]
+        self._items[slot] = None
+        self._free[self._free_n] = slot
+        self._free_n += 1
+        return payload
+
+
 cdef class EventQueue:
     """EventQueue holds timed events in (time s, kind, order pushed) order; each carries a payload object."""
 
     def __cinit__(self):
         self._heap = <EventSlot*>PyMem_Malloc(_FIRST_CAPACITY * sizeof(EventSlot))
-        self._free = <Py_ssize_t*>PyMem_Malloc(_FIRST_CAPACITY * sizeof(Py_ssize_t))
-        if self._heap == NULL or self._free == NULL:
+        if self._heap == NULL:
             raise MemoryError()
         self._capacity = _FIRST_CAPACITY
         self._size = 0
-        self._free_n = 0
         self._seq = 0
-        self._payloads = []
+        self._payloads = _Payloads()
 
     def __dealloc__(self):
         PyMem_Free(self._heap)
-        PyMem_Free(self._free)
 
     def __len__(self):
         return self._size
 
     cpdef void push(self, double at_s, long kind, object payload):
         """Push adds an event at `at_s`; among events at the same time, lower kinds first, then the first pushed."""
-        cdef Py_ssize_t slot
         cdef EventSlot item
-        cdef EventSlot* grown_heap
-        cdef Py_ssize_t* grown_free
         if self._size == self._capacity:
-            grown_heap = <EventSlot*>PyMem_Realloc(self._heap, 2 * self._capacity * sizeof(EventSlot))
-            if grown_heap == NULL:
-                raise MemoryError()
-            self._heap = grown_heap
-            grown_free = <Py_ssize_t*>PyMem_Realloc(self._free, 2 * self._capacity * sizeof(Py_ssize_t))
-            if grown_free == NULL:
-                raise MemoryError()
-            self._free = grown_free
-            self._capacity *= 2
-        if self._free_n:
-            self._free_n -= 1
-            slot = self._free[self._free_n]
-            self._payloads[slot] = payload
-        else:
-            slot = len(self._payloads)
-            self._payloads.append(payload)
+            self._heap = <EventSlot*>_grown(self._heap, &self._capacity, sizeof(EventSlot))
         self._seq += 1
         item.at_s = at_s
         item.kind = kind
         item.seq = self._seq
-        item.slot = slot
+        item.slot = self._payloads.keep(payload)
         self._size += 1
         _sift_up(self._heap, self._size - 1, item)
 
@@ -126,24 +150,18 @@ cdef class EventQueue:
 
     cpdef object pop(self):
         """Pop removes the next event and returns its payload (the queue must not be empty)."""
-        cdef Py_ssize_t slot
-        cdef EventSlot* heap = self._heap
         if self._size == 0:
             raise IndexError("no event is queued")
-        slot = heap[0].slot
-        payload = self._payloads[slot]
-        self._payloads[slot] = None
-        self._free[self._free_n] = slot
-        self._free_n += 1
+        payload = self._payloads.take(self._heap[0].slot)
         self._size -= 1
         if self._size:
-            heap[0] = heap[self._size]
-            _sift_down(heap, 0, self._size)
+            self._heap[0] = self._heap[self._size]
+            _sift_down(self._heap, 0, self._size)
         return payload
 
 
 cdef class EntryHeap:
-    """EntryHeap holds a task queue's entries, each a (usage, low) pair of integers, smallest pair first."""
+    """EntryHeap holds a task queue's entries, each a (usage, low) pair of integers and a payload, smallest pair first."""
 
     def __cinit__(self):
         self._heap = <EntryPair*>PyMem_Malloc(_FIRST_CAPACITY * sizeof(EntryPair))
@@ -151,6 +169,8 @@ cdef class EntryHeap:
             raise MemoryError()
         self._capacity = _FIRST_CAPACITY
         self._size = 0
+        self._seq = 0
+        self._payloads = _Payloads()
 
     def __dealloc__(self):
         PyMem_Free(self._heap)
@@ -162,64 +182,71 @@ cdef class EntryHeap:
         """Size is how many entries the heap holds, live or stale."""
         return self._size
 
-    cpdef void push(self, long long usage, long long low):
+    cpdef void push(self, long long usage, long long low, object payload):
         """Push adds an entry."""
         cdef EntryPair item
-        cdef EntryPair* grown
         if low < 0:
             raise OverflowError(f"an entry ({usage}, {low}) is outside the heap's C range")
         if self._size == self._capacity:
-            grown = <EntryPair*>PyMem_Realloc(self._heap, 2 * self._capacity * sizeof(EntryPair))
-            if grown == NULL:
-                raise MemoryError()
-            self._heap = grown
-            self._capacity *= 2
+            self._heap = <EntryPair*>_grown(self._heap, &self._capacity, sizeof(EntryPair))
+        self._seq += 1
         item.usage = usage
         item.low = low
+        item.seq = self._seq
+        item.slot = self._payloads.keep(payload)
         self._size += 1
         _sift_up(self._heap, self._size - 1, item)
 
-    cpdef long long head_usage(self):
-        """Head_usage is the smallest entry's usage (the heap must not be empty)."""
+    cdef void _check(self) except *:
         if self._size == 0:
             raise IndexError("the heap is empty")
+
+    cpdef long long head_usage(self):
+        """Head_usage is the smallest entry's usage (the heap must not be empty)."""
+        self._check()
         return self._heap[0].usage
 
     cpdef long long head_low(self):
         """Head_low is the smallest entry's low part (the heap must not be empty)."""
-        if self._size == 0:
-            raise IndexError("the heap is empty")
+        self._check()
         return self._heap[0].low
 
-    cpdef bint before(self, EntryHeap other):
-        """Before is true when this heap's smallest entry is smaller than `other`'s (neither may be empty)."""
-        if self._size == 0 or other._size == 0:
-            raise IndexError("the heap is empty")
-        return _before(&self._heap[0], &other._heap[0])
+    cpdef object head_payload(self):
+        """Head_payload is the smallest entry's payload (the heap must not be empty)."""
+        self._check()
+        return self._payloads._items[self._heap[0].slot]
 
-    cpdef void pop(self):
-        """Pop drops the smallest entry (the heap must not be empty)."""
-        cdef EntryPair* heap = self._heap
-        if self._size == 0:
-            raise IndexError("the heap is empty")
+    cpdef bint before(self, EntryHeap other):
+        """Before is true when this heap's smallest pair is smaller than `other`'s (neither may be empty)."""
+        self._check()
+        other._check()
+        if self._heap[0].usage != other._heap[0].usage:
+            return self._heap[0].usage < other._heap[0].usage
+        return self._heap[0].low < other._heap[0].low
+
+    cpdef object pop(self):
+        """Pop drops the smallest entry and returns its payload (the heap must not be empty)."""
+        self._check()
+        payload = self._payloads.take(self._heap[0].slot)
         self._size -= 1
         if self._size:
-            heap[0] = heap[self._size]
-            _sift_down(heap, 0, self._size)
+            self._heap[0] = self._heap[self._size]
+            _sift_down(self._heap, 0, self._size)
+        return payload
 
-    cpdef Py_ssize_t retain(self, object stamps):
-        """Retain keeps the entries whose stamp is in `stamps`, drops the rest, and returns how many it kept."""
-        cdef Py_ssize_t i, kept = 0, start
+    cpdef Py_ssize_t retain_live(self):
+        """Retain_live drops the stale entries (their payload's `stamp` is no longer theirs), returns how many stay."""
+        cdef Py_ssize_t i, kept = 0
         cdef EntryPair* heap = self._heap
         for i in range(self._size):
-            if (heap[i].low & _STAMP_MASK) in stamps:
+            if getattr(self._payloads._items[heap[i].slot], "stamp", None) == heap[i].low & _STAMP_MASK:
                 heap[kept] = heap[i]
                 kept += 1
+            else:
+                self._payloads.take(heap[i].slot)
         self._size = kept
-        # Heapify: sift each parent down, last first.
-        start = kept // 2 - 1
-        while start >= 0:
-            _sift_down(heap, start, kept)
-            start -= 1
+        i = kept // 2 - 1
+        while i >= 0:  # heapify: sift each parent down, the last first
+            _sift_down(heap, i, kept)
+            i -= 1
         return kept
-

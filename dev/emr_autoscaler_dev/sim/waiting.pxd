@@ -17,12 +17,14 @@ cdef class Request:
     cdef public long phase
     cdef public long stamp
     cdef public long vcores
+    cdef public EntryHeap heap
+
+cdef class InOrder
 
 cdef class TaskQueue:
     cdef public dict _usage
     cdef public bint _fair
     cdef public dict _heaps
-    cdef public dict _live
     cdef public dict _by_job
     cdef public long _stamps
     cdef public list _popped
@@ -32,9 +34,10 @@ cdef class TaskQueue:
     cdef public bint _passing
     cdef public list _later
 
-    @cython.locals(stamp=long, old=long, heap=EntryHeap, phase=long)
+    @cython.locals(stamp=long, heap=EntryHeap)
     cpdef void _enter(self, Request request)
 
+    @cython.locals(heap=EntryHeap)
     cpdef void add(self, Request request)
 
     @cython.locals(request=Request)
@@ -42,16 +45,17 @@ cdef class TaskQueue:
 
     cpdef void placed(self, object job_index)
 
-    cpdef object in_order(self, long most_mb, long most_vcores)
+    cpdef InOrder in_order(self, long most_mb, long most_vcores)
 
     @cython.locals(request=Request, heap=EntryHeap)
     cpdef void settle(self)
 
-cdef class _InOrder:
+cdef class InOrder:
     cdef TaskQueue _queue
     cdef list _heaps
+    cdef public long long usage
 
-    @cython.locals(queue=TaskQueue, live=dict, best=EntryHeap, heap=EntryHeap, request=Request, usage=object)
-    cpdef tuple _take(self)
+    @cython.locals(queue=TaskQueue, best=EntryHeap, heap=EntryHeap, request=Request)
+    cpdef Request _take(self)
 
 cpdef long long entry_low(long job_index, long phase, long stamp)

@@ -5,9 +5,9 @@ phase)`); FIFO serves the oldest (`usage` is 0 for every job). A pass of the sch
 containers on the node that just freed room, so re-sorting every waiting request (thousands on a busy 300-node
 cluster) at each of the ~2 million container ends of a day cost most of a run. Here each container size has a
 heap of entries (heaps.py's `EntryHeap`, C arrays when compiled), each a pair of integers that orders as
-`(usage, job index, phase, stamp)` does: the usage, then the rest packed in one (`entry_low`). An entry is live
-while its stamp is its request's (`_live` maps the live stamps to their requests), so a change of a job's usage
-pushes fresh entries instead of reordering, and stale ones are dropped when they surface. Sizes that cannot fit
+`(usage, job index, phase, stamp)` does: the usage, then the rest packed in one (`entry_low`), with the request as
+its payload. An entry is live while its stamp is its request's, so a change of a job's usage pushes fresh entries
+instead of reordering, and stale ones are dropped when they surface. Sizes that cannot fit
 the roomiest node are not even looked at.
 
 A few waiting requests (a 20-node cluster has about ten) are better sorted at each pass: the cluster builds a
@@ -20,9 +20,8 @@ the pass's own placements is pushed by `settle()` at its end.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from math import inf
-from typing import TypeAlias
 
 from emr_autoscaler_dev.sim.heaps import STAMP_BITS, EntryHeap
 from emr_autoscaler_dev.sim.workload import Job
@@ -45,7 +44,7 @@ def container_size(job: Job, phase: int) -> tuple[int, int]:
 class Request:
     """Request is a job phase's containers waiting for room, ordered by (job index, phase)."""
 
-    __slots__ = ("count", "duration_s", "job", "job_index", "key", "memory_mb", "phase", "stamp", "vcores")
+    __slots__ = ("count", "duration_s", "heap", "job", "job_index", "key", "memory_mb", "phase", "stamp", "vcores")
 
     def __init__(self, job: Job, phase: int, count: int) -> None:
         self.job = job
@@ -57,10 +56,7 @@ class Request:
         self.duration_s = inf if phase == AM else job.reduce_s if phase == REDUCE else job.map_s
         self.memory_mb, self.vcores = container_size(job, phase)
         self.stamp = 0  # its live entry in the TaskQueue (0: none)
-
-
-# Not a `type` statement: Cython (compiled.py) does not parse those yet.
-Entry: TypeAlias = tuple[int, tuple[int, int], int, Request]  # noqa: UP040
+        self.heap: EntryHeap | None = None  # the TaskQueue's heap of its size, set when it was added to one
 
 
 # Heaps pay off above this many waiting requests, and are dropped again below half of it (see above).
@@ -89,7 +85,6 @@ class TaskQueue:
         self._usage = usage
         self._fair = fair
         self._heaps: dict[tuple[int, int], EntryHeap] = {}
-        self._live: dict[int, Request] = {}  # the live entries' stamps, and their requests
         self._by_job: dict[int, list[Request]] = {}
         self._stamps = 0  # the last stamp given (a live entry's is never 0)
         self._popped: list[Request] = []
@@ -105,23 +100,16 @@ class TaskQueue:
         return self._waiting
 
     def _enter(self, request: Request) -> None:
-        old = request.stamp
-        if old and self._live.get(old) is request:
-            del self._live[old]  # its entry still in a heap goes stale
         self._stamps += 1
         stamp = self._stamps
         if stamp > _STAMP_MASK:
             raise OverflowError(f"the task queue gave out {_STAMP_MASK:,} stamps")
-        request.stamp = stamp
-        self._live[stamp] = request
-        job_index, phase = request.key
-        if job_index >> JOB_BITS:
-            raise ValueError(f"job index {job_index} is beyond the task queue's {1 << JOB_BITS:,} jobs")
+        request.stamp = stamp  # any entry of its still in a heap goes stale
+        job_index = request.job_index
         usage = self._usage.get(job_index, 0) if self._fair else 0
-        heap = self._heaps.get((request.memory_mb, request.vcores))
-        if heap is None:
-            heap = self._heaps[request.memory_mb, request.vcores] = EntryHeap()
-        heap.push(usage, entry_low(job_index, phase, stamp))
+        heap = request.heap
+        assert heap is not None  # set by add()
+        heap.push(usage, entry_low(job_index, request.phase, stamp), request)
         self._entries += 1
 
     def add(self, request: Request) -> None:
@@ -129,7 +117,13 @@ class TaskQueue:
         if self._passing:
             self._later.append(request)
             return
-        self._by_job.setdefault(request.key[0], []).append(request)
+        if request.job_index >> JOB_BITS:
+            raise ValueError(f"job index {request.job_index} is beyond the task queue's {1 << JOB_BITS:,} jobs")
+        heap = self._heaps.get((request.memory_mb, request.vcores))
+        if heap is None:
+            heap = self._heaps[request.memory_mb, request.vcores] = EntryHeap()
+        request.heap = heap
+        self._by_job.setdefault(request.job_index, []).append(request)
         self._waiting += 1
         self._enter(request)
 
@@ -144,13 +138,13 @@ class TaskQueue:
         """Placed notes a placement during a pass: the job's requests move at the pass's end (`settle`)."""
         self._touched.add(job_index)
 
-    def in_order(self, most_mb: int, most_vcores: int) -> Iterator[Entry]:
-        """In_order yields the live entries that may fit a node with the given room, best first, as it goes.
+    def in_order(self, most_mb: int, most_vcores: int) -> InOrder:
+        """In_order yields the live requests that may fit a node with the given room, best first, as it goes.
 
         Each yielded request leaves its heap until `settle()`; what is not reached stays where it was.
         """
         self._passing = True
-        return _InOrder(self, [h for (mb, vc), h in self._heaps.items() if mb <= most_mb and vc <= most_vcores])
+        return InOrder(self, [h for (mb, vc), h in self._heaps.items() if mb <= most_mb and vc <= most_vcores])
 
     def settle(self) -> None:
         """Settle ends a pass: what it took and did not finish goes back, jobs it placed move to their new usage."""
@@ -183,52 +177,50 @@ class TaskQueue:
         if self._entries > 4 * self._waiting + 64:
             self._entries = 0
             for heap in self._heaps.values():
-                self._entries += heap.retain(self._live)
+                self._entries += heap.retain_live()
 
 
-class _InOrder:
-    """_InOrder walks a TaskQueue's heaps of the sizes that may fit, best entry first.
+class InOrder:
+    """InOrder walks a TaskQueue's heaps of the sizes that may fit, best live request first; `usage` is the last's.
 
     An iterator object rather than a generator: a pass of the scheduler makes one and usually takes one or two
-    entries from it, millions of times a simulated day.
+    requests from it, millions of times a simulated day.
     """
 
-    __slots__ = ("_heaps", "_queue")
+    __slots__ = ("_heaps", "_queue", "usage")
 
     def __init__(self, queue: TaskQueue, heaps: list[EntryHeap]) -> None:
         self._queue = queue
         self._heaps = heaps
+        self.usage = 0  # the usage the last request yielded was ordered by
 
-    def __iter__(self) -> _InOrder:
+    def __iter__(self) -> InOrder:
         return self
 
-    def __next__(self) -> Entry:
+    def __next__(self) -> Request:
         return self._take()
 
-    def _take(self) -> Entry:
+    def _take(self) -> Request:
         queue = self._queue
-        live = queue._live
         best: EntryHeap | None = None
         for heap in self._heaps:
             while heap.size():
-                stamp = heap.head_low() & _STAMP_MASK
-                request = live.get(stamp)
-                if request is not None and request.count:
-                    break
+                request = heap.head_payload()
+                assert isinstance(request, Request)
+                if request.stamp == heap.head_low() & _STAMP_MASK:
+                    if request.count:
+                        break
+                    request.stamp = 0  # nothing left to place: it leaves the queue
                 heap.pop()
                 queue._entries -= 1
-                if request is not None:  # nothing left to place: it leaves the queue
-                    del live[stamp]
-                    request.stamp = 0
             if heap.size() and (best is None or heap.before(best)):
                 best = heap
         if best is None:
             raise StopIteration
-        usage = best.head_usage()
-        stamp = best.head_low() & _STAMP_MASK
-        best.pop()
+        self.usage = best.head_usage()
+        request = best.pop()
+        assert isinstance(request, Request)
         queue._entries -= 1
-        request = live.pop(stamp)
         request.stamp = 0  # out of the heap: any entry still there for it is stale
         queue._popped.append(request)
-        return usage, request.key, stamp, request
+        return request

@@ -62,64 +62,71 @@ def test_the_event_queues_pop_alike_by_time_then_kind_then_push_order() -> None:
     assert [queue.pop() for _ in range(5)] == ["a1", "a2", "b", "c", "d"]
 
 
+class _Payload:
+    """A request's stand-in: the entry is live while its stamp is the entry's."""
+
+    def __init__(self, name: int, stamp: int) -> None:
+        self.name = name
+        self.stamp = stamp
+
+    def __repr__(self) -> str:
+        return f"payload {self.name}"
+
+
 def _entry_run(module: Any, seed: int) -> list[object]:
-    """What random pushes, pops, comparisons and retains on three heaps see."""
+    """What random pushes (repeated pairs too), pops, comparisons and retains on three heaps see."""
     rng = random.Random(seed)
     trio = [module.EntryHeap() for _ in range(3)]
     seen: list[object] = []
-    for _ in range(20_000):
+    for i in range(20_000):
         heap = rng.choice(trio)
         roll = rng.random()
         if roll < 0.5 or not heap.size():
-            usage = rng.choice([0, rng.randrange(-(10**12), 10**12), rng.randrange(1 << 40)])
-            heap.push(usage, rng.randrange(1 << 45))
+            usage = rng.choice([0, 5, rng.randrange(-(10**12), 10**12), rng.randrange(1 << 40)])
+            stamp = rng.randrange(4)
+            heap.push(usage, rng.choice([stamp, (rng.randrange(1 << 22) << 40) + stamp]), _Payload(i, stamp))
         elif roll < 0.85:
-            seen.append((heap.head_usage(), heap.head_low()))
-            heap.pop()
+            seen.append((heap.head_usage(), heap.head_low(), heap.head_payload().name, heap.pop().name))
         elif roll < 0.99:
             other = rng.choice(trio)
             if other.size():
                 seen.append(heap.before(other))
         else:
-            stamps = {rng.randrange(1 << 40) for _ in range(3)}
-            stamps |= {heap.head_low() & ((1 << 40) - 1)}
-            seen.append(("kept", heap.retain(stamps), heap.size()))
+            heap.head_payload().stamp = rng.randrange(4)  # its entry may go stale (or live again)
+            seen.append(("kept", heap.retain_live(), heap.size()))
     for heap in trio:
         while heap.size():
-            seen.append((heap.head_usage(), heap.head_low()))
-            heap.pop()
+            seen.append((heap.head_usage(), heap.head_low(), heap.pop().name))
     return seen
 
 
 def test_the_entry_heaps_pop_alike_smallest_pair_first() -> None:
-    # GIVEN random pushes of (usage, low) pairs with repeated usage, pops, comparisons and retains
+    # GIVEN random pushes of (usage, low) pairs, some repeated, pops, comparisons and retains
     for seed in range(3):
-        # WHEN both builds run them, THEN they see the same heads, comparisons and sizes
+        # WHEN both builds run them, THEN they see the same heads, payloads, comparisons and sizes
         assert _entry_run(heaps, seed) == _entry_run(REFERENCE, seed)
-    # AND the order is the pair's: usage first, then the low part, whatever the push order
+    # AND the order is the pair's: usage first, then the low part, then the push order, whatever the push order
     heap = REFERENCE.EntryHeap()
-    for usage, low in ((5, 1), (-3, 9), (5, 0), (0, 7)):
-        heap.push(usage, low)
-    popped = []
-    while heap.size():
-        popped.append((heap.head_usage(), heap.head_low()))
-        heap.pop()
-    assert popped == [(-3, 9), (0, 7), (5, 0), (5, 1)]
+    for usage, low, name in ((5, 1, "d"), (-3, 9, "a"), (5, 0, "c"), (0, 7, "b"), (5, 1, "e")):
+        heap.push(usage, low, name)
+    assert [heap.pop() for _ in range(5)] == ["a", "b", "c", "d", "e"]
 
 
-def test_retain_keeps_only_the_live_stamps_in_order() -> None:
+def test_retain_keeps_only_the_live_entries_in_order() -> None:
     for module in (heaps, REFERENCE):
-        # GIVEN entries whose stamps (low bits) are 1..9
+        # GIVEN entries whose stamps (low bits) are 1..9, each with a payload of that stamp
         heap = module.EntryHeap()
+        payloads = {stamp: _Payload(stamp, stamp) for stamp in range(1, 10)}
         for stamp in range(9, 0, -1):
-            heap.push(stamp % 3, (7 << 40) + stamp)
-        # WHEN only the odd stamps stay live
-        kept = heap.retain({1, 3, 5, 7, 9})
-        # THEN the even ones are gone and the rest still pop in order
+            heap.push(stamp % 3, (7 << 40) + stamp, payloads[stamp])
+        # WHEN the even ones' payloads move on to other stamps (their entries go stale)
+        for stamp in range(2, 10, 2):
+            payloads[stamp].stamp = 100 + stamp
+        kept = heap.retain_live()
+        # THEN the stale entries are gone and the rest still pop in order
         popped = []
         while heap.size():
-            popped.append(heap.head_low() & ((1 << 40) - 1))
-            heap.pop()
+            popped.append(heap.pop().name)
         assert kept == 5
         assert popped == [3, 9, 1, 7, 5]
 
@@ -131,28 +138,29 @@ def test_empty_and_out_of_range_fail_clearly(module: Any) -> None:
     # THEN the next event time is infinite and nothing can be popped or read
     assert queue.head_s() == math.inf
     assert not len(queue)
-    for call in (queue.pop, queue.head_kind, heap.pop, heap.head_low, heap.head_usage):
+    for call in (queue.pop, queue.head_kind, heap.pop, heap.head_low, heap.head_usage, heap.head_payload):
         with pytest.raises(IndexError):
             call()
     # AND a pair beyond the C range is refused, not wrapped around
     for usage, low in ((0, -1), (0, 1 << 63), (1 << 63, 0)):
         with pytest.raises(OverflowError):
-            heap.push(usage, low)
+            heap.push(usage, low, None)
     assert heap.size() == 0
 
 
 @pytest.mark.parametrize("module", BUILDS)
-def test_an_event_queue_in_a_reference_cycle_is_collected(module: Any) -> None:
-    # GIVEN an object that holds a queue whose event carries that object back (as a cluster's nodes would)
+@pytest.mark.parametrize("kind", ["EventQueue", "EntryHeap"])
+def test_a_heap_in_a_reference_cycle_is_collected(module: Any, kind: str) -> None:
+    # GIVEN an object that holds a heap whose item carries that object back (as a request holds its heap)
     class Holder:
         pass
 
     holder = Holder()
-    holder.queue = module.EventQueue()  # type: ignore[attr-defined]
-    holder.queue.push(1.0, 0, holder)  # type: ignore[attr-defined]
+    holder.heap = heap = getattr(module, kind)()  # type: ignore[attr-defined]
+    heap.push(1, 0, holder)
     alive = weakref.ref(holder)
     # WHEN the last outside reference goes and the collector runs
-    del holder
+    del holder, heap
     gc.collect()
-    # THEN the cycle is gone: the collector sees what the queue holds
+    # THEN the cycle is gone: the collector sees what the heap holds
     assert alive() is None
