@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         print(status())
         return 0
     sources = ", ".join(f"{name}{CYTHON_SOURCES.get(name, '.py')}" for name in MODULES)
-    print(f"simulator: compiling {sources} with Cython (about 30 s)", flush=True)
+    print(f"simulator: compiling {sources} with Cython (about 35 s)", flush=True)
     try:
         built = build()
     except Exception as error:  # any build failure gets the same clear message
