@@ -794,7 +794,7 @@ class SimCluster:
     def advance(self, now_s: float) -> None:
         """Advance handles every event due at or before `now_s` (containers end first, then nodes change)."""
         events = self.events
-        while events.head_s() <= now_s:
+        while events and events.head_s() <= now_s:
             at_s = events.head_s()
             kind = events.head_kind()
             payload = events.pop()

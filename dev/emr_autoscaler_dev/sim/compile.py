@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"error: building the simulator's compiled core failed: {error}\n"
             "  It needs a C compiler (gcc) and the Python headers. Without the build the simulator runs its "
-            f"pure-Python modules, about 3x slower ({PURE_ENV}=1 forces them).",
+            f"pure-Python modules, 3-5x slower ({PURE_ENV}=1 forces them).",
             file=sys.stderr,
         )
         return 1

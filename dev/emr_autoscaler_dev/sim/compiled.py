@@ -16,7 +16,7 @@ runs it, and `tests/unit/sim/test_heaps.py` drives both with the same operations
 An import of `emr_autoscaler_dev.sim` loads the Python modules instead of the extensions when
 `EMR_AUTOSCALER_SIM_PURE=1` is set, or when the extensions are stale (a source changed since the build: the build
 writes its sources' digest to `_compiled.sha256`), with a warning that says how to rebuild. Without a build (no C
-compiler, say), the Python modules run as they are, about 3x slower.
+compiler, say), the Python modules run as they are, 3-5x slower (docs/simulator.md, Speed).
 
 Cython is pinned in requirements/dev.lock; 3.3.0 generates code that crashes on a comprehension over an attribute
 (a NULL iterable), so the pin is the 3.2 line.

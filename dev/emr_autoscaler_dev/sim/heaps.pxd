@@ -40,6 +40,7 @@ cdef class EventQueue:
 @cython.final
 cdef class EntryHeap:
     cdef EntryPair* _heap
+    cdef bint _compacting  # retain_live() is reading the payloads' stamps: no push meanwhile
     cdef Py_ssize_t _size
     cdef Py_ssize_t _capacity
     cdef long _seq

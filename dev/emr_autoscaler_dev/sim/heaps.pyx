@@ -170,6 +170,7 @@ cdef class EntryHeap:
         self._capacity = _FIRST_CAPACITY
         self._size = 0
         self._seq = 0
+        self._compacting = False
         self._payloads = _Payloads()
 
     def __dealloc__(self):
@@ -185,6 +186,8 @@ cdef class EntryHeap:
     cpdef void push(self, long long usage, long long low, object payload):
         """Push adds an entry."""
         cdef EntryPair item
+        if self._compacting:
+            raise RuntimeError("an EntryHeap takes no entry while retain_live() reads its payloads")
         if low < 0:
             raise OverflowError(f"an entry ({usage}, {low}) is outside the heap's C range")
         if self._size == self._capacity:
@@ -218,6 +221,8 @@ cdef class EntryHeap:
 
     cpdef bint before(self, EntryHeap other):
         """Before is true when this heap's smallest pair is smaller than `other`'s (neither may be empty)."""
+        if other is None:
+            raise TypeError("before() compares with another EntryHeap, not None")
         self._check()
         other._check()
         if self._heap[0].usage != other._heap[0].usage:
@@ -236,17 +241,27 @@ cdef class EntryHeap:
 
     cpdef Py_ssize_t retain_live(self):
         """Retain_live drops the stale entries (their payload's `stamp` is no longer theirs), returns how many stay."""
-        cdef Py_ssize_t i, kept = 0
-        cdef EntryPair* heap = self._heap
-        for i in range(self._size):
-            if getattr(self._payloads._items[heap[i].slot], "stamp", None) == heap[i].low & _STAMP_MASK:
-                heap[kept] = heap[i]
+        cdef Py_ssize_t i, kept = 0, n = self._size
+        # First read every stamp, changing nothing: reading one may run code (a property) that fails or pushes.
+        live = []
+        self._compacting = True
+        try:
+            for i in range(n):
+                stamp = getattr(self._payloads._items[self._heap[i].slot], "stamp", None)
+                live.append(stamp == self._heap[i].low & _STAMP_MASK)
+        finally:
+            self._compacting = False
+        # Then compact; the dropped payloads are released once the heap is whole again.
+        dropped = []
+        for i in range(n):
+            if live[i]:
+                self._heap[kept] = self._heap[i]
                 kept += 1
             else:
-                self._payloads.take(heap[i].slot)
+                dropped.append(self._payloads.take(self._heap[i].slot))
         self._size = kept
         i = kept // 2 - 1
         while i >= 0:  # heapify: sift each parent down, the last first
-            _sift_down(heap, i, kept)
+            _sift_down(self._heap, i, kept)
             i -= 1
         return kept

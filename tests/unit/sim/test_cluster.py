@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import replace
 
@@ -46,6 +47,21 @@ def test_pending_containers_start_when_room_frees_and_reduces_follow_maps() -> N
     # THEN the second wave ran, then the reduce, then the job finished
     assert first == (2, 0)
     assert sim.finished_s == {0: 250.0}
+
+
+def test_advancing_to_the_end_of_time_handles_every_event_and_stops() -> None:
+    # GIVEN a job running, its containers' ends queued
+    sim = cluster(core=1)
+    sim.submit(job(maps=2, map_s=100.0))
+    sim.allocate(0.0)
+
+    # WHEN time advances past every event at once
+    sim.advance(math.inf)
+
+    # THEN every queued event was handled and the queue is empty (no read past its end)
+    assert sim.finished_s == {0: 100.0}
+    assert not sim.events
+    assert sim.next_event_s is None
 
 
 def test_a_new_node_joins_after_the_start_delay() -> None:
@@ -158,39 +174,47 @@ def test_one_application_master_always_may_run() -> None:
     assert sim.apps_running == 1
 
 
-def _finish_times(monkeypatch: pytest.MonkeyPatch, heap_above: int, scheduler: str) -> dict[int, float]:
+def _finish_times(monkeypatch: pytest.MonkeyPatch, heap_above: int, scheduler: str, *, ams: bool) -> dict[int, float]:
     monkeypatch.setattr(cluster_module, "HEAP_ABOVE", heap_above)
     spec = ClusterSpec(instance_type="m5.xlarge", core_nodes=3, task_nodes=0, node_capacity=SMALL_NODE)
-    sim = SimCluster(replace(spec, scheduler=scheduler), random.Random(3), (3072, 1))
+    sim = SimCluster(replace(spec, scheduler=scheduler), random.Random(3), (2048, 1))
     rng = random.Random(7)
-    # Many jobs of mixed sizes arrive together: far more requests wait than HEAP_ABOVE, and usage keeps changing.
+    # Many jobs of mixed sizes: far more requests wait than HEAP_ABOVE, and usage keeps changing. Without AMs they
+    # arrive together; with AMs they trickle in, and waiting AMs merge with waiting tasks in one pass. AMs of 2 GB:
+    # the AM share (half the memory) admits 9 at once, so tasks keep 3 of the 12 vcores.
     jobs = [
         replace(
-            job(index=i, maps=rng.randint(1, 9), map_s=rng.uniform(5, 60), reduces=rng.randint(0, 2)), am_memory_mb=0
+            job(index=i, maps=rng.randint(1, 9), map_s=rng.uniform(5, 60), reduces=rng.randint(0, 2)),
+            submit_s=i * 2.0 if ams else 0.0,
+            am_memory_mb=2048 if ams else 0,
+            am_vcores=1,
         )
         for i in range(400)
     ]
-    for j in jobs:
-        sim.submit(j)
+    arrivals = iter(jobs)
+    arrival = next(arrivals, None)
     now = 0.0
-    sim.allocate(now)
-    while sim.events:
-        now = sim.events.head_s()
+    while arrival is not None or sim.events:
+        now = min(sim.events.head_s(), arrival.submit_s if arrival is not None else math.inf)
         sim.advance(now)
+        while arrival is not None and arrival.submit_s <= now:
+            sim.submit(arrival)
+            arrival = next(arrivals, None)
         if sim.dirty:
             sim.allocate(now)
     return sim.finished_s
 
 
+@pytest.mark.parametrize("ams", [False, True])
 @pytest.mark.parametrize("scheduler", ["fair", "fifo"])
 def test_the_queue_of_many_waiting_requests_places_exactly_as_sorting_them_does(
-    monkeypatch: pytest.MonkeyPatch, scheduler: str
+    monkeypatch: pytest.MonkeyPatch, scheduler: str, *, ams: bool
 ) -> None:
     # GIVEN 400 jobs waiting on three small nodes, scheduled once by sorting every request at every pass
-    sorted_every_pass = _finish_times(monkeypatch, 10**9, scheduler)
+    sorted_every_pass = _finish_times(monkeypatch, 10**9, scheduler, ams=ams)
 
-    # WHEN the same run keeps its waiting tasks in per-size heaps instead
-    with_heaps = _finish_times(monkeypatch, 8, scheduler)
+    # WHEN the same run keeps its waiting tasks in per-size heaps instead (merged with the waiting AMs)
+    with_heaps = _finish_times(monkeypatch, 8, scheduler, ams=ams)
 
     # THEN every job finishes at the same instant
     assert len(with_heaps) == 400

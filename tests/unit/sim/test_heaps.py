@@ -7,6 +7,7 @@ here from its file under another name, so both run in this process on the same o
 from __future__ import annotations
 
 import gc
+import importlib.machinery
 import importlib.util
 import math
 import random
@@ -164,3 +165,29 @@ def test_a_heap_in_a_reference_cycle_is_collected(module: Any, kind: str) -> Non
     gc.collect()
     # THEN the cycle is gone: the collector sees what the heap holds
     assert alive() is None
+
+
+def test_the_compiled_heaps_refuse_misuse_instead_of_crashing() -> None:
+    # GIVEN the compiled heaps (what `make test` builds and test_compiled.py checks is loaded)
+    assert str(heaps.__file__).endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES)), heaps.__file__
+    heap = heaps.EntryHeap()
+    heap.push(0, 1, None)
+    # WHEN a heap is compared with nothing, THEN it says so instead of reading through a null pointer
+    with pytest.raises(TypeError, match="not None"):
+        heap.before(None)
+
+    # GIVEN a payload whose stamp, when read, pushes onto the heap being compacted
+    class Meddler:
+        @property
+        def stamp(self) -> int:
+            heap.push(0, 2, None)
+            return 1
+
+    heap = heaps.EntryHeap()
+    heap.push(0, 1, Meddler())
+    # WHEN the heap compacts, THEN the push is refused, and the heap is left as it was, whole
+    with pytest.raises(RuntimeError, match="retain_live"):
+        heap.retain_live()
+    assert heap.size() == 1
+    assert isinstance(heap.pop(), Meddler)
+    assert heap.size() == 0
