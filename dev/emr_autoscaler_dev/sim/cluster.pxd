@@ -79,6 +79,7 @@ cdef class SimCluster:
     cdef public list pending_am
     cdef public long allocated_mb
     cdef public long am_mb
+    cdef public long am_vcores
     cdef public long allocated_vcores
     cdef public long containers_allocated
     cdef public long pending_mb
@@ -129,8 +130,10 @@ cdef class SimCluster:
 
     cpdef bint _roomy(self, Node node)
 
-    @cython.locals(mem=long, room=double, fit=long)
+    @cython.locals(mem=long, vc=long, room=double, fit=long, first=Request)
     cpdef long _am_limit(self)
+
+    cpdef bint _am_over_share(self, long mem, long vc)
 
     cpdef object _in_order(self, TaskQueue tasks, long ams, long most_mb, long most_vcores)
 

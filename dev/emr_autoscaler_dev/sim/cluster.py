@@ -17,9 +17,10 @@ The model (defaults in `ClusterSpec`, documented in docs/simulator.md):
 - a job with an ApplicationMaster (`Job.am_memory_mb` > 0) first waits for its AM container; its maps are
   requested when the AM runs, and the AM's room is freed when the job ends. An AM killed by a decommission
   timeout is requested again; its tasks keep running meanwhile (MapReduce's AM recovery keeps finished tasks);
-- AMs may hold at most `max_am_share` of the cluster's memory (the Fair Scheduler's `maxAMShare`, default 0.5;
-  the Capacity Scheduler's `maximum-am-resource-percent` plays the same part), but one AM always may run: without
-  the limit, a queue of small jobs fills every node with AMs whose tasks then find no room (a deadlock);
+- AMs may hold at most `max_am_share` of the cluster's memory and of its vcores (the Fair Scheduler's
+  `maxAMShare`, default 0.5, checked on every resource; the Capacity Scheduler's `maximum-am-resource-percent`
+  plays the same part), but one AM always may run: without the limit, a queue of small jobs fills every node with
+  AMs whose tasks then find no room (a deadlock);
 - with `am_label="CORE"` (EMR 5.19+'s YARN node labels) an AM is placed on CORE nodes only, whatever room TASK
   nodes have; maps and reduces go anywhere (EMR's CORE partition is non-exclusive).
 
@@ -309,6 +310,7 @@ class SimCluster:
         self.pending_am: list[Request] = []
         self.allocated_mb = 0
         self.am_mb = 0
+        self.am_vcores = 0
         self.allocated_vcores = 0
         self.containers_allocated = 0
         self.pending_mb = 0
@@ -572,15 +574,28 @@ class SimCluster:
         self._asked = False
 
     def _am_limit(self) -> int:
-        """How many of the oldest waiting AMs the AM share limit lets run now (one always may, when none runs)."""
+        """How many of the oldest waiting AMs the AM share limit lets run now (one always may, when none runs).
+
+        The share bounds the AMs' memory and their vcores, as the Fair Scheduler's `canRunAppAM` does (its
+        `Resources.fitsIn` compares every resource): on a memory share alone, small AMs could take every vcore and
+        leave their tasks none, a deadlock YARN does not have.
+        """
         if not self.pending_am:
             return 0
-        mem = self.pending_am[0].memory_mb
+        first = self.pending_am[0]
+        mem, vc = first.memory_mb, first.vcores
         room = self._max_am_share * self.total_mb - self.am_mb
         fit = int(room // mem) if mem else len(self.pending_am)
+        if vc:
+            fit = min(fit, int((self._max_am_share * self.total_vcores - self.am_vcores) // vc))
         if not self.am_mb:
             fit = max(1, fit)
         return min(max(0, fit), len(self.pending_am))
+
+    def _am_over_share(self, mem: int, vc: int) -> bool:
+        """Whether one more AM of `mem` MB and `vc` vcores would take the AMs beyond their share of either."""
+        share = self._max_am_share
+        return self.am_mb + mem > share * self.total_mb or self.am_vcores + vc > share * self.total_vcores
 
     def _in_order(self, tasks: TaskQueue, ams: int, most_mb: int, most_vcores: int) -> Iterator[Request]:
         """The pass's requests, best first: the first `ams` waiting AMs merged with the waiting tasks.
@@ -635,7 +650,7 @@ class SimCluster:
             phase = request.phase
             end_s = now_s + request.duration_s
             want = min(request.count, share) if share else request.count
-            if phase == AM and self.am_mb and self.am_mb + mem > self._max_am_share * self.total_mb:
+            if phase == AM and self.am_mb and self._am_over_share(mem, vc):
                 continue
             placed = 0
             core_only = phase == AM and self._am_core_only
@@ -654,6 +669,7 @@ class SimCluster:
                 if phase == AM:
                     self.am_batches[job_index] = batch
                     self.am_mb += mem
+                    self.am_vcores += vc
                 else:
                     self._push(end_s, _COMPLETE, batch)
                 if node.free_mb < min_mb or node.free_vcores < min_vcores:
@@ -716,6 +732,7 @@ class SimCluster:
         self.allocated_mb -= batch.count * batch.memory_mb
         if batch.phase == AM:
             self.am_mb -= batch.count * batch.memory_mb
+            self.am_vcores -= batch.count * batch.vcores
             self._asked = True  # the AM share limit lets another AM run
         self.job_mb[batch.job_index] -= batch.count * batch.memory_mb
         if self.tasks is not None:

@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import pytest
 
+from emr_autoscaler.kernel.config.scaling import NodeCapacity
 from emr_autoscaler_dev.sim import cluster as cluster_module
 from emr_autoscaler_dev.sim.cluster import ClusterSpec, NodeState, SimCluster
 from emr_autoscaler_dev.sim.metrics import resourcemanager_metrics
@@ -162,6 +163,25 @@ def test_application_masters_hold_at_most_their_share_of_memory() -> None:
     assert (len(sim.pending_am), len(sim.pending)) == (2, 0)
 
 
+def test_small_application_masters_keep_to_their_share_of_vcores_too() -> None:
+    # GIVEN a 12,288 MB, 4-vcore node and six jobs whose 1,024 MB AMs would fit six times in half its memory
+    sim = cluster(core=1)
+    for i in range(6):
+        sim.submit(_with_am(i, maps=1, am_memory_mb=1024))
+
+    # WHEN allocated
+    sim.allocate(0.0)
+
+    # THEN only two AMs run (half of the 4 vcores), so their maps still find vcores, and every job finishes
+    assert (sim.apps_running, sim.am_vcores) == (2, 2)
+    assert sim.containers_allocated > sim.apps_running
+    while sim.events:
+        now = sim.events.head_s()
+        sim.advance(now)
+        sim.allocate(now)
+    assert sorted(sim.finished_s) == list(range(6))
+
+
 def test_one_application_master_always_may_run() -> None:
     # GIVEN a node whose whole memory is one AM's (the share limit alone would admit none)
     sim = cluster(core=1)
@@ -176,12 +196,13 @@ def test_one_application_master_always_may_run() -> None:
 
 def _finish_times(monkeypatch: pytest.MonkeyPatch, heap_above: int, scheduler: str, *, ams: bool) -> dict[int, float]:
     monkeypatch.setattr(cluster_module, "HEAP_ABOVE", heap_above)
-    spec = ClusterSpec(instance_type="m5.xlarge", core_nodes=3, task_nodes=0, node_capacity=SMALL_NODE)
-    sim = SimCluster(replace(spec, scheduler=scheduler), random.Random(3), (2048, 1))
+    # Three nodes where memory binds, as on EMR's m5 types (4 maps of 3,072 MB fill one; 8 vcores do not).
+    node = NodeCapacity(memory_mb=12288, vcores=8)
+    spec = ClusterSpec(instance_type="m5.xlarge", core_nodes=3, task_nodes=0, node_capacity=node, scheduler=scheduler)
+    sim = SimCluster(spec, random.Random(3), (2048, 1))
     rng = random.Random(7)
     # Many jobs of mixed sizes: far more requests wait than HEAP_ABOVE, and usage keeps changing. Without AMs they
-    # arrive together; with AMs they trickle in, and waiting AMs merge with waiting tasks in one pass. AMs of 2 GB:
-    # the AM share (half the memory) admits 9 at once, so tasks keep 3 of the 12 vcores.
+    # arrive together; with AMs (2 GB, 1 vcore) they trickle in, and waiting AMs merge with waiting tasks in a pass.
     jobs = [
         replace(
             job(index=i, maps=rng.randint(1, 9), map_s=rng.uniform(5, 60), reduces=rng.randint(0, 2)),
