@@ -7,8 +7,8 @@ cluster) at each of the ~2 million container ends of a day cost most of a run. H
 heap of entries (heaps.py's `EntryHeap`, C arrays when compiled), each a pair of integers that orders as
 `(usage, job index, phase, stamp)` does: the usage, then the rest packed in one (`entry_low`), with the request as
 its payload. An entry is live while its stamp is its request's, so a change of a job's usage pushes fresh entries
-instead of reordering, and stale ones are dropped when they surface. Sizes that cannot fit
-the roomiest node are not even looked at.
+instead of reordering, and stale ones are dropped when they surface. Sizes that cannot fit the roomiest node are
+not even looked at.
 
 A few waiting requests (a 20-node cluster has about ten) are better sorted at each pass: the cluster builds a
 queue when more than `HEAP_ABOVE` requests wait and drops it below half as many. Measured on the compiled core
