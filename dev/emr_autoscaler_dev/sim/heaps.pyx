@@ -61,6 +61,21 @@ cdef inline void _sift_down(Slot* heap, Py_ssize_t i, Py_ssize_t n) noexcept nog
     heap[i] = item
 
 
+cdef inline void _drop_top(Slot* heap, Py_ssize_t size) noexcept nogil:
+    """Remove the top of a heap of `size` items (the caller's count drops by one): the last item refills it."""
+    if size > 1:
+        heap[0] = heap[size - 1]
+        _sift_down(heap, 0, size - 1)
+
+
+cdef void* _first_array(size_t item_size) except NULL:
+    """A new array of _FIRST_CAPACITY items, or MemoryError."""
+    cdef void* array = PyMem_Malloc(_FIRST_CAPACITY * item_size)
+    if array == NULL:
+        raise MemoryError()
+    return array
+
+
 cdef void* _grown(void* array, Py_ssize_t* capacity, size_t item_size) except NULL:
     """The array reallocated to twice its capacity (updated), or MemoryError."""
     cdef void* grown = PyMem_Realloc(array, 2 * capacity[0] * item_size)
@@ -75,9 +90,7 @@ cdef class _Payloads:
 
     def __cinit__(self):
         self._items = []
-        self._free = <Py_ssize_t*>PyMem_Malloc(_FIRST_CAPACITY * sizeof(Py_ssize_t))
-        if self._free == NULL:
-            raise MemoryError()
+        self._free = <Py_ssize_t*>_first_array(sizeof(Py_ssize_t))
         self._free_capacity = _FIRST_CAPACITY
         self._free_n = 0
 
@@ -109,9 +122,7 @@ cdef class EventQueue:
     """EventQueue holds timed events in (time s, kind, order pushed) order; each carries a payload object."""
 
     def __cinit__(self):
-        self._heap = <EventSlot*>PyMem_Malloc(_FIRST_CAPACITY * sizeof(EventSlot))
-        if self._heap == NULL:
-            raise MemoryError()
+        self._heap = <EventSlot*>_first_array(sizeof(EventSlot))
         self._capacity = _FIRST_CAPACITY
         self._size = 0
         self._seq = 0
@@ -153,10 +164,8 @@ cdef class EventQueue:
         if self._size == 0:
             raise IndexError("no event is queued")
         payload = self._payloads.take(self._heap[0].slot)
+        _drop_top(self._heap, self._size)
         self._size -= 1
-        if self._size:
-            self._heap[0] = self._heap[self._size]
-            _sift_down(self._heap, 0, self._size)
         return payload
 
 
@@ -164,9 +173,7 @@ cdef class EntryHeap:
     """EntryHeap holds a task queue's entries, each a (usage, low) pair of integers and a payload, smallest pair first."""
 
     def __cinit__(self):
-        self._heap = <EntryPair*>PyMem_Malloc(_FIRST_CAPACITY * sizeof(EntryPair))
-        if self._heap == NULL:
-            raise MemoryError()
+        self._heap = <EntryPair*>_first_array(sizeof(EntryPair))
         self._capacity = _FIRST_CAPACITY
         self._size = 0
         self._seq = 0
@@ -233,10 +240,8 @@ cdef class EntryHeap:
         """Pop drops the smallest entry and returns its payload (the heap must not be empty)."""
         self._check()
         payload = self._payloads.take(self._heap[0].slot)
+        _drop_top(self._heap, self._size)
         self._size -= 1
-        if self._size:
-            self._heap[0] = self._heap[self._size]
-            _sift_down(self._heap, 0, self._size)
         return payload
 
     cpdef Py_ssize_t retain_live(self):
